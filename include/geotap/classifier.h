@@ -1,0 +1,68 @@
+/* The compiled classifier: every source is compiled at start-up into one
+ * longest-prefix-match structure per address family mapping an address to a
+ * small class id; the id indexes a table of {country, asn, upstream}.
+ * Immutable once built: build a new one beside it and swap the pointer. */
+#ifndef GEOTAP_CLASSIFIER_H
+#define GEOTAP_CLASSIFIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "geotap/ranges.h"
+
+#define GT_CLASS_HOME 0x1u      /* inside a --home-net; not looked up */
+
+/* The attributes of one class. */
+struct gt_class {
+    char cc[3];                 /* ISO 3166 alpha-2, "ZZ" when unknown, NUL-terminated */
+    uint8_t flags;              /* GT_CLASS_* */
+    uint32_t asn;               /* 0 when unknown */
+    uint32_t upstream;          /* index into the upstream name table, 0 = unknown */
+};
+
+/* Everything the classifier compiles. NULL/0 fields are skipped. */
+struct gt_classifier_opts {
+    const char *country_db;           /* MaxMind .mmdb with country.iso_code */
+    const char *const *asn_dbs;       /* .mmdb (autonomous_system_number) or CSV range files */
+    size_t n_asn_dbs;
+    const char *const *home_nets;     /* CIDR strings */
+    size_t n_home_nets;
+    const struct gt_rangeset *upstream_ranges;  /* values are upstream indices */
+    const char *const *upstream_names;          /* [0] unused ("unknown") */
+    size_t n_upstream_names;
+};
+
+typedef struct gt_classifier gt_classifier;
+
+/* Load and compile all sources. On failure returns NULL and writes one
+ * line naming the file and the problem into err. */
+gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *err, size_t errlen);
+/* Free a classifier built by gt_classifier_build(). */
+void gt_classifier_free(gt_classifier *c);
+
+/* Class id of an IPv4 address (host order). Never fails: unknown space has a class. */
+uint32_t gt_classify4(const gt_classifier *c, uint32_t addr);
+/* Class id of an IPv6 address (16 network-order bytes). */
+uint32_t gt_classify6(const gt_classifier *c, const uint8_t addr[16]);
+/* Classify n IPv4 addresses at once (lets the implementation overlap memory accesses). */
+void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n);
+
+/* Number of classes; ids are 0 .. n-1. */
+uint32_t gt_classifier_nclasses(const gt_classifier *c);
+/* Attributes of class id. */
+const struct gt_class *gt_classifier_class(const gt_classifier *c, uint32_t id);
+/* Organisation name of an ASN from the ASN source, or NULL. */
+const char *gt_classifier_asn_org(const gt_classifier *c, uint32_t asn);
+/* Name of an upstream index ("" for 0). */
+const char *gt_classifier_upstream_name(const gt_classifier *c, uint32_t upstream);
+/* Bytes held by the compiled lookup structures (v4 + v6 + class table). */
+size_t gt_classifier_memory(const gt_classifier *c);
+/* Seconds spent compiling (load + build), for the benchmark. */
+double gt_classifier_build_seconds(const gt_classifier *c);
+
+/* The default data files, from the setup's cache ($GEOTAP_DATA, else
+ * $XDG_CACHE_HOME/geotap, else $HOME/.cache/geotap). Static strings. */
+const char *gt_default_country_db(void);
+const char *gt_default_asn_v4(void);
+const char *gt_default_asn_v6(void);
+
+#endif

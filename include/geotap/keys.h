@@ -1,0 +1,40 @@
+/* Aggregation keys: the projection of a class onto the dimensions the user
+ * counts by (--by country,asn,upstream). Every class maps to one key, so the
+ * packet path turns a class id into a key id with one array load. */
+#ifndef GEOTAP_KEYS_H
+#define GEOTAP_KEYS_H
+
+#include <stdint.h>
+#include "geotap/classifier.h"
+
+enum gt_dim {
+    GT_DIM_COUNTRY = 0x1,
+    GT_DIM_ASN = 0x2,
+    GT_DIM_UPSTREAM = 0x4,
+};
+
+/* One key: the dimensions not counted by are zero. home keys stand for
+ * --home-net space and print as "home" in every key column. */
+struct gt_key {
+    char cc[3];
+    uint8_t home;
+    uint32_t asn;
+    uint32_t upstream;
+};
+
+struct gt_keys {
+    unsigned dims;              /* GT_DIM_* bits */
+    uint32_t nkeys;
+    struct gt_key *keys;        /* [nkeys] */
+    uint32_t *class_key;        /* [nclasses]: class id -> key id */
+};
+
+/* Parse "country", "asn", "upstream" or a comma list of them into GT_DIM_*
+ * bits; 0 when invalid. */
+unsigned gt_dims_parse(const char *s);
+/* Build the key table for classifier c and dims. 0, or -1 when out of memory. */
+int gt_keys_build(struct gt_keys *k, const gt_classifier *c, unsigned dims);
+/* Free the key table. */
+void gt_keys_free(struct gt_keys *k);
+
+#endif

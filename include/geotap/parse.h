@@ -1,0 +1,62 @@
+/* Packet parser: from a captured frame of a given link type to the outer
+ * (or, with GT_PARSE_DECAP, innermost tunnelled) IP header's addresses.
+ * Never reads past caplen. */
+#ifndef GEOTAP_PARSE_H
+#define GEOTAP_PARSE_H
+
+#include <stdint.h>
+
+/* Link types, as libpcap's pcap_datalink() returns them (DLT_* values). */
+enum {
+    GT_DLT_NULL = 0,          /* BSD loopback, host-order AF_ word */
+    GT_DLT_EN10MB = 1,        /* Ethernet II */
+    GT_DLT_PPP = 9,
+    GT_DLT_RAW = 12,          /* raw IP (Linux value of DLT_RAW; LINKTYPE_RAW 101 maps here) */
+    GT_DLT_RAW_BSD = 14,      /* raw IP (DLT_RAW on some BSDs) */
+    GT_DLT_PPP_SERIAL = 50,
+    GT_DLT_PPP_ETHER = 51,
+    GT_DLT_LINKTYPE_RAW = 101,
+    GT_DLT_C_HDLC = 104,
+    GT_DLT_IEEE802_11 = 105,
+    GT_DLT_LOOP = 108,        /* OpenBSD loopback, network-order AF_ word */
+    GT_DLT_LINUX_SLL = 113,
+    GT_DLT_IEEE802_11_RADIO = 127,
+    GT_DLT_PPI = 192,
+    GT_DLT_IPV4 = 228,
+    GT_DLT_IPV6 = 229,
+    GT_DLT_LINUX_SLL2 = 276,
+};
+
+/* What a frame turned out to be. */
+enum gt_pkt_kind {
+    GT_PKT_IP = 0,        /* an IPv4 or IPv6 header was found; addresses valid */
+    GT_PKT_NONIP,         /* a well-formed frame that carries no IP */
+    GT_PKT_TRUNCATED,     /* caplen ends inside a header we needed */
+    GT_PKT_MALFORMED,     /* a header is inconsistent (bad IP version, IHL < 5, ...) */
+};
+
+struct gt_pkt {
+    uint8_t kind;        /* enum gt_pkt_kind */
+    uint8_t family;      /* 4 or 6 when kind == GT_PKT_IP */
+    uint8_t has_vlan;    /* an 802.1Q/802.1ad tag was seen */
+    uint8_t has_mac;     /* src_mac is valid (Ethernet-framed) */
+    uint16_t vlan;       /* outermost VLAN ID (12 bits) when has_vlan */
+    uint8_t src_mac[6];  /* source MAC of the outermost Ethernet header */
+    uint32_t l3_len;     /* IP length from the header: IPv4 total length, IPv6 40 + payload length */
+    union {
+        uint32_t v4;     /* host byte order */
+        uint8_t v6[16];  /* network byte order */
+    } src, dst;
+};
+
+/* Flags for gt_parse(). */
+#define GT_PARSE_DECAP 0x1u  /* descend into GRE, IP-in-IP, GTP-U and VXLAN tunnels */
+
+/* Parse one frame of link type dlt (a GT_DLT_* value); fills *out, never
+ * reads frame[caplen] or beyond. Returns out->kind. */
+int gt_parse(int dlt, const uint8_t *frame, uint32_t caplen, unsigned flags, struct gt_pkt *out);
+
+/* 1 when gt_parse() knows link type dlt, 0 otherwise. */
+int gt_parse_dlt_supported(int dlt);
+
+#endif
