@@ -1,0 +1,34 @@
+/* Classification sources read into range sets (see ranges.h). */
+#ifndef GEOTAP_SOURCES_H
+#define GEOTAP_SOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "geotap/ranges.h"
+
+/* Country codes are packed into range values as two bytes. */
+#define GT_CC_PACK(a, b) (((uint32_t)(uint8_t)(a) << 8) | (uint32_t)(uint8_t)(b))
+#define GT_CC_A(v) ((char)(((v) >> 8) & 0xff))
+#define GT_CC_B(v) ((char)((v) & 0xff))
+
+/* ASN -> organisation names collected while loading ASN sources. */
+struct gt_asn_orgs;
+struct gt_asn_orgs *gt_asn_orgs_new(void);
+void gt_asn_orgs_free(struct gt_asn_orgs *o);
+/* Organisation of asn, or NULL. */
+const char *gt_asn_orgs_get(const struct gt_asn_orgs *o, uint32_t asn);
+
+/* Walk a MaxMind DB's search tree (libmaxminddb's MMDB_read_node) and add one
+ * range per network that has country.iso_code, value GT_CC_PACK. IPv4
+ * networks go to rs->v4 (from the IPv4 subtree), IPv6 ones to rs->v6.
+ * 0, or -1 with one line naming the file in err. */
+int gt_source_mmdb_country(const char *path, struct gt_rangeset *rs, char *err, size_t errlen);
+/* Same for autonomous_system_number (value = ASN), organisations into orgs. */
+int gt_source_mmdb_asn(const char *path, struct gt_rangeset *rs, struct gt_asn_orgs *orgs,
+                       char *err, size_t errlen);
+/* A CSV of range_start,range_end,asn,organization (addresses or integers;
+ * IPv4 or IPv6), as @ip-location-db/asn ships. */
+int gt_source_asn_csv(const char *path, struct gt_rangeset *rs, struct gt_asn_orgs *orgs,
+                      char *err, size_t errlen);
+
+#endif
