@@ -5,14 +5,17 @@
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RING 4                       /* closed bins a worker may run ahead of the collector */
 #define CACHELINE 64
 
+/* Cache-line aligned so the collector reading a closed slot never shares a
+ * line with the worker writing the open one. */
 struct slot {
-    int64_t start;
+    _Alignas(CACHELINE) int64_t start;
     struct gt_counts *counts;        /* [nkeys] */
     int64_t *first_ns, *last_ns;     /* [nkeys] */
     struct gt_bin_stats stats;
@@ -28,7 +31,7 @@ struct gt_worker {
     int bytes_l3;
     int open;                        /* a bin is open in cur */
     struct slot *cur;
-    uint64_t pending_drops;          /* drops reported before any bin was open */
+    uint64_t pending_drops;          /* drops reported while no bin was open */
     uint64_t seq;                    /* closed bins so far (== published) */
     struct slot ring[RING];
     /* Shared: each on its own cache line, one writer each. */
@@ -52,10 +55,18 @@ struct gt_engine {
     struct gt_bin_stats totals;
 };
 
+/* Round up to whole cache lines so no two workers' arrays share one. */
+static size_t round_line(size_t bytes)
+{
+    return (bytes + CACHELINE - 1) / CACHELINE * CACHELINE;
+}
+
 static void *xcalloc(size_t n, size_t sz)
 {
     void *p;
-    size_t bytes = n * sz;
+    if (sz && n > SIZE_MAX / sz - CACHELINE)
+        return NULL;
+    size_t bytes = round_line(n * sz);
     if (bytes == 0)
         bytes = CACHELINE;
     if (posix_memalign(&p, CACHELINE, bytes))
@@ -256,6 +267,8 @@ void gt_worker_tick(struct gt_worker *w, int64_t now_ns)
 
 void gt_worker_add_drops(struct gt_worker *w, uint64_t drops)
 {
+    /* With no open bin (before the first, or after finish) the drops wait
+     * for the next bin; gt_engine_finish adds what is left to the totals. */
     if (w->open)
         w->cur->stats.drops += drops;
     else
@@ -322,13 +335,10 @@ static void fill_gap(gt_engine *e, int64_t start)
         emit(e, t, &zero);
 }
 
-int gt_engine_collect(gt_engine *e)
+/* Emit every bin all workers are past; the caller holds e->collecting. */
+static int collect_locked(gt_engine *e)
 {
-    int expected = 0, n = 0;
-    /* One collector at a time; a worker in inline mode may call in while
-     * the caller collects: it simply returns. */
-    if (!atomic_compare_exchange_strong(&e->collecting, &expected, 1))
-        return 0;
+    int n = 0;
     for (;;) {
         /* Horizon: no worker can add to bins before the smallest open bin. */
         int64_t horizon = INT64_MAX, next = INT64_MAX;
@@ -389,13 +399,43 @@ int gt_engine_collect(gt_engine *e)
         emit(e, next, &st);
         n++;
     }
+    return n;
+}
+
+int gt_engine_collect(gt_engine *e)
+{
+    int expected = 0, n;
+    /* One collector at a time; a worker in inline mode may call in while
+     * the caller collects: it simply returns. The CAS (acquire) and the
+     * store below (release) order the collector state between threads. */
+    if (!atomic_compare_exchange_strong(&e->collecting, &expected, 1))
+        return 0;
+    n = collect_locked(e);
     atomic_store(&e->collecting, 0);
     return n;
 }
 
 void gt_engine_finish(gt_engine *e)
 {
-    gt_engine_collect(e);
+    int expected = 0;
+    /* Another thread may be collecting right now: wait for it rather than
+     * return with bins left behind. */
+    while (!atomic_compare_exchange_weak(&e->collecting, &expected, 1)) {
+        expected = 0;
+        sched_yield();
+    }
+    collect_locked(e);
+    /* Drops reported by a worker that had no bin open any more (or never
+     * opened one) belong to no bin; keep them in the totals. The acquire
+     * load of finished makes pending_drops, written before, visible. */
+    for (unsigned i = 0; i < e->o.nworkers; i++) {
+        struct gt_worker *w = e->w[i];
+        if (atomic_load_explicit(&w->finished, memory_order_acquire) && !w->open) {
+            e->totals.drops += w->pending_drops;
+            w->pending_drops = 0;
+        }
+    }
+    atomic_store(&e->collecting, 0);
 }
 
 struct gt_bin_stats gt_engine_totals(const gt_engine *e)

@@ -1,7 +1,62 @@
 /* The counting engine: parse + classify + count per key in time bins.
  * Workers count packets into bins they own (no locks, no shared writes on
  * the packet path); the collector merges closed bins from every worker and
- * hands each merged bin, in time order, to the bin consumer. */
+ * hands each merged bin, in time order, to the bin consumer.
+ *
+ * Threads. Each worker (gt_engine_worker(e, i)) is used by exactly one
+ * thread at a time; gt_engine_collect() may run in one other thread
+ * concurrently with all workers (concurrent collect calls serialise on a
+ * flag: a second caller returns 0 at once); gt_engine_finish() waits for a
+ * running collect and must follow gt_worker_finish() of every worker.
+ *
+ * Ownership. A worker has a ring of RING (4) bin slots, each on its own
+ * cache lines: counters per key and direction, first/last times, stats.
+ * The worker alone writes the open slot with plain stores; three
+ * variables, on a cache line of their own, publish its progress, each
+ * written by the worker only:
+ *   published  number of slots closed so far (slots 0 .. published-1),
+ *   watermark  start of the open bin (INT64_MIN before the first),
+ *   finished   gt_worker_finish() was called.
+ * The collector alone writes `consumed` (slots merged so far), on another
+ * line. The packet path touches only the open slot and worker-private
+ * fields: no atomic read-modify-write, no shared line written.
+ *
+ * Memory-ordering argument.
+ * (1) Hand-over of a closed bin: the worker's plain stores into slot k
+ *     happen before its store-release of published = k+1; the collector
+ *     load-acquires published before reading slot k, so it reads the
+ *     complete counts (release/acquire synchronises-with).
+ * (2) Reuse of a slot: the collector reads slot k, then store-releases
+ *     consumed = k+1; the worker load-acquires consumed and only reuses
+ *     slot k (k+RING) once seq - consumed < RING, so its memset happens
+ *     after the collector's reads. A worker RING bins ahead waits
+ *     (back-pressure; yields, or collects itself in inline mode): never
+ *     overwrites, never drops.
+ * (3) Completeness of a merged bin: bin starts of one worker strictly
+ *     increase (a packet older than the open bin is counted in the open
+ *     bin: late, never lost; a worker never reopens an earlier bin). A
+ *     worker publishes bin b before it stores watermark = b' > b, both
+ *     with release. The collector loads finished, then watermark, then
+ *     published (acquire each): if it saw watermark = b', it also sees
+ *     every bin closed before b' was opened. So horizon = min over
+ *     unfinished workers of watermark is a time below which no worker can
+ *     add anything any more, and the collector emits bin t only when
+ *     t < horizon (a worker that has not opened a bin yet makes the
+ *     horizon -inf). It then merges the slot(s) of start t of every worker
+ *     that published one; finished workers bound nothing.
+ * (4) Exactly once: each slot is merged once (consumed only grows, one
+ *     collector at a time) and emitted bins' starts strictly increase, as
+ *     (3) makes every later bin start >= horizon > t. Gaps are filled with
+ *     zero bins (at most max_gap_bins per gap).
+ * (5) Shutdown: gt_worker_finish() publishes the open partial bin and then
+ *     store-releases finished = 1; once all workers are finished the
+ *     horizon is +inf and gt_engine_finish() emits everything. Drops
+ *     reported while no bin was open go to the next bin, or at the end to
+ *     the totals.
+ * Live capture: bins close on wall-clock time because each worker calls
+ * gt_worker_tick(now) when its capture has been idle; every unfinished
+ * worker must keep doing so, or the horizon stops and the others
+ * eventually wait on their full ring. */
 #ifndef GEOTAP_ENGINE_H
 #define GEOTAP_ENGINE_H
 
@@ -40,15 +95,17 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
 /* Advance the worker's clock to now_ns with no packet (live, silent link):
  * closes bins that ended, so zero bins still appear. */
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns);
-/* Add capture-reported drops to the worker's current bin. */
+/* Add capture-reported drops (a delta) to the worker's current bin. */
 void gt_worker_add_drops(struct gt_worker *w, uint64_t drops);
-/* The worker has no more packets: publish its last partial bin. */
+/* The worker has no more packets: publish its last partial bin. The worker
+ * must not be used afterwards. */
 void gt_worker_finish(struct gt_worker *w);
 
 /* Collector side: merge and emit every bin all workers have closed.
  * Returns the number of bins emitted. Safe to call concurrently with workers. */
 int gt_engine_collect(gt_engine *e);
-/* After every worker finished: emit all remaining bins. */
+/* After every worker finished: emit all remaining bins (waits for a
+ * collect running in another thread). */
 void gt_engine_finish(gt_engine *e);
 /* Totals over everything counted so far (merged from emitted bins). */
 struct gt_bin_stats gt_engine_totals(const gt_engine *e);
