@@ -6,5 +6,7 @@
 int cmd_analyze(int argc, char **argv);
 /* geotap lookup: classify addresses given on the command line or standard input. */
 int cmd_lookup(int argc, char **argv);
+/* geotap live: live capture from an interface (libpcap) or a DPDK port. */
+int cmd_live(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const char usage[] =
 "\n"
 "Commands:\n"
 "  analyze FILE...     count the traffic of pcap/pcapng files\n"
+"  live -i IFACE       count the traffic of an interface (or --dpdk a DPDK port)\n"
 "  lookup ADDR...      print the country, AS and upstream of addresses\n"
 "\n"
 "'geotap COMMAND --help' describes a command's options.\n"
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "live"))
+        return cmd_live(argc - 1, argv + 1);
     if (!strcmp(cmd, "lookup"))
         return cmd_lookup(argc - 1, argv + 1);
     fprintf(stderr, "geotap: unknown command '%s'\n", cmd);

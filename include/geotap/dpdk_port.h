@@ -1,0 +1,40 @@
+/* DPDK packet source (built only when GT_HAVE_DPDK): one ethdev port,
+ * one RX queue per worker lcore, RSS on the IP header across queues,
+ * bursts handed frame by frame to a callback. */
+#ifndef GEOTAP_DPDK_PORT_H
+#define GEOTAP_DPDK_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gt_dpdk_opts {
+    const char *eal_args;       /* split on white space, as a shell would without quotes */
+    uint16_t port;
+    uint16_t queues;            /* 0 = one per worker lcore */
+};
+
+typedef struct gt_dpdk gt_dpdk;
+
+/* One received frame; ts_ns is the wall-clock time of its burst. */
+typedef void (*gt_dpdk_fn)(void *ctx, int64_t ts_ns, const uint8_t *data,
+                           uint32_t caplen, uint32_t wirelen);
+
+/* rte_eal_init with the EAL arguments, then configure and start the port
+ * with opts->queues RX queues. NULL with one line in err. */
+gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen);
+/* Number of RX queues (= worker lcores used). */
+unsigned gt_dpdk_queues(const gt_dpdk *d);
+/* Receive one burst from queue q and call fn per frame (the first
+ * segment's bytes; wirelen is the whole frame). Returns frames received. */
+int gt_dpdk_rx(gt_dpdk *d, uint16_t q, gt_dpdk_fn fn, void *ctx);
+/* Port-wide counters: missed by the NIC (imissed), errors (ierrors) and
+ * mbuf allocation failures (rx_nombuf). 0 or -1. */
+int gt_dpdk_drops(gt_dpdk *d, uint64_t *imissed, uint64_t *ierrors, uint64_t *nombuf);
+/* Run fn(args[q]) for queue q on its own worker lcore. 0 or -1. */
+int gt_dpdk_launch(gt_dpdk *d, int (*fn)(void *), void *const *args);
+/* Wait for every launched lcore function to return. */
+void gt_dpdk_wait(gt_dpdk *d);
+/* Stop and close the port, release the EAL. */
+void gt_dpdk_close(gt_dpdk *d);
+
+#endif
