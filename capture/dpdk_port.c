@@ -98,14 +98,13 @@ gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen)
     if (d->queues > 1) {
         /* RSS on the IP header spreads the load; counts are per address,
          * so any spread gives the same totals. */
+        /* A device without RSS (e.g. net_pcap with one file per queue)
+         * fills its queues its own way. */
         uint64_t hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
-        if (!hf) {
-            snprintf(err, errlen, "port %u (%s): no RSS on IP, cannot spread %u queues",
-                     o->port, info.driver_name, (unsigned)d->queues);
-            goto fail;
+        if (hf) {
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_hf = hf;
         }
-        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-        conf.rx_adv_conf.rss_conf.rss_hf = hf;
     }
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;   /* jumbo frames in chains, not dropped */
