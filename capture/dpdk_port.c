@@ -61,11 +61,13 @@ gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (eal_init(o->eal_args, err, errlen) != 0) {
-        free(d);
-        return NULL;
+    if (o->eal_args) {
+        if (eal_init(o->eal_args, err, errlen) != 0) {
+            free(d);
+            return NULL;
+        }
+        d->eal = 1;
     }
-    d->eal = 1;
     d->port = o->port;
     if (!rte_eth_dev_is_valid_port(o->port)) {
         snprintf(err, errlen, "--port %u: no such DPDK port (%u available)", o->port,
@@ -118,7 +120,9 @@ gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen)
     int socket = rte_eth_dev_socket_id(o->port);
     if (socket < 0)
         socket = (int)rte_socket_id();
-    d->pool = rte_pktmbuf_pool_create("gt_rx", (unsigned)(nrx * d->queues + 2048 * d->queues + 1023),
+    char name[RTE_MEMPOOL_NAMESIZE];
+    snprintf(name, sizeof name, "gt_rx%u", o->port);
+    d->pool = rte_pktmbuf_pool_create(name, (unsigned)(nrx * d->queues + 2048 * d->queues + 1023),
                                       256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
     if (!d->pool) {
         snprintf(err, errlen, "port %u: cannot allocate the mbuf pool: %s", o->port, rte_strerror(rte_errno));
@@ -193,6 +197,27 @@ void gt_dpdk_wait(gt_dpdk *d)
 {
     (void)d;
     rte_eal_mp_wait_lcore();
+}
+
+struct prefill {
+    void (*fn)(void *, uint8_t *, uint32_t);
+    void *ctx;
+};
+
+static void prefill_one(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+    struct prefill *p = arg;
+    struct rte_mbuf *m = obj;
+    (void)mp;
+    (void)idx;
+    /* Where rte_pktmbuf_reset() puts the data of a freshly allocated mbuf. */
+    p->fn(p->ctx, (uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM, m->buf_len - RTE_PKTMBUF_HEADROOM);
+}
+
+void gt_dpdk_prefill(gt_dpdk *d, void (*fn)(void *ctx, uint8_t *data, uint32_t room), void *ctx)
+{
+    struct prefill p = { fn, ctx };
+    rte_mempool_obj_iter(d->pool, prefill_one, &p);
 }
 
 void gt_dpdk_close(gt_dpdk *d)

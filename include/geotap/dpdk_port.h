@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 struct gt_dpdk_opts {
-    const char *eal_args;       /* split on white space, as a shell would without quotes */
+    const char *eal_args;       /* split on white space; NULL: the EAL is already up (another port) */
     uint16_t port;
     uint16_t queues;            /* 0 = one per worker lcore */
 };
@@ -34,7 +34,11 @@ int gt_dpdk_drops(gt_dpdk *d, uint64_t *imissed, uint64_t *ierrors, uint64_t *no
 int gt_dpdk_launch(gt_dpdk *d, int (*fn)(void *), void *const *args);
 /* Wait for every launched lcore function to return. */
 void gt_dpdk_wait(gt_dpdk *d);
-/* Stop and close the port, release the EAL. */
+/* Write fn's frame (at most room bytes) into the data area of every mbuf
+ * of the RX pool: a PMD that does not write packet data (net_null) then
+ * delivers these frames, for benchmarks of the whole packet path. */
+void gt_dpdk_prefill(gt_dpdk *d, void (*fn)(void *ctx, uint8_t *data, uint32_t room), void *ctx);
+/* Stop and close the port; release the EAL when this port brought it up. */
 void gt_dpdk_close(gt_dpdk *d);
 
 #endif
