@@ -2,7 +2,9 @@
 # geotap live on a veth pair into a private network namespace: a shared
 # pcap replayed with tcpreplay, captured by 2 workers in a PACKET_FANOUT
 # group, must give the same per-country counts as geotap analyze of the
-# file, as many frames as capinfos counts, and no drops. Root only; skips
+# file, as many frames as capinfos counts, and no drops: once stopped by
+# --count, once by SIGINT with 1 s wall-clock bins (the bins summed per
+# country; the last partial bin flushed at the signal). Root only; skips
 # (77) without root, netns, veth or tcpreplay. Local interfaces only.
 set -u
 : "${GEOTAP_BIN:?}" "${GEOTAP_SHARED:?}"
@@ -46,18 +48,22 @@ N=$(capinfos -M -c -T "$PCAP" | awk -F'\t' 'NR == 2 { print $2 }')
 "$GEOTAP_BIN" analyze --country-db "$DB" --bin 0 --format csv -q -o "$TMP/analyze.csv" "$PCAP" || {
     echo "FAIL: geotap analyze"; exit 1; }
 
+# Replay only once the capture is open (it says so on stderr).
+wait_listening() {
+    i=0
+    until grep -q 'listening on' "$1" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 900 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
+            echo "FAIL: geotap live did not start"; cat "$1"; exit 1
+        fi
+        sleep 0.1
+    done
+}
+
 ip netns exec "$NS" "$GEOTAP_BIN" live -i "$B" --workers 2 --country-db "$DB" --bin 0 --format csv \
     --count "$N" --duration 30 -o "$TMP/live.csv" 2>"$TMP/live.err" &
 LIVE_PID=$!
-# Replay only once the capture is open (it says so on stderr).
-i=0
-until grep -q 'listening on' "$TMP/live.err" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 900 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
-        echo "FAIL: geotap live did not start"; cat "$TMP/live.err"; exit 1
-    fi
-    sleep 0.1
-done
+wait_listening "$TMP/live.err"
 tcpreplay -q -i "$A" --topspeed "$PCAP" >"$TMP/replay.out" 2>&1 || {
     echo "FAIL: tcpreplay"; cat "$TMP/replay.out"; exit 1; }
 wait "$LIVE_PID"
@@ -84,5 +90,36 @@ if ! cmp -s "$TMP/a" "$TMP/l"; then
     diff "$TMP/a" "$TMP/l"
     fail=1
 fi
-[ $fail = 0 ] && echo "OK: $N frames, $(($(wc -l <"$TMP/a") - 1)) countries, equal to analyze, no drops"
+
+# Second run: 1 s bins, replayed at 1500 frames/s (crosses bin boundaries),
+# stopped by SIGINT once the replay is over.
+ip netns exec "$NS" "$GEOTAP_BIN" live -i "$B" --workers 2 --country-db "$DB" --bin 1 --format csv \
+    --duration 60 -o "$TMP/live2.csv" 2>"$TMP/live2.err" &
+LIVE_PID=$!
+wait_listening "$TMP/live2.err"
+tcpreplay -q -i "$A" --pps 1500 "$PCAP" >"$TMP/replay.out" 2>&1 || {
+    echo "FAIL: tcpreplay"; cat "$TMP/replay.out"; exit 1; }
+sleep 1   # frames still in the rings are delivered within the 100 ms read timeout
+kill -INT "$LIVE_PID"
+wait "$LIVE_PID"
+rc=$?
+LIVE_PID=
+cat "$TMP/live2.err"
+[ $rc = 0 ] || { echo "FAIL: geotap live (SIGINT) exited $rc"; fail=1; }
+grep -q 'interrupted' "$TMP/live2.err" || { echo "FAIL: no interrupted summary"; fail=1; }
+got=$(sed -n 's/^geotap: \([0-9]*\) frames.*/\1/p' "$TMP/live2.err")
+[ "$got" = "$N" ] || { echo "FAIL: SIGINT run counted '$got' frames, capinfos says $N"; fail=1; }
+bins=$(awk -F, 'NR > 1 { t[$1] = 1 } END { print length(t) }' "$TMP/live2.csv")
+[ "$bins" -ge 2 ] || { echo "FAIL: SIGINT run: $bins bins, want at least 2 at 1500 frames/s"; fail=1; }
+awk -F, 'NR > 1 { k = $2; pf[k] += $3; bf[k] += $4; pt[k] += $5; bt[k] += $6; n[k] += $3 + $5 }
+         END { for (k in n) if (n[k]) print k "," pf[k] "," bf[k] "," pt[k] "," bt[k] }' \
+    "$TMP/live2.csv" | sort >"$TMP/l2"
+grep -v '^country,' "$TMP/a" >"$TMP/a2"
+if ! cmp -s "$TMP/a2" "$TMP/l2"; then
+    echo "FAIL: SIGINT run: per-country sums over bins differ (analyze < > live):"
+    diff "$TMP/a2" "$TMP/l2"
+    fail=1
+fi
+
+[ $fail = 0 ] && echo "OK: $N frames, $(($(wc -l <"$TMP/a") - 1)) countries, equal to analyze, no drops (--count, and SIGINT with $bins bins)"
 exit $fail
