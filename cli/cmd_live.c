@@ -28,7 +28,9 @@
 
 static const char usage[] =
 "usage: geotap live -i IFACE [options]\n"
+#if GT_HAVE_DPDK
 "       geotap live --dpdk 'EAL ARGS' --port N [--queues Q] [options]\n"
+#endif
 "\n"
 "Capture live traffic, classify each packet's source and destination address\n"
 "by country and autonomous system, and count packets and bytes per key in\n"
