@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -466,6 +467,10 @@ int cmd_live(int argc, char **argv)
     int dlt = GT_DLT_EN10MB;
     char source[300] = "";
 
+    if (user && !getpwnam(user)) {
+        fprintf(stderr, "geotap live: -Z %s: no such user\n", user);
+        return 2;
+    }
     /* The classifier first (seconds for a full database): the capture's
      * ring would fill meanwhile. Then the capture, then drop privileges. */
     struct cli_cls cls;
