@@ -120,6 +120,26 @@ static int decap_gre(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
     return GT_PKT_IP;
 }
 
+static int ieee80211(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off, int hdrpad, int fcswap);
+
+/* CAPWAP data channel (RFC 5415): HLEN in 4-byte words; T=1 with WBID 1 is
+ * a native 802.11 frame, T=0 an 802.3 frame.  Fragments are left alone.
+ * Like Wireshark (capwap.swap_frame_control, on by default: Cisco WLCs send
+ * it so), the 802.11 frame control bytes are taken as swapped. */
+static int decap_capwap(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
+{
+    if (n - off < 8 || f[off] != 0)         /* preamble: version 0, type 0 (CAPWAP header) */
+        return GT_PKT_IP;
+    uint32_t w = rd32(f + off), hl = ((w >> 19) & 0x1f) * 4;
+    if (hl < 8 || (w & 0x80) || n - off < hl)
+        return GT_PKT_IP;
+    if (!(w & 0x100))
+        ethernet(c, f, n, off + hl);
+    else if (((w >> 9) & 0x1f) == 1)
+        ieee80211(c, f, n, off + hl, 0, 1);
+    return GT_PKT_IP;
+}
+
 static int decap_udp(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
 {
     if (n - off < 8)
@@ -134,6 +154,8 @@ static int decap_udp(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
             return GT_PKT_IP;
         ethernet(c, f, n, off + 8);
     }
+    if (dp == 5247 || sp == 5247)
+        return decap_capwap(c, f, n, off);
     return GT_PKT_IP;
 }
 
@@ -366,11 +388,12 @@ static int null_af(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off, ui
     }
 }
 
-/* 802.11 data frame at off; hdrpad: radiotap says the header is padded to 4 bytes. */
-static int ieee80211(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off, int hdrpad)
+/* 802.11 data frame at off; hdrpad: radiotap says the header is padded to 4
+ * bytes; fcswap: the two frame control bytes are swapped (CAPWAP). */
+static int ieee80211(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off, int hdrpad, int fcswap)
 {
     NEED(24);
-    uint32_t fc = f[off], fl = f[off + 1];
+    uint32_t fc = f[off + (fcswap != 0)], fl = f[off + (fcswap == 0)];
     if ((fc & 0x0f) != 0x08 || (fc & 0x40) || (fl & 0x40))
         return GT_PKT_NONIP;        /* not version 0 data, null-data (no body) or protected */
     uint32_t hl = 24, amsdu = 0;
@@ -415,7 +438,7 @@ static int radiotap(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
         if (p < len)
             hdrpad = (f[off + p] & 0x20) != 0;
     }
-    return ieee80211(c, f, n, off + len, hdrpad);
+    return ieee80211(c, f, n, off + len, hdrpad, 0);
 }
 
 static int link_layer(struct ctx *c, int dlt, const uint8_t *f, uint32_t n, uint32_t off)
@@ -453,7 +476,7 @@ static int link_layer(struct ctx *c, int dlt, const uint8_t *f, uint32_t n, uint
         NEED(4);
         return ethertype(c, f, n, off + 4, rd16(f + off + 2));
     case GT_DLT_IEEE802_11:
-        return ieee80211(c, f, n, off, 0);
+        return ieee80211(c, f, n, off, 0, 0);
     case GT_DLT_IEEE802_11_RADIO:
         return radiotap(c, f, n, off);
     case GT_DLT_PPI: {

@@ -257,6 +257,13 @@ static const struct tcase cases[] = {
     { "vxlan", GT_DLT_EN10MB, ETH("0800") V4("0046", "11", A4, B4) UDP("c000", "12b5", "0032")
       "08000000 00006400" ETH("0800") V4("0014", "11", C4, D4),
       GT_PKT_IP, 34, 4, A4, B4, 70, 0, 0, "020000000001", 84, 4, C4, D4, 20 },
+    /* CAPWAP data: HLEN 2, WBID 1, T=1: 802.11 with swapped frame control */
+    { "capwap 802.11", GT_DLT_EN10MB, ETH("0800") V4("0058", "11", A4, B4) UDP("c000", "147f", "0044")
+      "00100300 00000000" "0108 0000 " MAC_D " 020000000002 " MAC_D " 0000" "aaaa03 000000 0800" V4("0014", "11", C4, D4),
+      GT_PKT_IP, 34, 4, A4, B4, 88, 0, 0, "020000000001", 102, 4, C4, D4, 20 },
+    { "capwap 802.3", GT_DLT_EN10MB, ETH("0800") V4("0046", "11", A4, B4) UDP("147f", "c000", "0032")
+      "00100000 00000000" ETH("0800") V4("0014", "11", C4, D4),
+      GT_PKT_IP, 34, 4, A4, B4, 70, 0, 0, "020000000001", 84, 4, C4, D4, 20 },
 };
 
 /* Tunnels that decap must NOT enter (the outer header is the answer). */
@@ -274,6 +281,9 @@ static const struct tcase nodecap[] = {
       GT_PKT_IP, 34, 4, A4, B4, 48, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
     { "ip-in-ip with bad inner ihl", GT_DLT_EN10MB, ETH("0800") V4("0030", "04", A4, B4) " 4300 001c 1234 0000 4011 0000 " C4 " " D4 PAY8,
       GT_PKT_IP, 34, 4, A4, B4, 48, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
+    { "capwap fragment", GT_DLT_EN10MB, ETH("0800") V4("0046", "11", A4, B4) UDP("147f", "c000", "0032")
+      "00100080 00000000" ETH("0800") V4("0014", "11", C4, D4),
+      GT_PKT_IP, 34, 4, A4, B4, 70, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
     { "udp to another port", GT_DLT_EN10MB, ETH("0800") V4("0038", "11", A4, B4) UDP("0035", "0035", "0024")
       "30ff 0014 00000001" V4("0014", "11", C4, D4),
       GT_PKT_IP, 34, 4, A4, B4, 56, 0, 0, "020000000001", 0, 0, 0, 0, 0 },

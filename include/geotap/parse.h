@@ -50,7 +50,7 @@ struct gt_pkt {
 };
 
 /* Flags for gt_parse(). */
-#define GT_PARSE_DECAP 0x1u  /* descend into GRE, IP-in-IP, GTP-U and VXLAN tunnels */
+#define GT_PARSE_DECAP 0x1u  /* descend into GRE, IP-in-IP, GTP-U, VXLAN and CAPWAP data tunnels */
 
 /* Parse one frame of link type dlt (a GT_DLT_* value); fills *out, never
  * reads frame[caplen] or beyond. Returns out->kind. */
