@@ -451,6 +451,47 @@ static void test_mutations(void)
     CHECK_EQ_U(bad, 0);
 }
 
+/* Maximal frames made of one repeated header: must end cleanly (iterative
+ * loops, no deep recursion, no read past the end). */
+static void test_long_chains(void)
+{
+    enum { N = 65535 };
+    uint8_t *f = malloc(N);
+    struct gt_pkt p;
+    if (!f)
+        abort();
+    uint32_t i;
+    /* stacked VLAN tags to the end */
+    unhex(ETH("8100"), f, 14);
+    for (i = 14; i + 4 <= N; i += 4)
+        unhex("0001 8100", f + i, 4);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, 0, &p), GT_PKT_TRUNCATED);
+    CHECK(p.has_vlan && p.vlan == 1);
+    /* alternating LLC/SNAP -> VLAN -> 802.3 length -> LLC/SNAP ... */
+    unhex(ETH("0030"), f, 14);
+    for (i = 14; i + 12 <= N; i += 12)
+        unhex("aaaa03 000000 8100 0002 0030", f + i, 12);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, i, 0, &p), GT_PKT_TRUNCATED);
+    /* MPLS labels without bottom-of-stack */
+    unhex(ETH("8847"), f, 14);
+    for (i = 14; i + 4 <= N; i += 4)
+        unhex("00010040", f + i, 4);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, GT_PARSE_DECAP, &p), GT_PKT_TRUNCATED);
+    /* IPv6 with destination options headers to the end: the outer header */
+    unhex(ETH("86dd") V6("ffb9", "3c", A6, B6), f, 54);
+    for (i = 54; i + 8 <= N; i += 8)
+        unhex("3c00 000000000000", f + i, 8);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, GT_PARSE_DECAP, &p), GT_PKT_IP);
+    CHECK(addrs_are(&p, 6, A6, B6));
+    /* GTP-U with extension headers to the end */
+    unhex(ETH("0800") V4("ffff", "11", A4, B4) UDP("0868", "0868", "ffeb") "34ff ffdb 00000001 0000 00 85", f, 54);
+    for (i = 54; i + 4 <= N; i += 4)
+        unhex("01 0000 85", f + i, 4);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, GT_PARSE_DECAP, &p), GT_PKT_IP);
+    CHECK(addrs_are(&p, 4, A4, B4));
+    free(f);
+}
+
 static void test_misc(void)
 {
     struct gt_pkt p;
@@ -479,6 +520,7 @@ int main(void)
     test_depth_bound();
     test_ppi_nesting();
     test_misc();
+    test_long_chains();
     test_mutations();
     return check_result();
 }
