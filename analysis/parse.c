@@ -23,7 +23,18 @@
  *  - IPv6: version 6 and all 40 header bytes captured (a cut-off header
  *    shows ipv6.src but no geoip).  Payload length is not checked.
  * We report TRUNCATED when caplen ends inside the fixed 20/40-byte header or
- * inside IPv4 options; MALFORMED for the bogus cases above. */
+ * inside IPv4 options; MALFORMED for the bogus cases above (a version nibble
+ * other than 4/6 as soon as its byte is captured).  These rules come from
+ * running the installed tshark 4.0 on such frames (the packet-ip.c in the
+ * code index is a much older release); tests/test_parse_tshark.py checks
+ * every packet of the shared captures against tshark.
+ *
+ * GT_PARSE_DECAP: IP-in-IP (4, 41), GRE (0x0800, 0x86dd, 0x6558), GTP-U (UDP
+ * 2152, G-PDU), VXLAN (UDP 4789), CAPWAP data (UDP 5247), behind IPv6
+ * hop-by-hop / routing / destination options / first-fragment headers; at
+ * most DECAP_MAX_DEPTH levels.  When an inner header is missing, truncated
+ * or malformed, the result is the last complete IP header (kind IP); vlan and
+ * src_mac always describe the outermost link layer. */
 #include "geotap/parse.h"
 
 #include <string.h>
@@ -153,6 +164,7 @@ static int decap_udp(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
         if (n - off < 8 || !(f[off] & 0x08))
             return GT_PKT_IP;
         ethernet(c, f, n, off + 8);
+        return GT_PKT_IP;
     }
     if (dp == 5247 || sp == 5247)
         return decap_capwap(c, f, n, off);
