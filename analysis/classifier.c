@@ -3,7 +3,7 @@
  * into dense ids), merge equal neighbours, and build one Poptrie per family. */
 #include "geotap/classifier.h"
 #include "geotap/sources.h"
-#include "poptrie.h"
+#include "geotap/poptrie.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 #define SBITS6 16
 
 struct gt_classifier {
-    struct gt_poptrie v4, v6;
+    struct gt_classifier_lookup lk;     /* first: the inline lookups cast to it */
     struct gt_class *classes;
     uint32_t nclasses;
     struct gt_asn_orgs *orgs;
@@ -181,6 +181,125 @@ static int copy_rangeset(struct gt_rangeset *dst, const struct gt_rangeset *src)
     return 0;
 }
 
+/* Disjoint and in address order already (tree walks, clean CSVs)? */
+static int canonical4(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n4; i++)
+        if (rs->v4[i].lo <= rs->v4[i - 1].hi)
+            return 0;
+    return 1;
+}
+
+static int canonical6(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n6; i++)
+        if (rs->v6[i].lo <= rs->v6[i - 1].hi)
+            return 0;
+    return 1;
+}
+
+static int sorted4(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n4; i++)
+        if (rs->v4[i].lo < rs->v4[i - 1].lo)
+            return 0;
+    return 1;
+}
+
+static int sorted6(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n6; i++)
+        if (rs->v6[i].lo < rs->v6[i - 1].lo)
+            return 0;
+    return 1;
+}
+
+/* Ranges added in address order with a few overlaps (a CSV whose lines
+ * overlap): a later range wins, as in gt_rangeset_normalize, and here the
+ * later one also starts later, so one pass with a stack of open ranges
+ * resolves it in O(n) instead of a sort. Ranges are widened to 128 bits.
+ * Returns the number of disjoint ranges written to out (room for 2n+1). */
+struct wr { gt_u128 lo, hi; uint32_t val; };
+
+static size_t stack_resolve(const struct wr *in, size_t n, gt_u128 top, struct wr *out, size_t *st)
+{
+    size_t no = 0, ns = 0;
+    gt_u128 cur = 0;
+    for (size_t j = 0; j <= n; j++) {
+        int last = j == n;
+        gt_u128 lo = last ? 0 : in[j].lo;
+        while (ns) {
+            const struct wr *t = &in[st[ns - 1]];
+            if (t->hi < cur) {                  /* hidden by later ranges */
+                ns--;
+                continue;
+            }
+            if (last || t->hi < lo) {           /* resumes after later ones, and ends */
+                out[no++] = (struct wr){ cur, t->hi, t->val };
+                ns--;
+                if (t->hi == top)
+                    return no;                  /* everything below is covered */
+                cur = t->hi + 1;
+                continue;
+            }
+            if (cur < lo)
+                out[no++] = (struct wr){ cur, lo - 1, t->val };
+            break;
+        }
+        if (!last) {
+            st[ns++] = j;
+            cur = lo;
+        }
+    }
+    return no;
+}
+
+/* Make one family of rs disjoint and sorted; 0, 1 when it needs the general
+ * normalisation (not added in address order), -1 when out of memory. */
+static int resolve_family(struct gt_rangeset *rs, int v6)
+{
+    size_t n = v6 ? rs->n6 : rs->n4;
+    if (v6 ? canonical6(rs) : canonical4(rs))
+        return 0;
+    if (!(v6 ? sorted6(rs) : sorted4(rs)))
+        return 1;
+    struct wr *in = malloc((n + 1) * sizeof *in), *out = malloc((2 * n + 1) * sizeof *out);
+    size_t *st = malloc((n + 1) * sizeof *st);
+    int rc = -1;
+    if (!in || !out || !st)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        in[i] = v6 ? (struct wr){ rs->v6[i].lo, rs->v6[i].hi, rs->v6[i].val }
+                   : (struct wr){ rs->v4[i].lo, rs->v4[i].hi, rs->v4[i].val };
+    size_t no = stack_resolve(in, n, v6 ? ~(gt_u128)0 : UINT32_MAX, out, st);
+    if (v6) {
+        rs->n6 = 0;
+        for (size_t i = 0; i < no; i++)
+            if (gt_rangeset_add6(rs, out[i].lo, out[i].hi, out[i].val))
+                goto done;
+    } else {
+        rs->n4 = 0;
+        for (size_t i = 0; i < no; i++)
+            if (gt_rangeset_add4(rs, (uint32_t)out[i].lo, (uint32_t)out[i].hi, out[i].val))
+                goto done;
+    }
+    rc = 0;
+done:
+    free(in); free(out); free(st);
+    return rc;
+}
+
+/* Disjoint, sorted ranges for the class sweep. */
+static int canonicalize(struct gt_rangeset *rs)
+{
+    int a = resolve_family(rs, 0), b = resolve_family(rs, 1);
+    if (a < 0 || b < 0)
+        return -1;
+    if (a || b)
+        return gt_rangeset_normalize(rs);
+    return 0;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -219,7 +338,7 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
             goto oom;
     }
     for (int k = 0; k < NDIM; k++)
-        if (gt_rangeset_normalize(&rs[k]))
+        if (canonicalize(&rs[k]))
             goto oom;
 
     /* class 0 is "unknown everywhere" */
@@ -239,8 +358,8 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         set_err(ebuf, sizeof ebuf, "too many classes");
         goto fail;
     }
-    if (gt_poptrie_build(&c->v4, 32, SBITS4, s4.st, s4.id, s4.n) ||
-        gt_poptrie_build(&c->v6, 128, SBITS6, s6.st, s6.id, s6.n))
+    if (gt_poptrie_build(&c->lk.v4, 32, SBITS4, s4.st, s4.id, s4.n) ||
+        gt_poptrie_build(&c->lk.v6, 128, SBITS6, s6.st, s6.id, s6.n))
         goto oom;
     free(s4.st); free(s4.id); free(s6.st); free(s6.id);
     s4 = s6 = (struct segs){ 0 };
@@ -278,8 +397,8 @@ void gt_classifier_free(gt_classifier *c)
 {
     if (!c)
         return;
-    gt_poptrie_free(&c->v4);
-    gt_poptrie_free(&c->v6);
+    gt_poptrie_free(&c->lk.v4);
+    gt_poptrie_free(&c->lk.v6);
     free(c->classes);
     gt_asn_orgs_free(c->orgs);
     if (c->upstream_names)
@@ -289,23 +408,9 @@ void gt_classifier_free(gt_classifier *c)
     free(c);
 }
 
-uint32_t gt_classify4(const gt_classifier *c, uint32_t addr)
-{
-    return gt_poptrie_lookup4(&c->v4, addr);
-}
-
-uint32_t gt_classify6(const gt_classifier *c, const uint8_t addr[16])
-{
-    uint64_t hi, lo;
-    memcpy(&hi, addr, 8);
-    memcpy(&lo, addr + 8, 8);
-    gt_u128 a = ((gt_u128)__builtin_bswap64(hi) << 64) | __builtin_bswap64(lo);
-    return gt_poptrie_lookup6(&c->v6, a);
-}
-
 void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
 {
-    const struct gt_poptrie *pt = &c->v4;
+    const struct gt_poptrie *pt = &c->lk.v4;
     enum { AHEAD = 8 };
     for (size_t i = 0; i < n; i++) {
         if (i + AHEAD < n)
@@ -338,7 +443,7 @@ const char *gt_classifier_upstream_name(const gt_classifier *c, uint32_t upstrea
 
 size_t gt_classifier_memory(const gt_classifier *c)
 {
-    return gt_poptrie_memory(&c->v4) + gt_poptrie_memory(&c->v6) +
+    return gt_poptrie_memory(&c->lk.v4) + gt_poptrie_memory(&c->lk.v6) +
            (size_t)c->nclasses * sizeof *c->classes;
 }
 

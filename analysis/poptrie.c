@@ -1,5 +1,5 @@
 /* Poptrie construction from a sorted segment list (see poptrie.h). */
-#include "poptrie.h"
+#include "geotap/poptrie.h"
 
 #include <stdlib.h>
 #include <string.h>
