@@ -195,14 +195,16 @@ int gt_source_asn_csv(const char *path, struct gt_rangeset *rs, struct gt_asn_or
             why = "bad asn";
             break;
         }
-        if (asn) {
+        /* an ASN 0 line is kept: it marks its range unknown, and a later
+         * line wins where lines overlap */
+        {
             int r = t0 == 4 ? gt_rangeset_add4(rs, (uint32_t)lo, (uint32_t)hi, (uint32_t)asn)
                             : gt_rangeset_add6(rs, lo, hi, (uint32_t)asn);
             if (r) {
                 why = "out of memory";
                 break;
             }
-            if (orgs && nf == 4 && f[3].n) {
+            if (orgs && asn && nf == 4 && f[3].n) {
                 const char *name = f[3].p;
                 size_t n = f[3].n;
                 if (f[3].quoted && memchr(name, '"', n)) {
