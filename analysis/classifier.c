@@ -47,7 +47,7 @@ static int class_eq(const struct gt_class *a, const struct gt_class *b)
 }
 
 /* Id of the class, adding it when new; UINT32_MAX when out of memory. */
-static uint32_t intern(struct interner *in, const struct gt_class *c)
+static uint32_t intern_slow(struct interner *in, const struct gt_class *c)
 {
     if ((size_t)(in->n + 1) * 2 > in->tcap) {
         size_t nc = in->tcap ? in->tcap * 2 : 4096;
@@ -79,6 +79,22 @@ static uint32_t intern(struct interner *in, const struct gt_class *c)
     in->cls[in->n] = *c;
     in->tab[j] = in->n + 1;
     return in->n++;
+}
+
+/* A small direct-mapped cache in front of the table: the sweep asks for
+ * the same few thousand tuples over and over, and the full table misses cache. */
+#define FRONT 4096
+struct front { struct gt_class key[FRONT]; uint32_t id[FRONT]; };
+
+static uint32_t intern(struct interner *in, struct front *f, const struct gt_class *c)
+{
+    size_t h = (class_hash(c) >> 20) & (FRONT - 1);
+    if (f->id[h] != UINT32_MAX && class_eq(&f->key[h], c))
+        return f->id[h];
+    uint32_t id = intern_slow(in, c);
+    f->key[h] = *c;
+    f->id[h] = id;
+    return id;
 }
 
 enum { DIM_CC, DIM_ASN, DIM_UP, DIM_HOME, NDIM };
@@ -114,7 +130,7 @@ static int seg_push(struct segs *s, gt_u128 at, uint32_t id)
 }
 
 /* Sweep the boundaries of all dimensions over [0, top]. */
-static int sweep(struct dim d[NDIM], gt_u128 top, struct interner *in, struct segs *out)
+static int sweep(struct dim d[NDIM], gt_u128 top, struct interner *in, struct front *f, struct segs *out)
 {
     size_t cur[NDIM] = { 0 };
     gt_u128 p = 0;
@@ -154,7 +170,7 @@ static int sweep(struct dim d[NDIM], gt_u128 top, struct interner *in, struct se
             c.asn = v[DIM_ASN];
             c.upstream = v[DIM_UP];
         }
-        uint32_t id = intern(in, &c);
+        uint32_t id = intern(in, f, &c);
         if (id == UINT32_MAX || seg_push(out, p, id))
             return -1;
         if (!have_next)
@@ -272,16 +288,25 @@ static int resolve_family(struct gt_rangeset *rs, int v6)
         in[i] = v6 ? (struct wr){ rs->v6[i].lo, rs->v6[i].hi, rs->v6[i].val }
                    : (struct wr){ rs->v4[i].lo, rs->v4[i].hi, rs->v4[i].val };
     size_t no = stack_resolve(in, n, v6 ? ~(gt_u128)0 : UINT32_MAX, out, st);
+    /* the arrays are the set's own (realloc-compatible): replace them */
     if (v6) {
-        rs->n6 = 0;
+        struct gt_range6 *r = malloc((no + 1) * sizeof *r);
+        if (!r)
+            goto done;
         for (size_t i = 0; i < no; i++)
-            if (gt_rangeset_add6(rs, out[i].lo, out[i].hi, out[i].val))
-                goto done;
+            r[i] = (struct gt_range6){ out[i].lo, out[i].hi, out[i].val };
+        free(rs->v6);
+        rs->v6 = r;
+        rs->n6 = rs->cap6 = no;
     } else {
-        rs->n4 = 0;
+        struct gt_range4 *r = malloc((no + 1) * sizeof *r);
+        if (!r)
+            goto done;
         for (size_t i = 0; i < no; i++)
-            if (gt_rangeset_add4(rs, (uint32_t)out[i].lo, (uint32_t)out[i].hi, out[i].val))
-                goto done;
+            r[i] = (struct gt_range4){ (uint32_t)out[i].lo, (uint32_t)out[i].hi, out[i].val };
+        free(rs->v4);
+        rs->v4 = r;
+        rs->n4 = rs->cap4 = no;
     }
     rc = 0;
 done:
@@ -315,6 +340,7 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
     memset(rs, 0, sizeof rs);
     struct interner in = { 0 };
     struct segs s4 = { 0 }, s6 = { 0 };
+    struct front *front = NULL;
     gt_classifier *c = calloc(1, sizeof *c);
     if (!c || !(c->orgs = gt_asn_orgs_new()))
         goto oom;
@@ -343,15 +369,21 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
 
     /* class 0 is "unknown everywhere" */
     struct gt_class unknown = { "ZZ", 0, 0, 0 };
-    if (intern(&in, &unknown) != 0)
+    if (intern_slow(&in, &unknown) != 0)
         goto oom;
+    front = malloc(sizeof *front);
+    if (!front)
+        goto oom;
+    memset(front->id, 0xff, sizeof front->id);
     struct dim d4[NDIM], d6[NDIM];
     for (int k = 0; k < NDIM; k++) {
         d4[k] = (struct dim){ rs[k].v4, NULL, rs[k].n4 };
         d6[k] = (struct dim){ NULL, rs[k].v6, rs[k].n6 };
     }
-    if (sweep(d4, UINT32_MAX, &in, &s4) || sweep(d6, ~(gt_u128)0, &in, &s6))
+    if (sweep(d4, UINT32_MAX, &in, front, &s4) || sweep(d6, ~(gt_u128)0, &in, front, &s6))
         goto oom;
+    free(front);
+    front = NULL;
     for (int k = 0; k < NDIM; k++)
         gt_rangeset_free(&rs[k]);
     if (in.n >= GT_PT_LEAF) {
@@ -388,6 +420,7 @@ fail:
     for (int k = 0; k < NDIM; k++)
         gt_rangeset_free(&rs[k]);
     free(in.cls); free(in.tab);
+    free(front);
     free(s4.st); free(s4.id); free(s6.st); free(s6.id);
     gt_classifier_free(c);
     return NULL;

@@ -143,8 +143,25 @@ int gt_source_asn_csv(const char *path, struct gt_rangeset *rs, struct gt_asn_or
     char *buf = map_file(path, &len, &ok, err, errlen);
     if (!ok)
         return -1;
+    /* room for the lines up front (about 40 bytes each): no regrowth copies */
+    size_t est = len / 32 + 16;
+    int named_v6 = strstr(path, "ipv6") != NULL || strstr(path, "IPv6") != NULL;
+    if (!named_v6 && rs->cap4 < rs->n4 + est) {
+        struct gt_range4 *p = realloc(rs->v4, (rs->n4 + est) * sizeof *p);
+        if (p) {
+            rs->v4 = p;
+            rs->cap4 = rs->n4 + est;
+        }
+    }
+    if (named_v6 && rs->cap6 < rs->n6 + est) {
+        struct gt_range6 *p = realloc(rs->v6, (rs->n6 + est) * sizeof *p);
+        if (p) {
+            rs->v6 = p;
+            rs->cap6 = rs->n6 + est;
+        }
+    }
     /* integers are IPv6 when the file says so by name, or when too big for IPv4 */
-    int int_v6 = strstr(path, "ipv6") != NULL || strstr(path, "IPv6") != NULL;
+    int int_v6 = named_v6;
     char *org = NULL;
     size_t orgcap = 0;
     unsigned long lineno = 0;
