@@ -345,13 +345,7 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
     if (!c || !(c->orgs = gt_asn_orgs_new()))
         goto oom;
 
-    if (opts->country_db && gt_source_mmdb_country(opts->country_db, &rs[DIM_CC], ebuf, sizeof ebuf))
-        goto fail;
-    for (size_t i = 0; i < opts->n_asn_dbs; i++)
-        if (gt_source_asn(opts->asn_dbs[i], &rs[DIM_ASN], c->orgs, ebuf, sizeof ebuf))
-            goto fail;
-    if (opts->upstream_ranges && copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
-        goto oom;
+    /* the cheap checks first: a typo fails before seconds of loading */
     for (size_t i = 0; i < opts->n_home_nets; i++) {
         uint32_t lo4, hi4;
         gt_u128 lo6, hi6;
@@ -363,6 +357,13 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         if (f == 4 ? gt_rangeset_add4(&rs[DIM_HOME], lo4, hi4, 1) : gt_rangeset_add6(&rs[DIM_HOME], lo6, hi6, 1))
             goto oom;
     }
+    if (opts->country_db && gt_source_mmdb_country(opts->country_db, &rs[DIM_CC], ebuf, sizeof ebuf))
+        goto fail;
+    for (size_t i = 0; i < opts->n_asn_dbs; i++)
+        if (gt_source_asn(opts->asn_dbs[i], &rs[DIM_ASN], c->orgs, ebuf, sizeof ebuf))
+            goto fail;
+    if (opts->upstream_ranges && copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
+        goto oom;
     for (int k = 0; k < NDIM; k++)
         if (canonicalize(&rs[k]))
             goto oom;
