@@ -442,15 +442,113 @@ void gt_classifier_free(gt_classifier *c)
     free(c);
 }
 
+/* Batches walk LANES lookups in lockstep, one trie level per round, and
+ * prefetch each lane's next node (and finally its leaf) before touching
+ * the others: the cache misses of independent lookups overlap instead of
+ * queueing behind one another. */
+#define LANES 16
+
 void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
 {
     const struct gt_poptrie *pt = &c->lk.v4;
-    enum { AHEAD = 8 };
-    for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n)
-            __builtin_prefetch(&pt->direct[addrs[i + AHEAD] >> (32 - pt->sbits)]);
-        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
+    const unsigned sh = 32 - pt->sbits;
+    size_t i = 0;
+    for (size_t l = 0; l < LANES && l < n; l++)
+        __builtin_prefetch(&pt->direct[addrs[l] >> sh]);
+    for (; i + LANES <= n; i += LANES) {
+        const struct gt_pt_node *nd[LANES];
+        uint64_t k[LANES];
+        uint32_t leaf[LANES];
+        uint32_t pending = 0, resolve = 0;
+        for (unsigned l = 0; l < LANES; l++) {
+            if (i + LANES + l < n)
+                __builtin_prefetch(&pt->direct[addrs[i + LANES + l] >> sh]);
+            uint32_t e = pt->direct[addrs[i + l] >> sh];
+            if (e & GT_PT_LEAF) {
+                ids[i + l] = e & ~GT_PT_LEAF;
+            } else {
+                nd[l] = &pt->nodes[e];
+                __builtin_prefetch(nd[l]);
+                k[l] = (uint64_t)addrs[i + l] << (32 + pt->sbits);
+                pending |= 1u << l;
+            }
+        }
+        while (pending) {
+            for (uint32_t m = pending; m; m &= m - 1) {
+                unsigned l = (unsigned)__builtin_ctz(m);
+                unsigned v = (unsigned)(k[l] >> 58);
+                uint64_t upto = ((uint64_t)2 << v) - 1;
+                const struct gt_pt_node *x = nd[l];
+                if (x->vector & ((uint64_t)1 << v)) {
+                    nd[l] = &pt->nodes[x->base1 + (uint32_t)__builtin_popcountll(x->vector & upto) - 1];
+                    __builtin_prefetch(nd[l]);
+                    k[l] <<= 6;
+                } else {
+                    leaf[l] = x->base0 + (uint32_t)__builtin_popcountll(x->leafvec & upto) - 1;
+                    __builtin_prefetch(&pt->leaves[leaf[l]]);
+                    pending &= ~(1u << l);
+                    resolve |= 1u << l;
+                }
+            }
+        }
+        for (; resolve; resolve &= resolve - 1) {
+            unsigned l = (unsigned)__builtin_ctz(resolve);
+            ids[i + l] = pt->leaves[leaf[l]];
+        }
     }
+    for (; i < n; i++)
+        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
+}
+
+void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n)
+{
+    const struct gt_poptrie *pt = &c->lk.v6;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        const struct gt_pt_node *nd[LANES];
+        gt_u128 k[LANES];
+        uint32_t leaf[LANES];
+        uint32_t pending = 0, resolve = 0;
+        for (unsigned l = 0; l < LANES; l++) {
+            uint64_t hi, lo;
+            memcpy(&hi, addrs[i + l], 8);
+            memcpy(&lo, addrs[i + l] + 8, 8);
+            gt_u128 a = ((gt_u128)__builtin_bswap64(hi) << 64) | __builtin_bswap64(lo);
+            uint32_t e = pt->direct[(uint32_t)(a >> (128 - pt->sbits))];
+            if (e & GT_PT_LEAF) {
+                ids[i + l] = e & ~GT_PT_LEAF;
+            } else {
+                nd[l] = &pt->nodes[e];
+                __builtin_prefetch(nd[l]);
+                k[l] = a << pt->sbits;
+                pending |= 1u << l;
+            }
+        }
+        while (pending) {
+            for (uint32_t m = pending; m; m &= m - 1) {
+                unsigned l = (unsigned)__builtin_ctz(m);
+                unsigned v = (unsigned)(k[l] >> 122);
+                uint64_t upto = ((uint64_t)2 << v) - 1;
+                const struct gt_pt_node *x = nd[l];
+                if (x->vector & ((uint64_t)1 << v)) {
+                    nd[l] = &pt->nodes[x->base1 + (uint32_t)__builtin_popcountll(x->vector & upto) - 1];
+                    __builtin_prefetch(nd[l]);
+                    k[l] <<= 6;
+                } else {
+                    leaf[l] = x->base0 + (uint32_t)__builtin_popcountll(x->leafvec & upto) - 1;
+                    __builtin_prefetch(&pt->leaves[leaf[l]]);
+                    pending &= ~(1u << l);
+                    resolve |= 1u << l;
+                }
+            }
+        }
+        for (; resolve; resolve &= resolve - 1) {
+            unsigned l = (unsigned)__builtin_ctz(resolve);
+            ids[i + l] = pt->leaves[leaf[l]];
+        }
+    }
+    for (; i < n; i++)
+        ids[i] = gt_classify6(c, addrs[i]);
 }
 
 uint32_t gt_classifier_nclasses(const gt_classifier *c)
