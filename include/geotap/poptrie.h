@@ -25,7 +25,8 @@ struct gt_poptrie {
     struct gt_pt_node *nodes;
     uint32_t *leaves;
     size_t nnodes, nleaves;
-    size_t direct_bytes, nodes_bytes, leaves_bytes;   /* mapped sizes, for freeing */
+    void *map;                      /* one mapping holding nodes, direct, leaves */
+    size_t map_bytes;
 };
 
 /* Build from n segments: segment i covers [starts[i], starts[i+1]-1] (the
