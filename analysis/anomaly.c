@@ -8,6 +8,10 @@
 
 #define NSLOT 24
 #define N_EFF 12.0              /* packets the recent level averages over */
+#define N_DOWN 12.0
+#define HIST_BINS 64            /* recent bins kept for the change-point bound */
+#define UCB_Z 2.0               /* one-sided z of the recent-rate upper bound */
+#define HIST_GAP UINT32_MAX     /* marks a bin the capture was not fully alive in */             /* ... when it falls (partial drops are followed faster) */
 #define SLOT_MATURE_S 1800.0    /* history a time-of-day slot needs */
 #define SLOT_MEMORY_S (3 * 3600.0)  /* slot EWMA memory, in slot time (~3 days) */
 #define DAY_S 86400.0
@@ -24,6 +28,7 @@ struct slot {
 
 struct kst {
     double fast;                /* recent level, packets/s */
+    double r_sil;               /* level the current silence is judged on */
     double glob;                /* day-long level */
     double nbins, hist_s, pkts; /* history learned */
     struct slot slot[NSLOT];
@@ -56,6 +61,8 @@ struct gt_anomaly {
     const struct gt_keys *keys;
     uint32_t nkeys;
     struct kst *k;
+    uint32_t *hist;             /* [nkeys][HIST_BINS] recent counts, ring */
+    uint32_t hpos;              /* ring slot of the current bin */
     /* upstreams */
     uint32_t nup;               /* size of the arrays below */
     double *up_rate;            /* learned packets/s per upstream */
@@ -103,8 +110,9 @@ gt_anomaly *gt_anomaly_new(const struct gt_anomaly_opts *opts, const struct gt_k
     a->keys = keys;
     a->nkeys = keys->nkeys;
     a->k = calloc(a->nkeys ? a->nkeys : 1, sizeof *a->k);
-    if (!a->k) {
-        free(a);
+    a->hist = calloc((size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS, sizeof *a->hist);
+    if (!a->k || !a->hist) {
+        gt_anomaly_free(a);
         return NULL;
     }
     if ((keys->dims & GT_DIM_UPSTREAM) && keys->keys) {
@@ -134,6 +142,7 @@ void gt_anomaly_free(gt_anomaly *a)
     if (!a)
         return;
     free(a->k);
+    free(a->hist);
     free(a->up_rate);
     free(a->up_tot);
     free(a);
@@ -204,13 +213,13 @@ static double rate_at(const struct kst *k, int64_t t)
 {
     int h = hour_of(t);
     if (h == k->h0 || !slot_mature(k, h) || !slot_mature(k, k->h0))
-        return k->fast;
+        return k->r_sil;
     double f = (double)k->slot[h].rate / k->slot[k->h0].rate;
     if (f < 0.5)
         f = 0.5;
     if (f > 2)
         f = 2;
-    return k->fast * f;
+    return k->r_sil * f;
 }
 
 /* Learn one bin of count c starting at s (seconds). */
@@ -220,7 +229,7 @@ static void learn(struct kst *k, double c, uint32_t w, int64_t s)
     k->nbins += 1;
     double a;
     if (k->fast > 0) {
-        double tau = N_EFF / k->fast;
+        double tau = (x < k->fast ? N_DOWN : N_EFF) / k->fast;
         if (tau < w)
             tau = w;
         a = 1 - exp(-(double)w / tau);
@@ -230,6 +239,7 @@ static void learn(struct kst *k, double c, uint32_t w, int64_t s)
     if (a < 1 / k->nbins)
         a = 1 / k->nbins;
     k->fast += a * (x - k->fast);
+    k->r_sil = k->fast;
     double ag = 1 / k->nbins;
     if (ag < w / DAY_S)
         ag = w / DAY_S;
@@ -449,13 +459,42 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         if (cnt) {
             apply_deferred(k, w);
             k->h0 = hour_of(ln);
-            /* the trailing silence is judged on the level before this bin */
-            k->lam = rate_at(k, e_ns) * eff;
+            /* The trailing silence is judged on the learned level, unless
+             * the recent packets show a lower rate: for every change point
+             * tau at a bin start in the last HIST_BINS bins, the rate of the
+             * packets from tau to the last one has an upper bound; the
+             * smallest counts. A key that fell to a partial rate is judged
+             * on the partial rate; one that ran at full rate until its last
+             * packet keeps its level. */
+            int64_t from = s_ns > live_from ? s_ns : live_from;
+            double r = k->fast;
+            const uint32_t *hk = a->hist + (size_t)i * HIST_BINS;
+            double nsum = 0;
+            for (uint32_t j = 0; j < HIST_BINS; j++) {
+                uint32_t c = j == 0 ? (uint32_t)(cnt < HIST_GAP ? cnt : HIST_GAP - 1)
+                                    : hk[(a->hpos + HIST_BINS - j) % HIST_BINS];
+                if (c == HIST_GAP || (j > 0 && (double)j * w > k->hist_s))
+                    break;
+                nsum += c;
+                double dt = (double)(ln - (j == 0 ? from : s_ns - (int64_t)j * w * NS)) / NS;
+                if (dt <= 0)
+                    continue;
+                double ucb = (nsum + UCB_Z * UCB_Z / 2 + UCB_Z * sqrt(nsum + UCB_Z * UCB_Z / 4)) / dt;
+                if (ucb < r)
+                    r = ucb;
+            }
+            k->r_sil = r;
+            k->lam = r * eff;
             k->up_obs = k->up_exp = 0;
             if (full_live) {
-                k->pend = 1;
-                k->pend_c = (double)cnt;
-                k->pend_start = b->start;
+                if (k->lam < 1) {
+                    learn(k, (double)cnt, w, b->start);   /* no silence worth holding back */
+                    k->r_sil = r;
+                } else {
+                    k->pend = 1;
+                    k->pend_c = (double)cnt;
+                    k->pend_start = b->start;
+                }
             }
             k->last_ns = ln;
         } else {
@@ -521,6 +560,13 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         k->pend = 0;
         k->cand_count = 0;
     }
+
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t cnt = b->counts[i].pkts_from + b->counts[i].pkts_to;
+        a->hist[(size_t)i * HIST_BINS + a->hpos] =
+            !full_live ? HIST_GAP : cnt < HIST_GAP ? (uint32_t)cnt : HIST_GAP - 1;
+    }
+    a->hpos = (a->hpos + 1) % HIST_BINS;
 
     /* upstream levels: learned on fully live bins where they carried traffic */
     if (have_up_tot && full_live) {

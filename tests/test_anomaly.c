@@ -25,6 +25,7 @@ struct sim {
     int64_t first[MAXK], last[MAXK];
     uint64_t rng;
     uint64_t drops;     /* reported in the next bin */
+    int64_t cut_from, cut_to;   /* the capture sees nothing in [from, to) ns */
 };
 
 static struct gt_event evs[MAXEV];
@@ -74,6 +75,10 @@ static void run_bin(struct sim *s, gt_anomaly *a, int64_t start)
         if (k->next < s0)
             k->next = s0 + gap_ns(s, k);
         while (k->next < e0) {
+            if (k->next >= s->cut_from && k->next < s->cut_to) {
+                k->next += gap_ns(s, k);
+                continue;
+            }
             s->c[i].pkts_from++;
             if (!s->first[i])
                 s->first[i] = k->next;
@@ -276,43 +281,218 @@ static void test_slow_keys(void)
     gt_anomaly_free(a);
 }
 
+static double ladder(uint32_t i, uint32_t n)
+{
+    return 0.02 * pow(2500.0, (double)i / (n - 1));   /* 0.02 .. 50 pkt/s */
+}
+
 /* Everything silent at once: one capture_gap, no key events; the same with
- * capture-reported drops; learning survives the gap. */
+ * capture-reported drops; learning survives the gap (a real drop after it is
+ * still found). */
 static void test_capture_gap(void)
 {
-    struct gt_key kk[40];
-    struct gt_keys keys = mkkeys(40, kk);
+    enum { N = 40 };
+    struct gt_key kk[N];
+    struct gt_keys keys = mkkeys(N, kk);
     struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
     nev = 0;
     gt_anomaly *a = gt_anomaly_new(&o, &keys);
-    struct sim s = { .n = 40, .w = 60, .rng = 99991 };
-    for (uint32_t i = 0; i < 40; i++)
-        set_rate(&s, i, 0.02 * pow(2500.0, i / 39.0), T0 * NS);   /* 0.02 .. 50 pkt/s */
+    struct sim s = { .n = N, .w = 60, .rng = 99991 };
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, ladder(i, N), T0 * NS);
     int64_t t = T0;
     run(&s, a, &t, 3 * 3600);
     CHECK_EQ_U(nev, 0);
-    /* the capture stops mid-bin for 40 minutes */
-    int64_t stop = t + 30;
-    run_bin(&s, a, t);  /* full bin */
-    t += 60;
-    for (uint32_t i = 0; i < 40; i++)
-        set_rate(&s, i, 0, 0);
-    {
-        /* bin with packets only until stop: regenerate by hand */
-        for (uint32_t i = 0; i < 40; i++)
-            set_rate(&s, i, 0.02 * pow(2500.0, i / 39.0), t * NS);
-        struct sim s2 = s;
-        s2.w = 30;
-        run_bin(&s2, a, t);     /* a 30-s bin would confuse the module: not used */
+    /* the capture sees nothing from mid-bin for 40 minutes */
+    s.cut_from = (t + 30) * NS;
+    s.cut_to = (t + 30 + 2400) * NS;
+    run(&s, a, &t, 3 * 3600);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 1);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, GT_NO_KEY), 0);
+    CHECK_EQ_U(count_type(GT_EV_RESTORED, GT_NO_KEY), 0);
+    const struct gt_event *g = find(GT_EV_CAPTURE_GAP, GT_NO_KEY);
+    if (g) {
+        /* starts at the capture's last packet, ends at its first packet back;
+         * the fastest key (50/s) puts both within a fraction of a second */
+        CHECK_MSG(g->last_seen_ns <= s.cut_from && g->last_seen_ns > s.cut_from - NS, "start");
+        CHECK_MSG(g->first_seen_ns >= s.cut_to && g->first_seen_ns < s.cut_to + NS, "end");
+        CHECK(fabs(g->duration_s - 2400) < 2);
+        CHECK(g->gap_reason == GT_GAP_SILENCE);
     }
-    (void)stop;
+    /* 20 minutes of capture-reported drops: one more gap, reason drops */
+    nev = 0;
+    for (int i = 0; i < 20; i++) {
+        s.cut_from = t * NS;
+        s.cut_to = (t + 60) * NS;
+        s.drops = 5000;
+        run_bin(&s, a, t);
+        t += 60;
+    }
+    s.cut_from = s.cut_to = 0;
+    run(&s, a, &t, 3600);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 1);
+    CHECK_EQ_U(nev, 1);
+    g = find(GT_EV_CAPTURE_GAP, GT_NO_KEY);
+    if (g) {
+        CHECK(g->gap_reason == GT_GAP_DROPS);
+        CHECK_EQ_U(g->drops, 100000);
+    }
+    /* after the gaps, a key at 2 pkt/s that stops is still found */
+    nev = 0;
+    uint32_t v = 23;
+    double rv = ladder(v, N);
+    CHECK(rv > 1 && rv < 3);
+    set_rate(&s, v, 0, t * NS);
+    run(&s, a, &t, 600);
+    CHECK_EQ_U(nev, 1);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, v), 1);
     gt_anomaly_free(a);
+}
+
+/* Poisson keys 0.02 .. 50 pkt/s that fall to 30 % for two hours (and
+ * back) are not outages: no event at all; the stream before is quiet too. */
+static void test_partial_drop(void)
+{
+    enum { N = 60 };
+    struct gt_key kk[N];
+    struct gt_keys keys = mkkeys(N, kk);
+    struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
+    nev = 0;
+    gt_anomaly *a = gt_anomaly_new(&o, &keys);
+    struct sim s = { .n = N, .w = 60, .rng = 4242 };
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, ladder(i, N), T0 * NS);
+    int64_t t = T0;
+    run(&s, a, &t, 3 * 3600);
+    CHECK_EQ_U(nev, 0);
+    for (uint32_t i = 0; i < N; i += 2)
+        set_rate(&s, i, 0.3 * ladder(i, N), t * NS);
+    run(&s, a, &t, 2 * 3600);
+    for (uint32_t i = 0; i < N; i += 2)
+        set_rate(&s, i, ladder(i, N), t * NS);
+    run(&s, a, &t, 3600);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, GT_NO_KEY), 0);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 0);
+    for (int i = 0; i < nev; i++)
+        fprintf(stderr, "unexpected event type %d key %u\n", evs[i].type, evs[i].key);
+    gt_anomaly_free(a);
+}
+
+/* Keys 0, 1 on upstream 1, key 2 on upstream 2. Key 0 dark while key 1
+ * continues: inside_country. Keys 0 and 1 dark together, key 2 on:
+ * upstream. */
+static void test_attribution(void)
+{
+    struct gt_key kk[3];
+    struct gt_keys keys = mkkeys(3, kk);
+    struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
+    for (int mode = 0; mode < 2; mode++) {
+        nev = 0;
+        gt_anomaly *a = gt_anomaly_new(&o, &keys);
+        CHECK(gt_anomaly_set_upstream(a, 0, 1) == 0);
+        CHECK(gt_anomaly_set_upstream(a, 1, 1) == 0);
+        CHECK(gt_anomaly_set_upstream(a, 2, 2) == 0);
+        struct sim s = { .n = 3, .w = 60, .rng = 777 };
+        double rate[3] = { 2, 10, 10 };
+        for (uint32_t i = 0; i < 3; i++)
+            set_rate(&s, i, rate[i], T0 * NS);
+        int64_t t = T0;
+        /* feed bins with upstream totals computed here */
+        for (int phase = 0; phase < 3; phase++) {
+            if (phase == 1) {
+                set_rate(&s, 0, 0, t * NS);
+                if (mode == 1)
+                    set_rate(&s, 1, 0, t * NS);
+            }
+            if (phase == 2) {
+                set_rate(&s, 0, rate[0], t * NS);
+                set_rate(&s, 1, rate[1], t * NS);
+            }
+            for (int64_t end = t + 3600; t < end; t += 60) {
+                /* the totals need this bin's counts: generate, then feed */
+                struct sim copy = s;
+                gt_anomaly *none = NULL;
+                (void)none;
+                int64_t s0 = t * NS, e0 = (t + 60) * NS;
+                uint64_t up[3] = { 0 };
+                for (uint32_t i = 0; i < 3; i++) {
+                    struct simkey *k = &copy.k[i];
+                    if (k->rate <= 0)
+                        continue;
+                    if (k->next < s0)
+                        k->next = s0 + gap_ns(&copy, k);
+                    while (k->next < e0) {
+                        up[i == 2 ? 2 : 1]++;
+                        k->next += gap_ns(&copy, k);
+                    }
+                }
+                gt_anomaly_upstream_counts(a, up, 3);
+                run_bin(&s, a, t);
+            }
+        }
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+        CHECK_EQ_U(count_type(GT_EV_RESTORED, 0), 1);
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 2), 0);
+        enum gt_cause want = mode == 0 ? GT_CAUSE_INSIDE : GT_CAUSE_UPSTREAM;
+        const struct gt_event *d = find(GT_EV_DROP_TO_ZERO, 0);
+        const struct gt_event *r = find(GT_EV_RESTORED, 0);
+        if (d) {
+            CHECK_MSG(d->cause == want, "mode %d drop cause %d ratio %.2f", mode, d->cause, d->upstream_ratio);
+            CHECK(d->upstream == 1);
+        }
+        if (r)
+            CHECK_MSG(r->cause == want, "mode %d restored cause %d ratio %.2f", mode, r->cause, r->upstream_ratio);
+        gt_anomaly_free(a);
+    }
+}
+
+/* The JSON and text forms, against hand-written lines. */
+static void test_json(void)
+{
+    struct gt_key kk[2];
+    struct gt_keys keys = mkkeys(2, kk);
+    memcpy(kk[1].cc, "KP", 3);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct gt_event d = { .type = GT_EV_DROP_TO_ZERO, .key = 1,
+                          .last_seen_ns = 1419264903LL * NS + 250000000,   /* 2014-12-22T16:15:03.25Z */
+                          .detected_ns = 1419265140LL * NS,                /* 16:19:00 */
+                          .expected_rate = 2.5, .expected_count = 592.5, .threshold = 17.39,
+                          .silence_s = 236.75, .cause = GT_CAUSE_INSIDE, .upstream_ratio = -1 };
+    gt_event_write_json(f, &keys, NULL, NULL, &d);
+    struct gt_event r = { .type = GT_EV_RESTORED, .key = 1, .last_seen_ns = d.last_seen_ns,
+                          .first_seen_ns = 1419299163LL * NS,             /* 2014-12-23T01:46:03Z */
+                          .detected_ns = 1419299220LL * NS, .expected_rate = 2.5,
+                          .duration_s = 34259.75, .cause = GT_CAUSE_UNKNOWN, .upstream_ratio = -1 };
+    gt_event_write_json(f, &keys, NULL, NULL, &r);
+    struct gt_event g = { .type = GT_EV_CAPTURE_GAP, .key = GT_NO_KEY, .last_seen_ns = 1419206400LL * NS,
+                          .first_seen_ns = 1419208200LL * NS, .detected_ns = 1419208260LL * NS,
+                          .duration_s = 1800, .gap_reason = GT_GAP_SILENCE };
+    gt_event_write_json(f, &keys, NULL, NULL, &g);
+    gt_event_write_text(f, &keys, NULL, NULL, &d);
+    fclose(f);
+    const char *want =
+        "{\"type\":\"drop_to_zero\",\"key\":{\"country\":\"KP\"},\"last_seen\":\"2014-12-22T16:15:03.250000Z\","
+        "\"detected\":\"2014-12-22T16:19:00.000000Z\",\"expected_rate\":2.5,\"silence_s\":236.750,"
+        "\"expected_count\":592.500,\"threshold\":17.390,\"cause\":\"inside_country\"}\n"
+        "{\"type\":\"restored\",\"key\":{\"country\":\"KP\"},\"last_seen\":\"2014-12-22T16:15:03.250000Z\","
+        "\"first_seen\":\"2014-12-23T01:46:03.000000Z\",\"detected\":\"2014-12-23T01:47:00.000000Z\","
+        "\"expected_rate\":2.5,\"duration_s\":34259.750,\"cause\":\"unknown\"}\n"
+        "{\"type\":\"capture_gap\",\"start\":\"2014-12-22T00:00:00.000000Z\",\"end\":\"2014-12-22T00:30:00.000000Z\","
+        "\"detected\":\"2014-12-22T00:31:00.000000Z\",\"duration_s\":1800.000,\"reason\":\"silence\",\"drops\":0}\n"
+        "2014-12-22 16:19:00Z  DROP TO ZERO   KP     silent since 16:15:03Z (237 s), expected 2.5 pkt/s, cause inside_country\n";
+    CHECK_MSG(buf && strcmp(buf, want) == 0, "got:\n%s\nwant:\n%s", buf ? buf : "", want);
+    free(buf);
 }
 
 int main(void)
 {
     test_one_pps();
     test_slow_keys();
-    (void)test_capture_gap;
+    test_capture_gap();
+    test_partial_drop();
+    test_attribution();
+    test_json();
     return check_result();
 }
