@@ -45,6 +45,7 @@ struct kst {
     double lam;                 /* expected count over the current silence */
     int h0;                     /* hour slot at the silence start */
     uint8_t down, unmeas, warm;
+    uint8_t was_down;           /* down during this bin: its counts are no history */
     int64_t hold_until;
     /* while down */
     int64_t down_last_seen;
@@ -415,6 +416,7 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         }
 
         if (k->down) {
+            k->was_down = 1;
             double r = rate_at(k, mid);
             if (attr && live_s > 0) {
                 k->up_obs += others * live_s / w;
@@ -457,6 +459,17 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         }
 
         if (cnt) {
+            if (k->lam >= a->lthr / 2) {
+                /* A silence this improbable that ends (often one stray
+                 * packet inside an outage not yet declared) teaches nothing:
+                 * the level stays where it was before it, and the recent-rate
+                 * bound below does not see it either. */
+                uint32_t *hk = a->hist + (size_t)i * HIST_BINS;
+                for (uint32_t j = 1; j <= k->deferred + 1 && j < HIST_BINS; j++)
+                    hk[(a->hpos + HIST_BINS - j) % HIST_BINS] = HIST_GAP;
+                k->pend = 0;
+                k->deferred = 0;
+            }
             apply_deferred(k, w);
             k->h0 = hour_of(ln);
             /* The trailing silence is judged on the learned level, unless
@@ -563,8 +576,10 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
 
     for (uint32_t i = 0; i < n; i++) {
         uint64_t cnt = b->counts[i].pkts_from + b->counts[i].pkts_to;
+        int skip = !full_live || a->k[i].was_down;
+        a->k[i].was_down = 0;
         a->hist[(size_t)i * HIST_BINS + a->hpos] =
-            !full_live ? HIST_GAP : cnt < HIST_GAP ? (uint32_t)cnt : HIST_GAP - 1;
+            skip ? HIST_GAP : cnt < HIST_GAP ? (uint32_t)cnt : HIST_GAP - 1;
     }
     a->hpos = (a->hpos + 1) % HIST_BINS;
 
