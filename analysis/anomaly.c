@@ -10,7 +10,7 @@
 #define N_EFF 12.0              /* packets the recent level averages over */
 #define N_DOWN 12.0
 #define HIST_BINS 64            /* recent bins kept for the change-point bound */
-#define UCB_Z 2.0               /* one-sided z of the recent-rate upper bound */
+#define UCB_Z 1.0               /* one-sided z of the recent-rate upper bound */
 #define HIST_GAP UINT32_MAX     /* marks a bin the capture was not fully alive in */             /* ... when it falls (partial drops are followed faster) */
 #define SLOT_MATURE_S 1800.0    /* history a time-of-day slot needs */
 #define SLOT_MEMORY_S (3 * 3600.0)  /* slot EWMA memory, in slot time (~3 days) */

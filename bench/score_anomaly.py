@@ -13,8 +13,9 @@ outage start and alpha = B / (K * 86400 / bin) (K = the scenario's keys unless
   restoration reported within two bins of the outage end (>= 99 % of the
     detected outages of keys expecting >= 10 packets per bin at the end;
     slower keys cannot show 3 packets that soon and are reported apart)
-  zero flaps (a second drop within one outage, or a restored event that ends
-    no outage)
+  zero flaps (a second drop within one outage, a restored event while the
+    labelled outage goes on, or one that ends no declared drop; the restored
+    event ending a false drop is counted with that false drop, not as a flap)
   no country events inside a capture gap (from its start to two bins after its end)
 """
 import json
@@ -63,6 +64,7 @@ def main(argv):
     fp = []                 # (event, context)
     flaps = []
     gap_events = []
+    fp_restored = []
     gaps_labelled = 0
     gaps_reported = 0
     not_meas = []
@@ -125,19 +127,25 @@ def main(argv):
                 fp.append((e, 'inside capture gap' if in_gap else ctx))
             elif t == 'restored':
                 fs = ts(e['first_seen'])
+                inside = [o for o in by_key.get(key, []) if o['start'] <= fs < o['end']]
                 m = [o for o in by_key.get(key, []) if o['drop'] is not None and o['start'] <= fs
                      and o['end'] - 1e-6 <= det and o['restored'] is None]
-                if m:
+                if inside:
+                    flaps.append((e, 'restored while the outage went on'))
+                elif m:
                     m[0]['restored'] = det
+                elif any(f['type'] == 'drop_to_zero' and f['key'] == e['key'] and f['last_seen'] == e['last_seen']
+                         for f, c in fp):
+                    fp_restored.append(e)       # the end of a false drop: counted with it
                 else:
                     if in_gap:
                         gap_events.append(e)
                     flaps.append((e, 'restored ending no outage'))
 
-    return report(outages, fa, binw, nev, fp, flaps, gap_events, gaps_labelled, gaps_reported, not_meas)
+    return report(outages, fa, binw, nev, fp, flaps, gap_events, gaps_labelled, gaps_reported, not_meas, fp_restored)
 
 
-def report(outages, fa, binw, nev, fp, flaps, gap_events, gaps_labelled, gaps_reported, not_meas):
+def report(outages, fa, binw, nev, fp, flaps, gap_events, gaps_labelled, gaps_reported, not_meas, fp_restored):
     goals = []
 
     def goal(name, ok, detail):
@@ -199,6 +207,8 @@ def report(outages, fa, binw, nev, fp, flaps, gap_events, gaps_labelled, gaps_re
     nrest = sum(1 for o in drops_tp if o['restored'] is not None)
     print(f"      restored events matched: {nrest}/{len(drops_tp)} detected outages; "
           f"stray packets inside outages: {sum(o['strays'] for o in outages)}")
+    if fp_restored:
+        print(f"      restored events ending a false drop: {len(fp_restored)}")
     goal("zero flaps", not flaps, f"{len(flaps)}" +
          ("; " + ", ".join(f"{e['type']} {e['key']} {e['detected']} ({c})" for e, c in flaps[:6]) if flaps else ""))
     goal("no country events inside the capture gap", not gap_events,
