@@ -8,7 +8,6 @@
 
 #define NSLOT 24
 #define N_EFF 12.0              /* packets the recent level averages over */
-#define N_DOWN 12.0
 #define HIST_BINS 64            /* recent bins kept for the change-point bound */
 #define UCB_Z 1.0               /* one-sided z of the recent-rate upper bound */
 #define HIST_GAP UINT32_MAX     /* marks a bin the capture was not fully alive in */             /* ... when it falls (partial drops are followed faster) */
@@ -230,7 +229,7 @@ static void learn(struct kst *k, double c, uint32_t w, int64_t s)
     k->nbins += 1;
     double a;
     if (k->fast > 0) {
-        double tau = (x < k->fast ? N_DOWN : N_EFF) / k->fast;
+        double tau = N_EFF / k->fast;
         if (tau < w)
             tau = w;
         a = 1 - exp(-(double)w / tau);
