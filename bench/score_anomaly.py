@@ -110,7 +110,11 @@ def main(argv):
             det = ts(e['detected'])
             in_gap = any(g['start_s'] <= det <= g['end_s'] + 2 * binw for g in gaps)
             if t == 'drop_to_zero':
-                m = [o for o in by_key.get(key, []) if o['start'] <= det <= o['end'] + binw]
+                # the drop is about an outage when its silence (last_seen ..
+                # detected) reaches into it: a slow key may be declared just
+                # after the labelled end, before its first packet back
+                ls = ts(e['last_seen'])
+                m = [o for o in by_key.get(key, []) if ls <= o['end'] and o['start'] <= det]
                 if m:
                     o = m[0]
                     if o['drop'] is None:
