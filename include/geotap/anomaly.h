@@ -11,20 +11,29 @@
  * Expected rate. Two learned estimates per key:
  *  - the recent level `fast`: an EWMA of c/width over bins whose time
  *    constant adapts to the key's rate, tau = max(width, N_EFF / rate) with
- *    N_EFF = 12 packets (fast keys follow within a bin, slow keys average over
- *    ~12 packets; a partial drop to 30 % is followed within ~12 packets);
- *  - a time-of-day profile: one EWMA per hour-of-day slot (UTC) and a
- *    day-long global EWMA. A slot is used once it holds 30 minutes of history
- *    and 12 packets; until then the global level stands in (shape 1).
- * The rate expected at time t during a silence is the recent level frozen at
- * the silence start, projected along the learned daily shape:
- *    r(t) = fast * clamp(slot[h(t)] / slot[h(t0)], 0.5, 2).
+ *    N_EFF = 12 packets (fast keys follow within a bin, slow keys average
+ *    over ~12 packets);
+ *  - a time-of-day profile: one EWMA per hour-of-day slot (UTC, ~3 days of
+ *    memory) and a day-long global EWMA. A slot is used once it holds 30
+ *    minutes of history and 12 packets.
+ * A silence is judged on the rate r0 = min(fast, U), frozen at the key's last
+ * packet, where U is a change-point bound: for every bin start tau in the
+ * last 64 bins (outages and gaps excluded), the packets n from tau to the
+ * last packet over that time d give the upper bound
+ * (n + z^2/2 + z*sqrt(n + z^2/4)) / d (z = 1); U is the smallest. A key that
+ * fell to a partial rate (e.g. 30 %) shortly before is judged on the partial
+ * rate; one that ran at its level until its last packet keeps it.
+ * During the silence r0 follows the learned daily shape once both slots are
+ * mature: r(t) = r0 * clamp(slot[h(t)] / slot[h(t0)], 0.5, 2).
  * Robustness: the learners never see an outage or a gap. The last bin with
  * packets (whose tail may be the start of an outage) and the zero bins after
  * it are held back and learned only when the key's traffic resumes without a
  * declared drop (a natural lull); they are discarded when the silence is
- * declared an outage. Nothing is learned while a key is down,
- * in the bin where it comes back, or while the capture is in a gap.
+ * declared an outage, or when it had reached L >= Lthr/2 before a packet
+ * ended it (typically one stray packet inside an outage not yet declared:
+ * the silence after it is judged on the level from before). Nothing is
+ * learned while a key is down, in the bin where it comes back, or while the
+ * capture is in a gap.
  *
  * Silence test. With Poisson arrivals, seeing nothing over a stretch whose
  * expected count is L = integral of r dt has probability e^-L. Decisions are
@@ -55,7 +64,8 @@
  * expected count of all keys reaches Lthr. The gap starts at the capture's last
  * packet (or the bin start) and ends at its first packet back; silence inside
  * it counts for no key and nothing is learned; one capture_gap event is
- * reported when it ends (and at finish when still open).
+ * reported when it ends (and at finish when still open); silent gaps shorter
+ * than 10 s freeze the same way but are not reported.
  *
  * Attribution. When the keys carry the upstream dimension, or the caller
  * maps keys to upstreams (gt_anomaly_set_upstream) and passes each
