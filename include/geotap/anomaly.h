@@ -135,7 +135,7 @@ struct gt_anomaly_opts {
     uint32_t warmup_pkts;       /* packets needed before decisions [12] */
     uint32_t restore_pkts;      /* packets after a drop to declare restored [3] */
     double hold_s;              /* no drop for this long after a restoration [2 bins] */
-    double gap_ratio;           /* bin below this share of expected total: gap [0.1] */
+    double gap_ratio;           /* bin below this share of expected total: gap [0.05] */
     double drop_ratio;          /* capture drops at or above this share: gap [0.01] */
     gt_event_fn on_event;       /* receives events in time order; may be NULL */
     void *ctx;
