@@ -522,9 +522,11 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
             k->up_exp += others_exp * eff;
         }
 
-        k->warm = k->hist_s >= a->o.warmup_s && k->pkts >= a->o.warmup_pkts;
-        if (!k->warm)
+        /* after warmup_s a key too quiet to decide is reported even when
+         * it has not reached warmup_pkts; decisions need both */
+        if (k->hist_s < a->o.warmup_s)
             continue;
+        k->warm = k->pkts >= a->o.warmup_pkts;
         int meas = k->fast > 0 && a->lthr / k->fast <= a->o.max_delay_s;
         if (!meas) {
             if (!k->unmeas) {
@@ -542,7 +544,7 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
             continue;
         }
         k->unmeas = 0;
-        if (e_ns < k->hold_until || k->lam < a->lthr)
+        if (!k->warm || e_ns < k->hold_until || k->lam < a->lthr)
             continue;
 
         struct gt_event ev = { 0 };
