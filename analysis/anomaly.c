@@ -45,6 +45,7 @@ struct kst {
     int h0;                     /* hour slot at the silence start */
     uint8_t down, unmeas, warm;
     uint8_t was_down;           /* down during this bin: its counts are no history */
+    uint8_t ignored;            /* no decisions, no events */
     int64_t hold_until;
     /* while down */
     int64_t down_last_seen;
@@ -166,6 +167,12 @@ static int up_grow(gt_anomaly *a, uint32_t n)
     }
     a->nup = n;
     return 0;
+}
+
+void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key)
+{
+    if (key < a->nkeys)
+        a->k[key].ignored = 1;
 }
 
 int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream)
@@ -344,7 +351,7 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
                 tfirst = f;
         }
         struct kst *k = &a->k[i];
-        if (k->last_ns && !k->down && k->hist_s > 0)
+        if (k->last_ns && !k->down && k->hist_s > 0 && !k->ignored)
             exp_rate += rate_at(k, mid);
     }
     if (a->have_up && !a->up_given && a->up_from_keys) {
@@ -394,8 +401,8 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         struct kst *k = &a->k[i];
         const struct gt_counts *c = &b->counts[i];
         uint64_t cnt = c->pkts_from + c->pkts_to;
-        if (!cnt && !k->last_ns)
-            continue;                   /* never seen */
+        if ((!cnt && !k->last_ns) || k->ignored)
+            continue;                   /* never seen, or not watched */
         int64_t ln = 0, fn = 0;
         if (cnt) {
             ln = b->last_ns && b->last_ns[i] ? b->last_ns[i] : mid;

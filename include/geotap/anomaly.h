@@ -149,6 +149,10 @@ gt_anomaly *gt_anomaly_new(const struct gt_anomaly_opts *opts, const struct gt_k
 /* Free the detector. */
 void gt_anomaly_free(gt_anomaly *a);
 
+/* Exclude key from decisions and events (e.g. "ZZ" unknown space or home
+ * networks); its packets still count as the capture being alive. */
+void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key);
+
 /* Attribution input: key `key` is carried by upstream `upstream` (1..n, any
  * id space the caller chooses; 0 = none). 0, or -1 when out of memory. */
 int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream);
