@@ -11,7 +11,14 @@
  *
  * usage: gen_scenario --labels FILE [--pcap FILE] [--bins FILE] [--seed N]
  *        [--hours H] [--keys K] [--min-rate R] [--max-rate R] [--bin S]
- *        [--country-db FILE] [--no-gap]
+ *        [--country-db FILE] [--no-gap] [--rate-scale F]
+ *        [--preset kp2014 [--asn-csv FILE]]
+ *
+ * --preset kp2014: the demo of 22-23 Dec 2014 from 08:00 UTC for 20 hours:
+ * 40 countries with steady diurnal traffic and no other event; North Korea
+ * (addresses in 175.45.176.0/22, 0.5 packets/s) dark from 16:15 UTC for
+ * 9 h 31 min while China (5 packets/s, addresses in AS4837 China Unicom,
+ * North Korea's upstream) and everyone else carry on.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -27,7 +34,7 @@
 #include "geotap/sources.h"
 
 #define NS 1000000000LL
-#define T_START 1419120000LL      /* 2014-12-21T00:00:00Z */
+static long long T_START = 1419120000LL;  /* 2014-12-21T00:00:00Z; kp2014: 2014-12-22T08:00:00Z */
 #define MAXEV 8
 #define NADDR 4
 
@@ -174,6 +181,20 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Country value of addr in the normalized set, or 0. */
+static uint32_t cc_of(const struct gt_rangeset *cr, uint32_t addr)
+{
+    size_t lo = 0, hi = cr->n4;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (cr->v4[m].hi < addr)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < cr->n4 && cr->v4[lo].lo <= addr ? cr->v4[lo].val : 0;
+}
+
 static int cmp_key(const void *a, const void *b)
 {
     return strcmp(((const struct skey *)a)->cc, ((const struct skey *)b)->cc);
@@ -192,7 +213,9 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     double hours = 30, minr = 0.01, maxr = 50;
     unsigned nkeys = 120, binw = 60;
-    int gap = 1;
+    int gap = 1, kp = 0;
+    double scale = 1;
+    const char *asncsv = NULL;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--no-gap")) { gap = 0; continue; }
@@ -209,7 +232,22 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--min-rate")) minr = atof(v);
         else if (!strcmp(o, "--max-rate")) maxr = atof(v);
         else if (!strcmp(o, "--bin")) binw = (unsigned)atoi(v);
+        else if (!strcmp(o, "--rate-scale")) scale = atof(v);
+        else if (!strcmp(o, "--asn-csv")) asncsv = v;
+        else if (!strcmp(o, "--preset") && !strcmp(v, "kp2014")) kp = 1;
         else usage();
+    }
+    if (kp) {
+        T_START = 1419235200LL;     /* 2014-12-22T08:00:00Z */
+        gap = 0;
+        if (hours == 30)
+            hours = 20;
+        if (nkeys == 120)
+            nkeys = 40;
+    }
+    if (scale <= 0) {
+        fprintf(stderr, "gen_scenario: --rate-scale must be positive\n");
+        return 2;
     }
     if (!labels || hours < 5 || nkeys < 2 || minr <= 0 || maxr < minr || binw < 1 || binw > 3600) {
         fprintf(stderr, "gen_scenario: need --labels, --hours >= 5, --keys >= 2, 0 < min-rate <= max-rate, 1 <= bin <= 3600\n");
@@ -246,6 +284,19 @@ int main(int argc, char **argv)
         size_t j = next_u64() % (i + 1);
         uint32_t t = ccs[i]; ccs[i] = ccs[j]; ccs[j] = t;
     }
+    if (kp) {                                   /* KP and CN first */
+        uint32_t want[2] = { GT_CC_PACK('K', 'P'), GT_CC_PACK('C', 'N') };
+        for (int w = 0; w < 2; w++)
+            for (size_t i = 0; i < ncc; i++)
+                if (ccs[i] == want[w]) {
+                    ccs[i] = ccs[w];
+                    ccs[w] = want[w];
+                }
+        if (ccs[0] != want[0] || ccs[1] != want[1]) {
+            fprintf(stderr, "gen_scenario: %s has no KP or CN space\n", cdb);
+            return 2;
+        }
+    }
     struct skey *K = calloc(nkeys, sizeof *K);
     for (unsigned k = 0; k < nkeys; k++) {
         K[k].cc[0] = GT_CC_A(ccs[k]);
@@ -258,6 +309,46 @@ int main(int argc, char **argv)
             const struct gt_range4 *r = &cr.v4[idx[next_u64() % nr]];
             K[k].addr[a] = r->lo + (uint32_t)(next_u64() % ((uint64_t)r->hi - r->lo + 1));
         }
+    }
+    if (kp) {
+        /* KP inside 175.45.176.0/22; CN inside AS4837 (China Unicom) */
+        uint32_t p22 = 175u << 24 | 45u << 16 | 176u << 8;
+        for (int a = 0; a < NADDR; a++) {
+            uint32_t x = 0;
+            for (int tries = 0; tries < 100000 && !x; tries++) {
+                uint32_t c = p22 + (uint32_t)(next_u64() % 1024);
+                if (cc_of(&cr, c) == GT_CC_PACK('K', 'P'))
+                    x = c;
+            }
+            if (!x) {
+                fprintf(stderr, "gen_scenario: %s does not place 175.45.176.0/22 in KP\n", cdb);
+                return 2;
+            }
+            K[0].addr[a] = x;
+        }
+        struct gt_rangeset ar = { 0 };
+        struct gt_asn_orgs *orgs = gt_asn_orgs_new();
+        const char *ap = asncsv ? asncsv : gt_default_asn_v4();
+        if (!orgs || gt_source_asn_csv(ap, &ar, orgs, err, sizeof err) < 0) {
+            fprintf(stderr, "gen_scenario: %s\n", orgs ? err : "out of memory");
+            return 2;
+        }
+        size_t idx[4096], nr = 0;
+        for (size_t i = 0; i < ar.n4 && nr < 4096; i++)
+            if (ar.v4[i].val == 4837)
+                idx[nr++] = i;
+        for (int a = 0; a < NADDR && nr; a++) {
+            for (int tries = 0; tries < 100000; tries++) {
+                const struct gt_range4 *r = &ar.v4[idx[next_u64() % nr]];
+                uint32_t c = r->lo + (uint32_t)(next_u64() % ((uint64_t)r->hi - r->lo + 1));
+                if (cc_of(&cr, c) == GT_CC_PACK('C', 'N')) {
+                    K[1].addr[a] = c;
+                    break;
+                }
+            }
+        }
+        gt_rangeset_free(&ar);
+        gt_asn_orgs_free(orgs);
     }
     qsort(K, nkeys, sizeof *K, cmp_key);     /* listed by country code */
     gt_rangeset_free(&cr);
@@ -277,9 +368,20 @@ int main(int argc, char **argv)
     }
     double stray[1024][2];
     size_t nstray = 0;
-    for (unsigned k = 0; k < nkeys; k++) {
+    for (unsigned k = 0; k < nkeys && kp; k++) {
         struct skey *s = &K[k];
-        s->rate = logu(minr, maxr);
+        int isk = !strcmp(s->cc, "KP"), isc = !strcmp(s->cc, "CN");
+        s->rate = scale * (isk ? 0.5 : isc ? 5 : logu(0.02, 2));
+        s->amp = 0.2 + 0.3 * urand();
+        s->phase_h = 24 * urand();
+        if (isk) {              /* 16:15:00 UTC for 9 h 31 min */
+            s->ev[0] = (struct sev){ EV_OUTAGE, 8 * 3600 + 15 * 60, 8 * 3600 + 15 * 60 + 9 * 3600 + 31 * 60, 0 };
+            s->nev = 1;
+        }
+    }
+    for (unsigned k = 0; k < nkeys && !kp; k++) {
+        struct skey *s = &K[k];
+        s->rate = scale * logu(minr, maxr);
         s->amp = 0.2 + 0.3 * urand();
         s->phase_h = 24 * urand();
         double u = urand();
@@ -332,9 +434,9 @@ int main(int argc, char **argv)
             ts(a, sizeof a, v->t0);
             ts(b, sizeof b, v->t1);
             fprintf(lf, "{\"type\":\"%s\",\"country\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"start_s\":%.6f,"
-                        "\"end_s\":%.6f,\"rate_at_start\":%.6g,\"factor\":%g,\"strays\":%d}\n",
+                        "\"end_s\":%.6f,\"rate_at_start\":%.6g,\"factor\":%g,\"strays\":%d%s}\n",
                     names[v->type], K[k].cc, a, b, T_START + v->t0, T_START + v->t1, diurnal(&K[k], v->t0),
-                    v->factor, ns);
+                    v->factor, ns, kp && !strcmp(K[k].cc, "KP") ? ",\"upstream_asn\":4837,\"cause\":\"inside_country\"" : "");
         }
     if (gap) {
         ts(a, sizeof a, g0);
