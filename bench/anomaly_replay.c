@@ -6,6 +6,11 @@
  *
  * usage: anomaly_replay --labels FILE (--bins FILE | --pcap FILE)
  *        [--events FILE] [--text] [--fa-per-day B] [--budget-keys K] [--country-db FILE]
+ *        [--upstream CC=CC2]
+ *
+ * --upstream KP=CN: attribution input as the CLI would pass it: KP's
+ * upstream carries KP's and CN's traffic (the per-bin upstream total is the
+ * sum of both keys' packets).
  */
 #include <inttypes.h>
 #include <pcap/pcap.h>
@@ -22,6 +27,7 @@
 
 struct counter {
     uint32_t n, width;
+    int32_t up_key, up_other;   /* --upstream: key, and the key sharing its upstream; -1 = none */
     int64_t bin;                /* current bin start (s), INT64_MIN before the first */
     struct gt_counts *c;
     int64_t *first, *last;
@@ -34,6 +40,11 @@ static void flush_bin(struct counter *k)
     struct gt_bin b = { .start = k->bin, .width = k->width, .nkeys = k->n, .counts = k->c,
                         .first_ns = k->first, .last_ns = k->last };
     b.stats.packets = b.stats.ip = k->packets;
+    if (k->up_key >= 0) {
+        const struct gt_counts *x = &k->c[k->up_key], *y = &k->c[k->up_other];
+        uint64_t up[2] = { 0, x->pkts_from + x->pkts_to + y->pkts_from + y->pkts_to };
+        gt_anomaly_upstream_counts(k->a, up, 2);
+    }
     gt_anomaly_bin(k->a, &b);
     memset(k->c, 0, k->n * sizeof *k->c);
     memset(k->first, 0, k->n * sizeof *k->first);
@@ -73,7 +84,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    const char *labels = NULL, *binsf = NULL, *pcapf = NULL, *evf = NULL, *cdb = NULL;
+    const char *labels = NULL, *binsf = NULL, *pcapf = NULL, *evf = NULL, *cdb = NULL, *ups = NULL;
     int text = 0;
     struct gt_anomaly_opts o = { 0 };
     for (int i = 1; i < argc; i++) {
@@ -88,6 +99,7 @@ int main(int argc, char **argv)
         else if (!strcmp(opt, "--country-db")) cdb = v;
         else if (!strcmp(opt, "--fa-per-day")) o.fa_per_day = atof(v);
         else if (!strcmp(opt, "--budget-keys")) o.budget_keys = (uint32_t)atoi(v);
+        else if (!strcmp(opt, "--upstream")) ups = v;
         else usage();
     }
     if (!labels || !!binsf == !!pcapf)
@@ -135,12 +147,20 @@ int main(int argc, char **argv)
     struct gt_events_out eo = { .f = out, .keys = &gk, .text = text };
     o.on_event = gt_events_out_fn;
     o.ctx = &eo;
-    struct counter k = { .n = n, .width = width, .bin = INT64_MIN };
+    struct counter k = { .n = n, .width = width, .bin = INT64_MIN, .up_key = -1, .up_other = -1 };
+    if (ups) {
+        if (strlen(ups) != 5 || ups[2] != '=' ||
+            (k.up_key = cc2key[GT_CC_PACK(ups[0], ups[1])]) < 0 ||
+            (k.up_other = cc2key[GT_CC_PACK(ups[3], ups[4])]) < 0) {
+            fprintf(stderr, "anomaly_replay: --upstream %s: want CC=CC2, both countries of the scenario\n", ups);
+            return 2;
+        }
+    }
     k.c = calloc(n, sizeof *k.c);
     k.first = calloc(n, sizeof *k.first);
     k.last = calloc(n, sizeof *k.last);
     k.a = gt_anomaly_new(&o, &gk);
-    if (!k.a || !k.c || !k.first || !k.last) {
+    if (!k.a || !k.c || !k.first || !k.last || (k.up_key >= 0 && gt_anomaly_set_upstream(k.a, (uint32_t)k.up_key, 1) < 0)) {
         fprintf(stderr, "anomaly_replay: out of memory\n");
         return 2;
     }
