@@ -337,6 +337,20 @@ static void test_capture_gap(void)
         CHECK(g->gap_reason == GT_GAP_DROPS);
         CHECK_EQ_U(g->drops, 100000);
     }
+    /* 15 minutes where the capture sees 1 % of the traffic: one gap, reason
+     * degraded, no key events */
+    nev = 0;
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, 0.01 * ladder(i, N), t * NS);
+    run(&s, a, &t, 900);
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, ladder(i, N), t * NS);
+    run(&s, a, &t, 3600);
+    CHECK_EQ_U(nev, 1);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 1);
+    g = find(GT_EV_CAPTURE_GAP, GT_NO_KEY);
+    if (g)
+        CHECK(g->gap_reason == GT_GAP_DEGRADED && fabs(g->duration_s - 900) < 2);
     /* after the gaps, a key at 2 pkt/s that stops is still found; an
      * ignored key (the fastest) that stops is not reported */
     nev = 0;
