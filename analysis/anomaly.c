@@ -322,7 +322,7 @@ static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
 void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
 {
     gt_anomaly *a = ctx;
-    if (!b || b->width == 0)
+    if (!b || b->width == 0 || (b->nkeys && !b->counts))
         return;
     uint32_t w = b->width;
     if (a->width != w) {
