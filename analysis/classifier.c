@@ -518,11 +518,11 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
                 uint64_t upto = ((uint64_t)2 << v) - 1;
                 const struct gt_pt_node *x = nd[l];
                 if (x->vector & ((uint64_t)1 << v)) {
-                    nd[l] = &pt->nodes[x->base1 + (uint32_t)__builtin_popcountll(x->vector & upto) - 1];
+                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
                     __builtin_prefetch(nd[l]);
                     k[l] <<= 6;
                 } else {
-                    leaf[l] = x->base0 + (uint32_t)__builtin_popcountll(x->leafvec & upto) - 1;
+                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
                     __builtin_prefetch(&pt->leaves[leaf[l]]);
                     pending &= ~(1u << l);
                     resolve |= 1u << l;
@@ -569,11 +569,11 @@ void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint
                 uint64_t upto = ((uint64_t)2 << v) - 1;
                 const struct gt_pt_node *x = nd[l];
                 if (x->vector & ((uint64_t)1 << v)) {
-                    nd[l] = &pt->nodes[x->base1 + (uint32_t)__builtin_popcountll(x->vector & upto) - 1];
+                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
                     __builtin_prefetch(nd[l]);
                     k[l] <<= 6;
                 } else {
-                    leaf[l] = x->base0 + (uint32_t)__builtin_popcountll(x->leafvec & upto) - 1;
+                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
                     __builtin_prefetch(&pt->leaves[leaf[l]]);
                     pending &= ~(1u << l);
                     resolve |= 1u << l;
