@@ -22,6 +22,7 @@ struct walker {
     /* the IPv4 subtree (::/96) of an IPv6 tree, so its aliases are not re-walked */
     int have_v4root; uint64_t v4root;
     size_t v4_first, v4_last;           /* this source's IPv4 ranges in rs->v4 */
+    size_t first4, first6;              /* where this source's ranges start */
     uint64_t visits, max_visits;
     char *err; size_t errlen;
     int failed;
@@ -157,8 +158,23 @@ static gt_u128 ones(unsigned n)
     return n >= 128 ? ~(gt_u128)0 : (((gt_u128)1 << n) - 1);
 }
 
+/* The walk emits networks in address order: extend the previous range when
+ * this one continues it with the same value. */
 static void add_range(struct walker *w, int bits, gt_u128 lo, gt_u128 hi, uint32_t v)
 {
+    if (bits == 32 && w->rs->n4 > w->first4) {
+        struct gt_range4 *p = &w->rs->v4[w->rs->n4 - 1];
+        if (p->val == v && (gt_u128)p->hi + 1 == lo) {
+            p->hi = (uint32_t)hi;
+            return;
+        }
+    } else if (bits == 128 && w->rs->n6 > w->first6) {
+        struct gt_range6 *p = &w->rs->v6[w->rs->n6 - 1];
+        if (p->val == v && p->hi + 1 == lo) {
+            p->hi = hi;
+            return;
+        }
+    }
     int r = bits == 32 ? gt_rangeset_add4(w->rs, (uint32_t)lo, (uint32_t)hi, v)
                        : gt_rangeset_add6(w->rs, lo, hi, v);
     if (r)
@@ -260,6 +276,8 @@ static int load(const char *path, int want, struct gt_rangeset *rs, struct gt_as
             snprintf(err, errlen, "%s: not a valid MaxMind DB: %s", path, MMDB_strerror(st));
         return -1;
     }
+    w.first4 = rs->n4;
+    w.first6 = rs->n6;
     w.max_visits = 4 * (uint64_t)w.db.metadata.node_count + 256;
     if (w.db.metadata.ip_version == 6) {
         w.v4_first = rs->n4;
@@ -272,6 +290,10 @@ static int load(const char *path, int want, struct gt_rangeset *rs, struct gt_as
     } else {
         fail(&w, "not a valid MaxMind DB: ip_version %u", (unsigned)w.db.metadata.ip_version);
     }
+    if (!w.failed && rs->n4 == w.first4 && rs->n6 == w.first6)
+        fail(&w, "no %s in any record (not a %s database?)",
+             want == WANT_COUNTRY ? "country.iso_code" : "autonomous_system_number",
+             want == WANT_COUNTRY ? "country" : "ASN");
     MMDB_close(&w.db);
     free(w.ckey);
     free(w.cval);

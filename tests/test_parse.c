@@ -257,6 +257,13 @@ static const struct tcase cases[] = {
     { "vxlan", GT_DLT_EN10MB, ETH("0800") V4("0046", "11", A4, B4) UDP("c000", "12b5", "0032")
       "08000000 00006400" ETH("0800") V4("0014", "11", C4, D4),
       GT_PKT_IP, 34, 4, A4, B4, 70, 0, 0, "020000000001", 84, 4, C4, D4, 20 },
+    /* CAPWAP data: HLEN 2, WBID 1, T=1: 802.11 with swapped frame control */
+    { "capwap 802.11", GT_DLT_EN10MB, ETH("0800") V4("0058", "11", A4, B4) UDP("c000", "147f", "0044")
+      "00100300 00000000" "0108 0000 " MAC_D " 020000000002 " MAC_D " 0000" "aaaa03 000000 0800" V4("0014", "11", C4, D4),
+      GT_PKT_IP, 34, 4, A4, B4, 88, 0, 0, "020000000001", 102, 4, C4, D4, 20 },
+    { "capwap 802.3", GT_DLT_EN10MB, ETH("0800") V4("0046", "11", A4, B4) UDP("147f", "c000", "0032")
+      "00100000 00000000" ETH("0800") V4("0014", "11", C4, D4),
+      GT_PKT_IP, 34, 4, A4, B4, 70, 0, 0, "020000000001", 84, 4, C4, D4, 20 },
 };
 
 /* Tunnels that decap must NOT enter (the outer header is the answer). */
@@ -274,6 +281,9 @@ static const struct tcase nodecap[] = {
       GT_PKT_IP, 34, 4, A4, B4, 48, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
     { "ip-in-ip with bad inner ihl", GT_DLT_EN10MB, ETH("0800") V4("0030", "04", A4, B4) " 4300 001c 1234 0000 4011 0000 " C4 " " D4 PAY8,
       GT_PKT_IP, 34, 4, A4, B4, 48, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
+    { "capwap fragment", GT_DLT_EN10MB, ETH("0800") V4("0046", "11", A4, B4) UDP("147f", "c000", "0032")
+      "00100080 00000000" ETH("0800") V4("0014", "11", C4, D4),
+      GT_PKT_IP, 34, 4, A4, B4, 70, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
     { "udp to another port", GT_DLT_EN10MB, ETH("0800") V4("0038", "11", A4, B4) UDP("0035", "0035", "0024")
       "30ff 0014 00000001" V4("0014", "11", C4, D4),
       GT_PKT_IP, 34, 4, A4, B4, 56, 0, 0, "020000000001", 0, 0, 0, 0, 0 },
@@ -410,6 +420,78 @@ static void test_ppi_nesting(void)
     CHECK_EQ_U(gt_parse(GT_DLT_PPI, f, sizeof f, 0, &p), GT_PKT_MALFORMED);
 }
 
+/* Random byte mutations of every test frame, parsed as every link type with
+ * and without decap from exactly-sized heap buffers: ASan/UBSan must stay
+ * quiet and results must be self-consistent. */
+static void test_mutations(void)
+{
+    static const int dlts[] = { 0, 1, 9, 12, 14, 50, 51, 101, 104, 105, 108, 113, 127, 192, 228, 229, 276 };
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    long bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t frame[512];
+        uint32_t len = (uint32_t)unhex(cases[i].hex, frame, sizeof frame);
+        for (int m = 0; m < 60; m++) {
+            uint8_t mut[512];
+            memcpy(mut, frame, len);
+            for (int j = 0; j < 3; j++) {
+                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                mut[rng % len] = (uint8_t)(rng >> 32);
+            }
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            int dlt = (m & 1) ? cases[i].dlt : dlts[rng % (sizeof dlts / sizeof dlts[0])];
+            uint32_t k = (m & 2) ? len : (uint32_t)((rng >> 20) % (len + 1));
+            struct gt_pkt p;
+            int r = parse_prefix(dlt, mut, k, (m & 4) ? GT_PARSE_DECAP : 0, &p);
+            if (r < 0 || r > GT_PKT_MALFORMED || r != p.kind ||
+                (r == GT_PKT_IP && p.family != 4 && p.family != 6) || (r != GT_PKT_IP && p.family != 0))
+                bad++;
+        }
+    }
+    CHECK_EQ_U(bad, 0);
+}
+
+/* Maximal frames made of one repeated header: must end cleanly (iterative
+ * loops, no deep recursion, no read past the end). */
+static void test_long_chains(void)
+{
+    enum { N = 65535 };
+    uint8_t *f = malloc(N);
+    struct gt_pkt p;
+    if (!f)
+        abort();
+    uint32_t i;
+    /* stacked VLAN tags to the end */
+    unhex(ETH("8100"), f, 14);
+    for (i = 14; i + 4 <= N; i += 4)
+        unhex("0001 8100", f + i, 4);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, 0, &p), GT_PKT_TRUNCATED);
+    CHECK(p.has_vlan && p.vlan == 1);
+    /* alternating LLC/SNAP -> VLAN -> 802.3 length -> LLC/SNAP ... */
+    unhex(ETH("0030"), f, 14);
+    for (i = 14; i + 12 <= N; i += 12)
+        unhex("aaaa03 000000 8100 0002 0030", f + i, 12);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, i, 0, &p), GT_PKT_TRUNCATED);
+    /* MPLS labels without bottom-of-stack */
+    unhex(ETH("8847"), f, 14);
+    for (i = 14; i + 4 <= N; i += 4)
+        unhex("00010040", f + i, 4);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, GT_PARSE_DECAP, &p), GT_PKT_TRUNCATED);
+    /* IPv6 with destination options headers to the end: the outer header */
+    unhex(ETH("86dd") V6("ffb9", "3c", A6, B6), f, 54);
+    for (i = 54; i + 8 <= N; i += 8)
+        unhex("3c00 000000000000", f + i, 8);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, GT_PARSE_DECAP, &p), GT_PKT_IP);
+    CHECK(addrs_are(&p, 6, A6, B6));
+    /* GTP-U with extension headers to the end */
+    unhex(ETH("0800") V4("ffff", "11", A4, B4) UDP("0868", "0868", "ffeb") "34ff ffdb 00000001 0000 00 85", f, 54);
+    for (i = 54; i + 4 <= N; i += 4)
+        unhex("01 0000 85", f + i, 4);
+    CHECK_EQ_U(gt_parse(GT_DLT_EN10MB, f, N, GT_PARSE_DECAP, &p), GT_PKT_IP);
+    CHECK(addrs_are(&p, 4, A4, B4));
+    free(f);
+}
+
 static void test_misc(void)
 {
     struct gt_pkt p;
@@ -438,5 +520,7 @@ int main(void)
     test_depth_bound();
     test_ppi_nesting();
     test_misc();
+    test_long_chains();
+    test_mutations();
     return check_result();
 }
