@@ -529,7 +529,7 @@ int cmd_live(int argc, char **argv)
     }
     struct gt_output_opts oo = { (enum gt_format)format, out, &cls.keys, cls.c };
     output = gt_output_new(&oo);
-    if (!output || cli_sinks_init(&sinks, &co, output, &cls, "geotap live") != 0) {
+    if (!output || cli_sinks_init(&sinks, &co, output, &cls, "geotap live", (enum gt_format)format, out) != 0) {
         status = 2;
         goto done;
     }
