@@ -197,7 +197,12 @@ int main(int argc, char **argv)
             args[q] = &l[q];
         }
         double t0 = now_s();
-        gt_dpdk_launch(d, lcore_main, args);
+        if (gt_dpdk_launch(d, lcore_main, args) != qs[i]) {
+            fprintf(stderr, "bench_dpdk_null: cannot launch %d lcores\n", qs[i]);
+            atomic_store(&stop, 1);
+            gt_dpdk_wait(d);
+            return 1;
+        }
         while (now_s() - t0 < seconds) {
             struct timespec nap = { 0, 100000000 };
             nanosleep(&nap, NULL);

@@ -187,10 +187,11 @@ int gt_dpdk_drops(gt_dpdk *d, uint64_t *imissed, uint64_t *ierrors, uint64_t *no
 
 int gt_dpdk_launch(gt_dpdk *d, int (*fn)(void *), void *const *args)
 {
-    for (uint16_t q = 0; q < d->queues; q++)
+    uint16_t q;
+    for (q = 0; q < d->queues; q++)
         if (rte_eal_remote_launch(fn, args[q], d->lcore[q]) != 0)
-            return -1;
-    return 0;
+            break;
+    return q;
 }
 
 void gt_dpdk_wait(gt_dpdk *d)

@@ -572,15 +572,21 @@ int cmd_live(int argc, char **argv)
     double t0 = now_s();
     unsigned started = 0;
     if (sh.live) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        /* Pin worker i to the i-th CPU we may run on, when there is one
+         * each: cheap, and keeps each worker's ring and counters warm. */
+        cpu_set_t allowed;
+        int cpus[CPU_SETSIZE], ncpu = 0;
+        if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+            for (int c2 = 0; c2 < CPU_SETSIZE; c2++)
+                if (CPU_ISSET(c2, &allowed))
+                    cpus[ncpu++] = c2;
         for (; started < nworkers; started++) {
             if (pthread_create(&th[started], NULL, pcap_worker, &wk[started]) != 0)
                 break;
-            /* Pin worker i to CPU i when there are enough CPUs: cheap, keeps its ring warm. */
-            if (nworkers > 1 && ncpu >= (long)nworkers) {
+            if (nworkers > 1 && ncpu >= (int)nworkers) {
                 cpu_set_t cs;
                 CPU_ZERO(&cs);
-                CPU_SET(started, &cs);
+                CPU_SET(cpus[started], &cs);
                 pthread_setaffinity_np(th[started], sizeof cs, &cs);
             }
         }
@@ -590,8 +596,8 @@ int cmd_live(int argc, char **argv)
         void **args = malloc(nworkers * sizeof *args);
         for (unsigned i = 0; args && i < nworkers; i++)
             args[i] = &wk[i];
-        if (args && gt_dpdk_launch(sh.dpdk, dpdk_worker, args) == 0)
-            started = nworkers;
+        if (args)
+            started = (unsigned)gt_dpdk_launch(sh.dpdk, dpdk_worker, args);
         free(args);
     }
 #endif

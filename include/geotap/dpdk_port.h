@@ -30,7 +30,8 @@ int gt_dpdk_rx(gt_dpdk *d, uint16_t q, gt_dpdk_fn fn, void *ctx);
 /* Port-wide counters: missed by the NIC (imissed), errors (ierrors) and
  * mbuf allocation failures (rx_nombuf). 0 or -1. */
 int gt_dpdk_drops(gt_dpdk *d, uint64_t *imissed, uint64_t *ierrors, uint64_t *nombuf);
-/* Run fn(args[q]) for queue q on its own worker lcore. 0 or -1. */
+/* Run fn(args[q]) for queue q on its own worker lcore, in queue order.
+ * Returns how many were launched (queues 0 .. n-1). */
 int gt_dpdk_launch(gt_dpdk *d, int (*fn)(void *), void *const *args);
 /* Wait for every launched lcore function to return. */
 void gt_dpdk_wait(gt_dpdk *d);
