@@ -36,7 +36,7 @@ static const char usage[] =
 "Capture live traffic, classify each packet's source and destination address\n"
 "by country and autonomous system, and count packets and bytes per key in\n"
 "wall-clock bins, until interrupted (SIGINT/SIGTERM flush the last partial bin\n"
-"and print the summary), --count or --duration.\n"
+"and print the summary), --count, --duration or --idle-stop.\n"
 "\n"
 "Capture:\n"
 "  -i, --interface IFACE libpcap capture from IFACE (TPACKET_V3 on Linux)\n"
@@ -54,6 +54,8 @@ static const char usage[] =
 #endif
 "  --count N             stop after N frames\n"
 "  --duration SECONDS    stop after SECONDS\n"
+"  --idle-stop SECONDS   stop when no frame came for SECONDS after the first one\n"
+"                        (e.g. a DPDK net_pcap port at the end of its file)\n"
 "\n"
 "Counting:\n"
 "  --by KEYS             country (default), asn, upstream, or a comma list of them\n"
@@ -102,6 +104,7 @@ struct worker {
     int dlt;
     uint64_t kdrops, idrops;          /* cumulative counters last seen */
     uint64_t frames;                  /* counted by this worker (private) */
+    _Atomic int64_t last_rx;          /* wall clock of the last read with frames (per read, not per frame) */
     int failed;
     char err[512];
 };
@@ -177,6 +180,8 @@ static void *pcap_worker(void *arg)
         /* Wall-clock bins: a silent link still closes its bins. */
         int64_t now = realtime_ns();
         gt_worker_tick(wk->w, now - GRACE_NS);
+        if (rc > 0)
+            atomic_store_explicit(&wk->last_rx, now, memory_order_relaxed);
         if (now >= next_stats) {
             pcap_drops(wk);
             next_stats = now + STATS_NS;
@@ -194,13 +199,19 @@ static int dpdk_worker(void *arg)
     struct shared *sh = wk->sh;
     int64_t next_stats = 0, now = 0;
     unsigned idle = 0;
+    int got = 0;
     while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
         int n = gt_dpdk_rx(sh->dpdk, (uint16_t)wk->idx, on_frame, wk);
+        got |= n > 0;
         if (n > 0 && (++idle & 63) != 0)
             continue;   /* busy: read the clock once every 64 bursts */
         idle = 0;
         now = realtime_ns();
         gt_worker_tick(wk->w, now - GRACE_NS);
+        if (got) {
+            atomic_store_explicit(&wk->last_rx, now, memory_order_relaxed);
+            got = 0;
+        }
         /* Port-wide counters: queue 0's worker reports them. */
         if (wk->idx == 0 && now >= next_stats) {
             uint64_t m, e, nb;
@@ -353,11 +364,11 @@ int cmd_live(int argc, char **argv)
     struct cli_cls_opts co;
     const char *iface = NULL, *bpf = NULL, *outpath = NULL, *by = "country", *fmt = NULL, *user = NULL;
     const char *dpdk_args = NULL;
-    long long bin = 60, workers = 1, snaplen = 0, buffer_mb = 0, count = 0, duration = 0, port = 0, queues = 0;
+    long long bin = 60, workers = 1, snaplen = 0, buffer_mb = 0, count = 0, duration = 0, idle_stop = 0, port = 0, queues = 0;
     int bytes_l3 = 0, decap = 0, quiet = 0;
     cli_cls_opts_init(&co);
 
-    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION,
+    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION, O_IDLE_STOP,
            O_DPDK, O_PORT, O_QUEUES };
     static const struct option lo[] = {
         { "interface", required_argument, 0, 'i' },
@@ -371,6 +382,7 @@ int cmd_live(int argc, char **argv)
         { "queues", required_argument, 0, O_QUEUES },
         { "count", required_argument, 0, O_COUNT },
         { "duration", required_argument, 0, O_DURATION },
+        { "idle-stop", required_argument, 0, O_IDLE_STOP },
         { "by", required_argument, 0, O_BY },
         { "bin", required_argument, 0, O_BIN },
         { "bytes", required_argument, 0, O_BYTES },
@@ -395,6 +407,7 @@ int cmd_live(int argc, char **argv)
         case 'B': rc = parse_num("--buffer", optarg, 1, 65536, &buffer_mb); break;
         case O_COUNT: rc = parse_num("--count", optarg, 1, INT64_MAX, &count); break;
         case O_DURATION: rc = parse_num("--duration", optarg, 1, 100L * 365 * 86400, &duration); break;
+        case O_IDLE_STOP: rc = parse_num("--idle-stop", optarg, 1, 100L * 365 * 86400, &idle_stop); break;
         case O_BIN: rc = parse_num("--bin", optarg, 0, 31 * 86400L, &bin); break;
         case O_DPDK: dpdk_args = optarg; break;
         case O_PORT: rc = parse_num("--port", optarg, 0, 65535, &port); break;
@@ -551,6 +564,7 @@ int cmd_live(int argc, char **argv)
     }
     for (unsigned i = 0; i < nworkers; i++) {
         memset(&wk[i], 0, sizeof wk[i]);
+        atomic_init(&wk[i].last_rx, 0);
         wk[i].w = gt_engine_worker(eng, i);
         wk[i].sh = &sh;
         wk[i].idx = i;
@@ -621,6 +635,16 @@ int cmd_live(int argc, char **argv)
         gt_engine_collect(eng);
         if (duration && now_s() - t0 >= (double)duration)
             break;
+        if (idle_stop) {
+            int64_t last = 0;
+            for (unsigned i = 0; i < started; i++) {
+                int64_t t = atomic_load_explicit(&wk[i].last_rx, memory_order_relaxed);
+                if (t > last)
+                    last = t;
+            }
+            if (last && realtime_ns() - last >= idle_stop * 1000000000LL)
+                break;
+        }
     }
     atomic_store(&sh.stop, 1);
     if (sh.live)

@@ -36,10 +36,10 @@ awk -F, '$2 !~ /^[0-9]+$/ { print; next } { print $1 "," 2*$2 "," 2*$3 "," 2*$4 
 fail=0
 # EAL: no hugepages, no PCI, our own runtime prefix; lcore 0 (main) and
 # the workers share the CPUs there are.
-run() {  # queues lcores vdev-args expected
+run() {  # queues lcores vdev-args stop-option
     q=$1
     "$GEOTAP_BIN" live --dpdk "--no-huge --no-pci -m 256 --file-prefix=$PREFIX --no-telemetry --log-level=error --lcores=$2 --vdev=net_pcap0,$3" \
-        --queues "$q" --country-db "$DB" --bin 0 --format csv --count $((N * q)) --duration 60 \
+        --queues "$q" --country-db "$DB" --bin 0 --format csv $4 --duration 60 \
         -o "$TMP/live$q.csv" 2>"$TMP/live$q.err"
     rc=$?
     cat "$TMP/live$q.err"
@@ -56,7 +56,8 @@ run() {  # queues lcores vdev-args expected
         fail=1
     fi
 }
-run 1 "0@0,1@1" "rx_pcap=$PCAP"
-run 2 "0@0,1@0,2@1" "rx_pcap=$PCAP,rx_pcap=$PCAP"
+# Stopped by the count, then by the end of the files (no frame for 1 s).
+run 1 "0@0,1@1" "rx_pcap=$PCAP" "--count $N"
+run 2 "0@0,1@0,2@1" "rx_pcap=$PCAP,rx_pcap=$PCAP" "--idle-stop 1"
 [ $fail = 0 ] && echo "OK: net_pcap port counts equal analyze ($N frames, 1 and 2 queues)"
 exit $fail
