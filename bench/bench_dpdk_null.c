@@ -3,7 +3,12 @@
  * random addresses so every frame is parsed, classified (two lookups) and
  * counted by the engine. Prints Mpps per lcore for 1..Q queues.
  *
- * usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--country-db FILE]
+ * The mempool cache recycles few mbufs, so the prefilled frames alone hold
+ * a few hundred address pairs (lookups stay in cache); --addrs N (default
+ * 1M) instead patches each frame's addresses, in a copy, from N random
+ * ones, so lookups see a realistic spread (--addrs 0: the frames as is).
+ *
+ * usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--addrs N] [--country-db FILE]
  * (EAL: no hugepages, no PCI, one net_null port; lcore q on CPU q % ncpu) */
 #include "geotap/classifier.h"
 #include "geotap/dpdk_port.h"
@@ -24,6 +29,8 @@ struct lc {
     uint16_t q;
     atomic_int *stop;
     uint64_t frames;
+    const uint32_t *addrs;   /* NULL: the frames as delivered */
+    uint32_t naddrs, next;
 };
 
 static int64_t realtime_ns(void)
@@ -43,7 +50,17 @@ static double now_s(void)
 static void on_frame(void *ctx, int64_t ts, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
     struct lc *l = ctx;
-    gt_worker_packet(l->w, 1, ts, data, caplen, wirelen);
+    if (l->addrs) {
+        uint8_t f[64];
+        memcpy(f, data, caplen < 64 ? caplen : 64);
+        uint32_t s = l->addrs[l->next], d = l->addrs[l->next + 1 < l->naddrs ? l->next + 1 : 0];
+        l->next = l->next + 2 < l->naddrs ? l->next + 2 : 0;
+        memcpy(f + 26, &s, 4);   /* byte order does not matter: random either way */
+        memcpy(f + 30, &d, 4);
+        gt_worker_packet(l->w, 1, ts, f, caplen < 64 ? caplen : 64, wirelen);
+    } else {
+        gt_worker_packet(l->w, 1, ts, data, caplen, wirelen);
+    }
     l->frames++;
 }
 
@@ -120,15 +137,18 @@ int main(int argc, char **argv)
 {
     double seconds = 2;
     const char *qlist = "1,2", *db = NULL;
+    long naddrs = 1 << 20;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--queues-list") && i + 1 < argc)
             qlist = argv[++i];
+        else if (!strcmp(argv[i], "--addrs") && i + 1 < argc)
+            naddrs = atol(argv[++i]);
         else if (!strcmp(argv[i], "--country-db") && i + 1 < argc)
             db = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--country-db FILE]\n");
+            fprintf(stderr, "usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--addrs N] [--country-db FILE]\n");
             return 2;
         }
     }
@@ -173,6 +193,14 @@ int main(int argc, char **argv)
     if (gt_keys_build(&keys, cls, GT_DIM_COUNTRY) != 0)
         return 2;
 
+    uint32_t *addrs = NULL;
+    if (naddrs > 0) {
+        addrs = malloc((size_t)naddrs * sizeof *addrs);
+        if (!addrs)
+            return 2;
+        for (long i = 0; i < naddrs; i++)
+            addrs[i] = rnd32() * 2654435761u;
+    }
     int status = 0;
     gt_dpdk *ds[8] = { 0 }, *d;
     for (int i = 0; i < nq; i++) {
@@ -193,7 +221,8 @@ int main(int argc, char **argv)
         atomic_int stop = 0;
         for (int q = 0; q < qs[i]; q++) {
             memset(&l[q], 0, sizeof l[q]);
-            l[q] = (struct lc){ .d = d, .w = gt_engine_worker(e, (unsigned)q), .q = (uint16_t)q, .stop = &stop };
+            l[q] = (struct lc){ .d = d, .w = gt_engine_worker(e, (unsigned)q), .q = (uint16_t)q, .stop = &stop,
+                                .addrs = addrs, .naddrs = (uint32_t)naddrs, .next = (uint32_t)(q * 7919 % (naddrs ? naddrs : 1)) };
             args[q] = &l[q];
         }
         double t0 = now_s();
@@ -214,7 +243,8 @@ int main(int argc, char **argv)
         gt_engine_finish(e);
         struct gt_bin_stats t = gt_engine_totals(e);
         uint64_t all = 0;
-        printf("dpdk net_null, %d lcore%s (ncpu %ld):", qs[i], qs[i] > 1 ? "s" : "", ncpu);
+        printf("dpdk net_null, %d lcore%s (ncpu %ld, %s):", qs[i], qs[i] > 1 ? "s" : "", ncpu,
+               addrs ? "random addresses" : "prefilled frames");
         for (int q = 0; q < qs[i]; q++) {
             printf(" lcore %d %.2f Mpps", q + 1, (double)l[q].frames / el2 / 1e6);
             all += l[q].frames;
@@ -235,6 +265,7 @@ int main(int argc, char **argv)
     for (int i = nq - 1; i >= 0; i--)
         gt_dpdk_close(ds[i]);
     remove_runtime_dir();
+    free(addrs);
     gt_keys_free(&keys);
     gt_classifier_free(cls);
     return status;
