@@ -335,6 +335,61 @@ static void run(const gt_classifier *cls, const struct gt_keys *keys, const int 
     free(cur);
 }
 
+/* A silent link: bins close on ticks alone and come out as zero bins;
+ * drops land in the open bin, or (with none open) in the totals. */
+struct silent_got {
+    int n;
+    int64_t starts[16];
+    uint64_t drops[16], packets;
+};
+
+static void silent_bin(void *ctx, const struct gt_bin *b)
+{
+    struct silent_got *g = ctx;
+    if (g->n < 16) {
+        g->starts[g->n] = b->start;
+        g->drops[g->n] = b->stats.drops;
+    }
+    g->packets += b->stats.packets;
+    g->n++;
+}
+
+static void silent(const gt_classifier *cls, const struct gt_keys *keys)
+{
+    struct silent_got g;
+    memset(&g, 0, sizeof g);
+    struct gt_engine_opts eo = { .cls = cls, .keys = keys, .bin_seconds = 10, .nworkers = 2,
+                                 .on_bin = silent_bin, .ctx = &g };
+    gt_engine *e = gt_engine_new(&eo);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    struct gt_worker *w0 = gt_engine_worker(e, 0), *w1 = gt_engine_worker(e, 1);
+    int64_t t = 1700000005LL * NS;             /* bin 1700000000 */
+    gt_worker_add_drops(w0, 7);                /* before any bin: goes to the first */
+    for (int i = 0; i < 4; i++) {           /* 3 closed + 1 open: the ring (4) is not full */
+        gt_worker_tick(w0, t + i * 10 * NS);
+        gt_worker_add_drops(w0, (uint64_t)i);
+    }
+    gt_worker_add_drops(w1, 11);               /* w1 never opens a bin */
+    /* w1 has not started: nothing is complete yet. */
+    CHECK_EQ_U(gt_engine_collect(e), 0);
+    gt_worker_finish(w1);
+    /* Now the 3 bins w0 has closed are complete; its open one is not. */
+    CHECK_EQ_U(gt_engine_collect(e), 3);
+    gt_worker_finish(w0);
+    gt_engine_finish(e);
+    CHECK_EQ_U(g.n, 4);
+    for (int i = 0; i < 4 && i < g.n; i++) {
+        CHECK_EQ_U(g.starts[i], 1700000000LL + 10 * i);
+        CHECK_EQ_U(g.drops[i], (uint64_t)i + (i == 0 ? 7 : 0));
+    }
+    CHECK_EQ_U(g.packets, 0);
+    struct gt_bin_stats tot = gt_engine_totals(e);
+    CHECK_EQ_U(tot.drops, 7 + 0 + 1 + 2 + 3 + 11);
+    gt_engine_free(e);
+}
+
 int main(void)
 {
     const char *db = getenv("GEOTAP_SHARED");
@@ -368,6 +423,7 @@ int main(void)
     if (env && atoll(env) > 0)
         n = (uint64_t)atoll(env);
 
+    silent(cls, &keys);
     run(cls, &keys, key_cc, 4, n, 1, 0);        /* 4 workers, 1 s bins, ~210 boundaries */
     run(cls, &keys, key_cc, 2, n / 4, 7, 0);    /* bins not dividing the span */
     run(cls, &keys, key_cc, 3, n / 10, 0, 0);   /* one bin for everything */
