@@ -1,9 +1,9 @@
 /* Test helper for tests/test_routes.py: loads --routes files with the
  * library and prints what the oracle compares.
  *   test_routes_dump FILE...            one line per live prefix:
- *       prefix|origin|upstream|paths|asn:paths,asn:paths...
- *   test_routes_dump -q FILE... < addrs  per address (one per line):
- *       addr|prefix|origin|upstream|exported_upstream_name
+ *       prefix|origin|upstream|paths|distinct_upstreams|asn:paths:share,...
+ *   test_routes_dump -q ADDRFILE FILE...  the same, then per address of
+ *       ADDRFILE (one per line): Q|addr|prefix|origin|upstream|exported_upstream_name
  *     (prefix "-" when no route covers it; exported_upstream_name is the
  *      value of the normalised exported rangeset at that address)
  * Load time, memory and counters go to stderr. */
@@ -32,9 +32,9 @@ static int print_one(void *ctx, const struct gt_route_info *ri)
     (void)ctx;
     char p[64];
     fmt_prefix(ri, p, sizeof p);
-    printf("%s|%u|%u|%u|", p, ri->origin, ri->upstream, ri->paths);
+    printf("%s|%u|%u|%u|%u|", p, ri->origin, ri->upstream, ri->paths, ri->nup_total);
     for (uint32_t i = 0; i < ri->nup; i++)
-        printf("%s%u:%u", i ? "," : "", ri->up[i].asn, ri->up[i].paths);
+        printf("%s%u:%u:%.9f", i ? "," : "", ri->up[i].asn, ri->up[i].paths, ri->up[i].share);
     putchar('\n');
     return 0;
 }
@@ -61,13 +61,14 @@ static uint32_t rs_value6(const struct gt_rangeset *rs, gt_u128 a)
 
 int main(int argc, char **argv)
 {
-    int query = 0, i = 1;
-    if (i < argc && !strcmp(argv[i], "-q")) {
-        query = 1;
-        i++;
+    const char *query = NULL;
+    int i = 1;
+    if (i + 1 < argc && !strcmp(argv[i], "-q")) {
+        query = argv[i + 1];
+        i += 2;
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: test_routes_dump [-q] FILE...\n");
+        fprintf(stderr, "usage: test_routes_dump [-q ADDRFILE] FILE...\n");
         return 2;
     }
     gt_routes *r = gt_routes_new();
@@ -89,10 +90,15 @@ int main(int argc, char **argv)
             (unsigned long long)st.lines, (unsigned long long)st.announce,
             (unsigned long long)st.withdraw, (unsigned long long)st.peer_down,
             st.prefixes4, st.prefixes6, st.peers, (double)st.memory / 1e6);
+    gt_routes_foreach(r, print_one, NULL);
     if (!query) {
-        gt_routes_foreach(r, print_one, NULL);
         gt_routes_free(r);
         return 0;
+    }
+    FILE *qf = fopen(query, "r");
+    if (!qf) {
+        perror(query);
+        return 1;
     }
     gt_upstreams *names = gt_upstreams_new();
     struct gt_rangeset rs = { 0 };
@@ -106,7 +112,7 @@ int main(int argc, char **argv)
             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
             rs.n4, rs.n6, gt_upstreams_count(names));
     char line[256];
-    while (fgets(line, sizeof line, stdin)) {
+    while (fgets(line, sizeof line, qf)) {
         line[strcspn(line, "\r\n")] = 0;
         if (!*line)
             continue;
@@ -122,15 +128,16 @@ int main(int argc, char **argv)
             found = gt_routes_lookup6(r, a6, &ri);
             ex = rs_value6(&rs, gt_u128_from_bytes(a6));
         } else {
-            printf("%s|bad\n", line);
+            printf("Q|%s|bad\n", line);
             continue;
         }
         char p[64] = "-";
         if (found)
             fmt_prefix(&ri, p, sizeof p);
-        printf("%s|%s|%u|%u|%s\n", line, p, found ? ri.origin : 0, found ? ri.upstream : 0,
+        printf("Q|%s|%s|%u|%u|%s\n", line, p, found ? ri.origin : 0, found ? ri.upstream : 0,
                gt_upstreams_name(names, ex));
     }
+    fclose(qf);
     gt_rangeset_free(&rs);
     gt_upstreams_free(names);
     gt_routes_free(r);
