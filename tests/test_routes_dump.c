@@ -13,7 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static long maxrss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
 
 static void fmt_prefix(const struct gt_route_info *ri, char *buf, size_t n)
 {
@@ -75,6 +90,7 @@ int main(int argc, char **argv)
     char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    double c0 = cpu_now();
     for (; i < argc; i++)
         if (gt_routes_load(r, argv[i], err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
@@ -82,12 +98,13 @@ int main(int argc, char **argv)
             return 1;
         }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    double c1 = cpu_now();
     struct gt_routes_stats st;
     gt_routes_stats(r, &st);
-    fprintf(stderr, "load %.3f s; records %llu (A/B %llu, W %llu, peer-down %llu); "
+    fprintf(stderr, "load %.3f s (cpu %.3f s, bgpdump not included); maxrss %ld KB; records %llu (A/B %llu, W %llu, peer-down %llu); "
             "prefixes v4 %zu v6 %zu; peers %zu; table %.1f MB\n",
-            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-            (unsigned long long)st.lines, (unsigned long long)st.announce,
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, c1 - c0,
+            maxrss_kb(), (unsigned long long)st.lines, (unsigned long long)st.announce,
             (unsigned long long)st.withdraw, (unsigned long long)st.peer_down,
             st.prefixes4, st.prefixes6, st.peers, (double)st.memory / 1e6);
     gt_routes_foreach(r, print_one, NULL);
@@ -103,14 +120,16 @@ int main(int argc, char **argv)
     gt_upstreams *names = gt_upstreams_new();
     struct gt_rangeset rs = { 0 };
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    c0 = cpu_now();
     if (gt_routes_export(r, names, &rs) || gt_rangeset_normalize(&rs)) {
         fprintf(stderr, "export failed\n");
         return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "export+normalize %.3f s: %zu v4 + %zu v6 ranges, %u upstreams\n",
-            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-            rs.n4, rs.n6, gt_upstreams_count(names));
+    c1 = cpu_now();
+    fprintf(stderr, "export+normalize %.3f s (cpu %.3f s); maxrss %ld KB: %zu v4 + %zu v6 ranges, %u upstreams\n",
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, c1 - c0,
+            maxrss_kb(), rs.n4, rs.n6, gt_upstreams_count(names));
     char line[256];
     while (fgets(line, sizeof line, qf)) {
         line[strcspn(line, "\r\n")] = 0;
