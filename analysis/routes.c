@@ -653,16 +653,6 @@ int gt_routes_get(const gt_routes *r, const char *cidr, struct gt_route_info *ou
 
 struct xr { gt_u128 lo, hi; uint32_t val; uint8_t len, family; };
 
-static int cmp_xr(const void *a, const void *b)
-{
-    const struct xr *x = a, *y = b;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    if (x->lo != y->lo)
-        return x->lo < y->lo ? -1 : 1;
-    return 0;
-}
-
 int gt_routes_export(const gt_routes *r, gt_upstreams *names, struct gt_rangeset *out)
 {
     struct xr *x = malloc(((size_t)r->np + 1) * sizeof *x);
@@ -685,15 +675,30 @@ int gt_routes_export(const gt_routes *r, gt_upstreams *names, struct gt_rangeset
             host &= 0xFFFFFFFFu;
         x[n++] = (struct xr){ p->addr, p->addr | host, idx, p->len, p->family };
     }
-    /* less specific first: gt_rangeset_normalize lets later ranges win */
-    qsort(x, n, sizeof *x, cmp_xr);
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (x[i].family == 4)
-            rc = gt_rangeset_add4(out, (uint32_t)x[i].lo, (uint32_t)x[i].hi, x[i].val);
-        else
-            rc = gt_rangeset_add6(out, x[i].lo, x[i].hi, x[i].val);
+    /* less specific first: gt_rangeset_normalize lets later ranges win.
+     * Prefixes of one length are disjoint, so a counting sort by length is
+     * enough (and much cheaper than sorting 577k 48-byte records). */
+    size_t start[129 + 1] = { 0 };
+    for (size_t i = 0; i < n; i++)
+        start[x[i].len + 1]++;
+    for (int l = 0; l < 129; l++)
+        start[l + 1] += start[l];
+    uint32_t *order = malloc((n + 1) * sizeof *order);
+    if (!order) {
+        free(x);
+        return -1;
     }
+    for (size_t i = 0; i < n; i++)
+        order[start[x[i].len]++] = (uint32_t)i;
+    int rc = 0;
+    for (size_t k = 0; k < n && !rc; k++) {
+        const struct xr *e = &x[order[k]];
+        if (e->family == 4)
+            rc = gt_rangeset_add4(out, (uint32_t)e->lo, (uint32_t)e->hi, e->val);
+        else
+            rc = gt_rangeset_add6(out, e->lo, e->hi, e->val);
+    }
+    free(order);
     free(x);
     return rc;
 }
