@@ -91,9 +91,22 @@ static void test_shares_and_updates(void)
         sum += ri.up[i].share;
     CHECK(sum == 1.0);
 
-    /* peer 1 replaces its route (upstream 10 now): tie 10 vs 20 -> lowest ASN */
+    /* peer 1 replaces its route (upstream 10 now): 10 has 2 paths, 20 one */
     CHECK(apply(r, "BGP4MP|2|A|192.0.2.1|1|10.0.0.0/8|1 10 100|IGP|x|0|0||NAG||") == 0);
     CHECK(gt_routes_get(r, "10.0.0.0/8", &ri) == 1 && ri.upstream == 10 && ri.paths == 4);
+    /* peer 1 moves to 30 and peer 3 withdraws: 20, 30 and none, one path each:
+     * tie between 20 and 30 -> lowest ASN; the pathless one never wins */
+    CHECK(apply(r, "BGP4MP|2|A|192.0.2.1|1|10.0.0.0/8|1 30 100|IGP|x|0|0||NAG||") == 0);
+    CHECK(apply(r, "BGP4MP|2|W|192.0.2.3|3|10.0.0.0/8") == 0);
+    CHECK(gt_routes_get(r, "10.0.0.0/8", &ri) == 1 && ri.upstream == 20 && ri.paths == 3);
+    CHECK(ri.nup == 3 && ri.up[0].asn == 0 && ri.up[1].asn == 20 && ri.up[2].asn == 30);
+    /* origin tie: peer 2 now sees origin 99 -> origins 100, 99, 100: 100 wins;
+     * then peer 1 withdraws: 99 and 100 tie -> 99 */
+    CHECK(apply(r, "BGP4MP|2|A|192.0.2.2|2|10.0.0.0/8|2 20 99|IGP|x|0|0||NAG||") == 0);
+    CHECK(gt_routes_get(r, "10.0.0.0/8", &ri) == 1 && ri.origin == 100);
+    CHECK(apply(r, "BGP4MP|2|W|192.0.2.1|1|10.0.0.0/8") == 0);
+    CHECK(gt_routes_get(r, "10.0.0.0/8", &ri) == 1 && ri.origin == 99 && ri.paths == 2);
+    CHECK(apply(r, "BGP4MP|2|A|192.0.2.2|2|10.0.0.0/8|2 20 100|IGP|x|0|0||NAG||") == 0);
 
     /* only the direct path left: no upstream */
     CHECK(apply(r, "BGP4MP|3|W|192.0.2.1|1|10.0.0.0/8") == 0);
