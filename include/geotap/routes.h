@@ -3,7 +3,10 @@
  *
  * Input: bgpdump's one-line format (`bgpdump -m`), plain or gzip; a binary
  * MRT dump (plain, gzip or bzip2; detected by content) is read through
- * `bgpdump -m -- FILE` (binary from $GEOTAP_BGPDUMP, else "bgpdump" on PATH).
+ * `bgpdump -m -- FILE` (binary from $GEOTAP_BGPDUMP, else "bgpdump" on PATH;
+ * no shell). Limits: bgpdump exits 0 on a truncated or corrupt MRT file and
+ * logs only to syslog, so such a file loads the records bgpdump could decode;
+ * a bzip2 file is always handed to bgpdump (bzip2-compressed text is not read).
  * Records are applied in file order, per (peer, prefix), giving the table at
  * the end of the file(s):
  *   TABLE_DUMP / TABLE_DUMP2 "B" and BGP4MP / BGP4MP_ET "A": set the route;
