@@ -440,3 +440,18 @@ int gt_upstream_compile(const gt_routes *routes, const gt_upstream_map *map,
         return -1;
     return gt_rangeset_normalize(out);
 }
+
+uint32_t gt_upstream_map_l2_upstreams(const gt_upstream_map *m, uint32_t *out, uint32_t max)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < m->nslot; i++)
+        if (m->mh[i].mac && n < max)
+            out[n++] = m->mh[i].idx;
+    for (size_t v = 0; v < 4096; v++)
+        if (m->vlan[v] && n < max)
+            out[n++] = m->vlan[v];
+    for (size_t i = 0; i < m->nir; i++)
+        if (n < max)
+            out[n++] = m->ir[i].idx;
+    return n;
+}

@@ -43,6 +43,9 @@ void gt_upstream_map_counts(const gt_upstream_map *m, struct gt_upstream_map_cou
 /* 1 when the map has L2 rules (mac, vlan, interface): only then does the
  * packet path need gt_upstream_map_l2(). */
 int gt_upstream_map_has_l2(const gt_upstream_map *m);
+/* The upstream indices the L2 rules give, with repeats, into out[max];
+ * returns how many were written. */
+uint32_t gt_upstream_map_l2_upstreams(const gt_upstream_map *m, uint32_t *out, uint32_t max);
 /* Upstream index of frame p by the L2 rules (mac, then vlan, then
  * interface; iface may be NULL), or 0 when none matches. O(1), no allocation. */
 uint32_t gt_upstream_map_l2(const gt_upstream_map *m, const struct gt_pkt *p, const char *iface);
