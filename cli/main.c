@@ -1,14 +1,42 @@
 /* geotap command-line entry point: dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
+#include "cli/commands.h"
 #include "gt_config.h"
+
+static const char usage[] =
+"usage: geotap COMMAND [options] ...\n"
+"\n"
+"Per-country (per-AS, per-upstream) traffic from packets, in time bins.\n"
+"\n"
+"Commands:\n"
+"  analyze FILE...     count the traffic of pcap/pcapng files\n"
+"  lookup ADDR...      print the country, AS and upstream of addresses\n"
+"\n"
+"'geotap COMMAND --help' describes a command's options.\n"
+"  -h, --help          this text\n"
+"  --version           print the version\n";
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version")) {
         printf("geotap %s\n", GT_VERSION);
         return 0;
     }
-    fprintf(stderr, "usage: geotap analyze|lookup|live ...\n");
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "lookup"))
+        return cmd_lookup(argc - 1, argv + 1);
+    fprintf(stderr, "geotap: unknown command '%s'\n", cmd);
+    fputs(usage, stderr);
     return 2;
 }

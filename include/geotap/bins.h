@@ -17,6 +17,7 @@ struct gt_bin_stats {
     uint64_t ip;             /* frames with an IP header counted per key */
     uint64_t nonip, truncated, malformed;
     uint64_t drops;          /* reported lost by the capture (kernel, interface, NIC) */
+    int64_t first_ns, last_ns;  /* times of the first and last frame; 0 when none */
 };
 
 struct gt_bin {

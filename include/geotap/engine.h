@@ -19,6 +19,8 @@ struct gt_engine_opts {
     unsigned nworkers;          /* >= 1 */
     gt_bin_fn on_bin;           /* receives merged bins in time order */
     void *ctx;
+    int inline_collect;         /* single-threaded use: workers run the collector themselves */
+    uint64_t max_gap_bins;      /* fill at most this many empty bins in one gap (0: 1,000,000) */
 };
 
 typedef struct gt_engine gt_engine;

@@ -1,0 +1,303 @@
+/* Bin outputs: csv and jsonl rows, and the totals table. */
+#include "geotap/output.h"
+#include "geotap/country_names.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct gt_output {
+    struct gt_output_opts o;
+    uint32_t *order;             /* key ids in a stable display order */
+    uint8_t *seen;               /* key had traffic in some bin so far */
+    struct gt_counts *totals;
+    int header_done;
+    uint64_t bins;
+    int64_t first_bin, last_bin;
+};
+
+static const struct gt_keys *sort_keys_;   /* qsort context (single-threaded set-up) */
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct gt_key *x = &sort_keys_->keys[*(const uint32_t *)a];
+    const struct gt_key *y = &sort_keys_->keys[*(const uint32_t *)b];
+    if (x->home != y->home) return x->home - y->home;   /* home last */
+    int c = strncmp(x->cc, y->cc, 2);
+    if (c) return c;
+    if (x->asn != y->asn) return x->asn < y->asn ? -1 : 1;
+    if (x->upstream != y->upstream) return x->upstream < y->upstream ? -1 : 1;
+    return 0;
+}
+
+int gt_format_parse(const char *s)
+{
+    if (!strcmp(s, "table")) return GT_FMT_TABLE;
+    if (!strcmp(s, "csv")) return GT_FMT_CSV;
+    if (!strcmp(s, "jsonl")) return GT_FMT_JSONL;
+    return -1;
+}
+
+struct gt_output *gt_output_new(const struct gt_output_opts *o)
+{
+    struct gt_output *out = calloc(1, sizeof *out);
+    uint32_t n = o->keys->nkeys;
+    if (!out)
+        return NULL;
+    out->o = *o;
+    out->order = malloc(((size_t)n + 1) * sizeof *out->order);
+    out->seen = calloc((size_t)n + 1, 1);
+    out->totals = calloc((size_t)n + 1, sizeof *out->totals);
+    if (!out->order || !out->seen || !out->totals) {
+        gt_output_free(out);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        out->order[i] = i;
+    sort_keys_ = o->keys;
+    qsort(out->order, n, sizeof *out->order, cmp_key);
+    return out;
+}
+
+void gt_output_free(struct gt_output *o)
+{
+    if (!o)
+        return;
+    free(o->order);
+    free(o->seen);
+    free(o->totals);
+    free(o);
+}
+
+const struct gt_counts *gt_output_totals(const struct gt_output *o)
+{
+    return o->totals;
+}
+
+void gt_rfc3339(int64_t t, char buf[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) {
+        snprintf(buf, 32, "%" PRId64, t);
+        return;
+    }
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void gt_key_label(const struct gt_keys *keys, const gt_classifier *cls, uint32_t key,
+                  unsigned dim, char *buf, size_t len)
+{
+    const struct gt_key *k = &keys->keys[key];
+    if (k->home) {
+        snprintf(buf, len, "home");
+    } else if (dim == GT_DIM_COUNTRY) {
+        snprintf(buf, len, "%.2s", k->cc);
+    } else if (dim == GT_DIM_ASN) {
+        snprintf(buf, len, "%" PRIu32, k->asn);
+    } else {
+        const char *n = k->upstream ? gt_classifier_upstream_name(cls, k->upstream) : "";
+        snprintf(buf, len, "%s", n ? n : "");
+    }
+}
+
+static const unsigned dim_list[] = { GT_DIM_COUNTRY, GT_DIM_ASN, GT_DIM_UPSTREAM };
+static const char *const dim_names[] = { "country", "asn", "upstream" };
+
+/* A CSV field, quoted when it holds a comma, quote or newline (RFC 4180). */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void write_csv_header(struct gt_output *o)
+{
+    FILE *f = o->o.out;
+    fputs("time", f);
+    for (int d = 0; d < 3; d++)
+        if (o->o.keys->dims & dim_list[d])
+            fprintf(f, ",%s", dim_names[d]);
+    fputs(",packets_from,bytes_from,packets_to,bytes_to\n", f);
+}
+
+static void write_row(struct gt_output *o, const char *ts, uint32_t k, const struct gt_counts *c)
+{
+    FILE *f = o->o.out;
+    char label[256];
+    int csv = o->o.format == GT_FMT_CSV;
+    if (csv)
+        fputs(ts, f);
+    else
+        fprintf(f, "{\"time\":\"%s\"", ts);
+    for (int d = 0; d < 3; d++) {
+        if (!(o->o.keys->dims & dim_list[d]))
+            continue;
+        gt_key_label(o->o.keys, o->o.cls, k, dim_list[d], label, sizeof label);
+        if (csv) {
+            fputc(',', f);
+            csv_field(f, label);
+        } else {
+            fprintf(f, ",\"%s\":", dim_names[d]);
+            if (dim_list[d] == GT_DIM_ASN && !o->o.keys->keys[k].home)
+                fputs(label, f);
+            else
+                json_string(f, label);
+        }
+    }
+    if (csv)
+        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+                c->pkts_from, c->bytes_from, c->pkts_to, c->bytes_to);
+    else
+        fprintf(f, ",\"packets_from\":%" PRIu64 ",\"bytes_from\":%" PRIu64
+                ",\"packets_to\":%" PRIu64 ",\"bytes_to\":%" PRIu64 "}\n",
+                c->pkts_from, c->bytes_from, c->pkts_to, c->bytes_to);
+}
+
+void gt_output_bin(void *output, const struct gt_bin *bin)
+{
+    struct gt_output *o = output;
+    uint32_t n = o->o.keys->nkeys;
+    char ts[32];
+    if (!o->bins++)
+        o->first_bin = bin->start;
+    o->last_bin = bin->start;
+    for (uint32_t k = 0; k < n; k++) {
+        const struct gt_counts *c = &bin->counts[k];
+        if (c->pkts_from | c->pkts_to) {
+            o->seen[k] = 1;
+            o->totals[k].pkts_from += c->pkts_from;
+            o->totals[k].bytes_from += c->bytes_from;
+            o->totals[k].pkts_to += c->pkts_to;
+            o->totals[k].bytes_to += c->bytes_to;
+        }
+    }
+    if (o->o.format == GT_FMT_TABLE)
+        return;
+    if (o->o.format == GT_FMT_CSV && !o->header_done) {
+        write_csv_header(o);
+        o->header_done = 1;
+    }
+    gt_rfc3339(bin->start, ts);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = o->order[i];
+        if (o->seen[k])
+            write_row(o, ts, k, &bin->counts[k]);
+    }
+}
+
+/* "1.23 M" style numbers; bytes get a B suffix. */
+static void human(uint64_t v, const char *unit, char *buf, size_t len)
+{
+    static const char *const pre[] = { "", "k", "M", "G", "T", "P", "E" };
+    double d = (double)v;
+    int i = 0;
+    while (d >= 1000 && i < 6) {
+        d /= 1000;
+        i++;
+    }
+    if (i == 0)
+        snprintf(buf, len, "%" PRIu64 "%s%s", v, *unit ? " " : "", unit);
+    else
+        snprintf(buf, len, "%.*f %s%s", d < 10 ? 2 : d < 100 ? 1 : 0, d, pre[i], unit);
+}
+
+static const struct gt_counts *sort_totals_;
+
+static int cmp_traffic(const void *a, const void *b)
+{
+    const struct gt_counts *x = &sort_totals_[*(const uint32_t *)a];
+    const struct gt_counts *y = &sort_totals_[*(const uint32_t *)b];
+    uint64_t tx = x->pkts_from + x->pkts_to, ty = y->pkts_from + y->pkts_to;
+    if (tx != ty) return tx > ty ? -1 : 1;
+    return (*(const uint32_t *)a > *(const uint32_t *)b) - (*(const uint32_t *)a < *(const uint32_t *)b);
+}
+
+static void write_table(struct gt_output *o)
+{
+    FILE *f = o->o.out;
+    const struct gt_keys *keys = o->o.keys;
+    uint32_t n = keys->nkeys, m = 0;
+    uint64_t all = 0;
+    uint32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
+    if (!ids)
+        return;
+    for (uint32_t k = 0; k < n; k++)
+        if (o->seen[k]) {
+            ids[m++] = k;
+            all += o->totals[k].pkts_from + o->totals[k].pkts_to;
+        }
+    sort_totals_ = o->totals;
+    qsort(ids, m, sizeof *ids, cmp_traffic);
+    fprintf(f, "%-44s %10s %10s %10s %10s %6s\n", "key", "pkts from", "bytes from", "pkts to", "bytes to", "share");
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t k = ids[i];
+        const struct gt_counts *c = &o->totals[k];
+        char name[256] = "", part[200], a[32], b[32], cc[32], d[32];
+        for (int j = 0; j < 3; j++) {
+            if (!(keys->dims & dim_list[j]))
+                continue;
+            gt_key_label(keys, o->o.cls, k, dim_list[j], part, sizeof part);
+            size_t l = strlen(name);
+            if (keys->keys[k].home) {
+                snprintf(name, sizeof name, "home (--home-net)");
+                break;
+            }
+            if (dim_list[j] == GT_DIM_COUNTRY) {
+                const char *cn = gt_country_name(part);
+                snprintf(name + l, sizeof name - l, "%s%s %s", l ? " / " : "", part,
+                         cn ? cn : !strcmp(part, "ZZ") ? "(unknown)" : "");
+            } else if (dim_list[j] == GT_DIM_ASN) {
+                const char *org = keys->keys[k].asn ? gt_classifier_asn_org(o->o.cls, keys->keys[k].asn) : "(unknown)";
+                snprintf(name + l, sizeof name - l, "%sAS%s %s", l ? " / " : "", part, org ? org : "");
+            } else {
+                snprintf(name + l, sizeof name - l, "%svia %s", l ? " / " : "", *part ? part : "(unknown)");
+            }
+        }
+        human(c->pkts_from, "", a, sizeof a);
+        human(c->bytes_from, "B", b, sizeof b);
+        human(c->pkts_to, "", cc, sizeof cc);
+        human(c->bytes_to, "B", d, sizeof d);
+        double share = all ? 100.0 * (double)(c->pkts_from + c->pkts_to) / (double)all : 0;
+        fprintf(f, "%-44.44s %10s %10s %10s %10s %5.1f%%\n", name, a, b, cc, d, share);
+    }
+    free(ids);
+}
+
+int gt_output_finish(struct gt_output *o)
+{
+    if (o->o.format == GT_FMT_TABLE)
+        write_table(o);
+    else if (o->o.format == GT_FMT_CSV && !o->header_done) {
+        write_csv_header(o);
+        o->header_done = 1;
+    }
+    if (fflush(o->o.out) != 0 || ferror(o->o.out))
+        return -1;
+    return 0;
+}

@@ -1,0 +1,10 @@
+/* The geotap subcommands; each parses its own options and returns the exit status. */
+#ifndef GEOTAP_CLI_COMMANDS_H
+#define GEOTAP_CLI_COMMANDS_H
+
+/* geotap analyze: offline analysis of capture files. */
+int cmd_analyze(int argc, char **argv);
+/* geotap lookup: classify addresses given on the command line or standard input. */
+int cmd_lookup(int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+/* Outputs of merged bins: csv and jsonl rows per bin and key, and a
+ * human-readable table of the whole run's totals. */
+#ifndef GEOTAP_OUTPUT_H
+#define GEOTAP_OUTPUT_H
+
+#include <stdio.h>
+#include "geotap/bins.h"
+#include "geotap/classifier.h"
+#include "geotap/keys.h"
+
+enum gt_format { GT_FMT_TABLE, GT_FMT_CSV, GT_FMT_JSONL };
+
+struct gt_output_opts {
+    enum gt_format format;
+    FILE *out;
+    const struct gt_keys *keys;
+    const gt_classifier *cls;     /* for AS organisations and upstream names */
+};
+
+struct gt_output;
+
+/* Parse "table", "csv" or "jsonl"; -1 when unknown. */
+int gt_format_parse(const char *s);
+/* Create an output. NULL when out of memory. */
+struct gt_output *gt_output_new(const struct gt_output_opts *o);
+/* Write one merged bin (a gt_bin_fn: pass the output as ctx). Keys seen in
+ * an earlier bin are written with zeros when silent in this one. */
+void gt_output_bin(void *output, const struct gt_bin *bin);
+/* End of run: the table format prints its totals here. Returns 0, or -1
+ * when writing failed (disk full, closed pipe). */
+int gt_output_finish(struct gt_output *o);
+/* Per-key totals over all bins written so far, [nkeys]. */
+const struct gt_counts *gt_output_totals(const struct gt_output *o);
+/* Free the output (does not close the FILE). */
+void gt_output_free(struct gt_output *o);
+
+/* Format a key's columns into buf for display: "CN", "13335", "AS4837 ..." or "home". */
+void gt_key_label(const struct gt_keys *keys, const gt_classifier *cls, uint32_t key,
+                  unsigned dim, char *buf, size_t len);
+/* RFC 3339 UTC time of t seconds since the epoch: "2014-12-22T16:15:00Z". */
+void gt_rfc3339(int64_t t, char buf[32]);
+
+#endif
