@@ -17,6 +17,11 @@ struct gt_asn_orgs *gt_asn_orgs_new(void);
 void gt_asn_orgs_free(struct gt_asn_orgs *o);
 /* Organisation of asn, or NULL. */
 const char *gt_asn_orgs_get(const struct gt_asn_orgs *o, uint32_t asn);
+/* Record the organisation of asn (name need not be NUL-terminated; the first
+ * name recorded for an ASN is kept). 0, or -1 when out of memory. */
+int gt_asn_orgs_add(struct gt_asn_orgs *o, uint32_t asn, const char *name, size_t len);
+/* Bytes held by the table. */
+size_t gt_asn_orgs_memory(const struct gt_asn_orgs *o);
 
 /* Walk a MaxMind DB's search tree (libmaxminddb's MMDB_read_node) and add one
  * range per network that has country.iso_code, value GT_CC_PACK. IPv4
@@ -30,5 +35,10 @@ int gt_source_mmdb_asn(const char *path, struct gt_rangeset *rs, struct gt_asn_o
  * IPv4 or IPv6), as @ip-location-db/asn ships. */
 int gt_source_asn_csv(const char *path, struct gt_rangeset *rs, struct gt_asn_orgs *orgs,
                       char *err, size_t errlen);
+/* An ASN source of either kind: a MaxMind DB (name ending in .mmdb, or the
+ * MaxMind metadata marker in the file) goes to gt_source_mmdb_asn, anything
+ * else to gt_source_asn_csv. */
+int gt_source_asn(const char *path, struct gt_rangeset *rs, struct gt_asn_orgs *orgs,
+                  char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,486 @@
+/* The compiled classifier: load every source into range sets, sweep their
+ * boundaries per family into segments of one class each (classes interned
+ * into dense ids), merge equal neighbours, and build one Poptrie per family. */
+#include "geotap/classifier.h"
+#include "geotap/sources.h"
+#include "geotap/poptrie.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Direct-table widths: 2^18 x 4 B = 1 MB for IPv4 (most /14s resolve there
+ * or one level down), 2^16 for IPv6 (allocated space is sparse above /16). */
+#define SBITS4 18
+#define SBITS6 16
+
+struct gt_classifier {
+    struct gt_classifier_lookup lk;     /* first: the inline lookups cast to it */
+    struct gt_class *classes;
+    uint32_t nclasses;
+    struct gt_asn_orgs *orgs;
+    char **upstream_names;
+    size_t n_upstream_names;
+    double build_seconds;
+};
+
+/* Class interning: open addressing over the tuple. */
+struct interner {
+    struct gt_class *cls; uint32_t n, cap;
+    uint32_t *tab; size_t tcap;                 /* id + 1, 0 = empty */
+};
+
+static size_t class_hash(const struct gt_class *c)
+{
+    uint64_t x = ((uint64_t)(uint8_t)c->cc[0] << 56) ^ ((uint64_t)(uint8_t)c->cc[1] << 48) ^
+                 ((uint64_t)c->flags << 40) ^ ((uint64_t)c->asn * 0x9e3779b97f4a7c15ULL) ^
+                 ((uint64_t)c->upstream * 0xc2b2ae3d27d4eb4fULL);
+    x ^= x >> 31; x *= 0xbf58476d1ce4e5b9ULL; x ^= x >> 29;
+    return (size_t)x;
+}
+
+static int class_eq(const struct gt_class *a, const struct gt_class *b)
+{
+    return a->cc[0] == b->cc[0] && a->cc[1] == b->cc[1] && a->flags == b->flags &&
+           a->asn == b->asn && a->upstream == b->upstream;
+}
+
+/* Id of the class, adding it when new; UINT32_MAX when out of memory. */
+static uint32_t intern_slow(struct interner *in, const struct gt_class *c)
+{
+    if ((size_t)(in->n + 1) * 2 > in->tcap) {
+        size_t nc = in->tcap ? in->tcap * 2 : 4096;
+        uint32_t *t = calloc(nc, sizeof *t);
+        if (!t)
+            return UINT32_MAX;
+        for (uint32_t i = 0; i < in->n; i++) {
+            size_t j = class_hash(&in->cls[i]) & (nc - 1);
+            while (t[j])
+                j = (j + 1) & (nc - 1);
+            t[j] = i + 1;
+        }
+        free(in->tab);
+        in->tab = t;
+        in->tcap = nc;
+    }
+    size_t j = class_hash(c) & (in->tcap - 1);
+    for (; in->tab[j]; j = (j + 1) & (in->tcap - 1))
+        if (class_eq(&in->cls[in->tab[j] - 1], c))
+            return in->tab[j] - 1;
+    if (in->n == in->cap) {
+        uint32_t nc = in->cap ? in->cap * 2 : 1024;
+        struct gt_class *p = realloc(in->cls, (size_t)nc * sizeof *p);
+        if (!p)
+            return UINT32_MAX;
+        in->cls = p;
+        in->cap = nc;
+    }
+    in->cls[in->n] = *c;
+    in->tab[j] = in->n + 1;
+    return in->n++;
+}
+
+/* A small direct-mapped cache in front of the table: the sweep asks for
+ * the same few thousand tuples over and over, and the full table misses cache. */
+#define FRONT 4096
+struct front { struct gt_class key[FRONT]; uint32_t id[FRONT]; };
+
+static uint32_t intern(struct interner *in, struct front *f, const struct gt_class *c)
+{
+    size_t h = (class_hash(c) >> 20) & (FRONT - 1);
+    if (f->id[h] != UINT32_MAX && class_eq(&f->key[h], c))
+        return f->id[h];
+    uint32_t id = intern_slow(in, c);
+    f->key[h] = *c;
+    f->id[h] = id;
+    return id;
+}
+
+enum { DIM_CC, DIM_ASN, DIM_UP, DIM_HOME, NDIM };
+
+/* One normalised dimension of one family, widened to 128 bits. */
+struct dim { const struct gt_range4 *r4; const struct gt_range6 *r6; size_t n; };
+
+static gt_u128 dim_lo(const struct dim *d, size_t i) { return d->r4 ? d->r4[i].lo : d->r6[i].lo; }
+static gt_u128 dim_hi(const struct dim *d, size_t i) { return d->r4 ? d->r4[i].hi : d->r6[i].hi; }
+static uint32_t dim_val(const struct dim *d, size_t i) { return d->r4 ? d->r4[i].val : d->r6[i].val; }
+
+struct segs { gt_u128 *st; uint32_t *id; size_t n, cap; };
+
+static int seg_push(struct segs *s, gt_u128 at, uint32_t id)
+{
+    if (s->n && s->id[s->n - 1] == id)
+        return 0;                           /* adjacent, same class: merged */
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 65536;
+        gt_u128 *a = realloc(s->st, nc * sizeof *a);
+        if (!a)
+            return -1;
+        s->st = a;
+        uint32_t *b = realloc(s->id, nc * sizeof *b);
+        if (!b)
+            return -1;
+        s->id = b;
+        s->cap = nc;
+    }
+    s->st[s->n] = at;
+    s->id[s->n++] = id;
+    return 0;
+}
+
+/* Sweep the boundaries of all dimensions over [0, top]. */
+static int sweep(struct dim d[NDIM], gt_u128 top, struct interner *in, struct front *f, struct segs *out)
+{
+    size_t cur[NDIM] = { 0 };
+    gt_u128 p = 0;
+    for (;;) {
+        uint32_t v[NDIM];
+        gt_u128 next = 0;
+        int have_next = 0;
+        for (int k = 0; k < NDIM; k++) {
+            while (cur[k] < d[k].n && dim_hi(&d[k], cur[k]) < p)
+                cur[k]++;
+            v[k] = 0;
+            if (cur[k] >= d[k].n)
+                continue;
+            gt_u128 b;
+            if (dim_lo(&d[k], cur[k]) <= p) {
+                v[k] = dim_val(&d[k], cur[k]);
+                gt_u128 hi = dim_hi(&d[k], cur[k]);
+                if (hi == top)
+                    continue;
+                b = hi + 1;
+            } else {
+                b = dim_lo(&d[k], cur[k]);
+            }
+            if (!have_next || b < next) {
+                next = b;
+                have_next = 1;
+            }
+        }
+        struct gt_class c = { "ZZ", 0, 0, 0 };
+        if (v[DIM_HOME]) {
+            c.flags = GT_CLASS_HOME;
+        } else {
+            if (v[DIM_CC]) {
+                c.cc[0] = GT_CC_A(v[DIM_CC]);
+                c.cc[1] = GT_CC_B(v[DIM_CC]);
+            }
+            c.asn = v[DIM_ASN];
+            c.upstream = v[DIM_UP];
+        }
+        uint32_t id = intern(in, f, &c);
+        if (id == UINT32_MAX || seg_push(out, p, id))
+            return -1;
+        if (!have_next)
+            return 0;
+        p = next;
+    }
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+/* Copy of a caller's range set (opts is const; normalising sorts in place). */
+static int copy_rangeset(struct gt_rangeset *dst, const struct gt_rangeset *src)
+{
+    for (size_t i = 0; i < src->n4; i++)
+        if (gt_rangeset_add4(dst, src->v4[i].lo, src->v4[i].hi, src->v4[i].val))
+            return -1;
+    for (size_t i = 0; i < src->n6; i++)
+        if (gt_rangeset_add6(dst, src->v6[i].lo, src->v6[i].hi, src->v6[i].val))
+            return -1;
+    return 0;
+}
+
+/* Disjoint and in address order already (tree walks, clean CSVs)? */
+static int canonical4(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n4; i++)
+        if (rs->v4[i].lo <= rs->v4[i - 1].hi)
+            return 0;
+    return 1;
+}
+
+static int canonical6(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n6; i++)
+        if (rs->v6[i].lo <= rs->v6[i - 1].hi)
+            return 0;
+    return 1;
+}
+
+static int sorted4(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n4; i++)
+        if (rs->v4[i].lo < rs->v4[i - 1].lo)
+            return 0;
+    return 1;
+}
+
+static int sorted6(const struct gt_rangeset *rs)
+{
+    for (size_t i = 1; i < rs->n6; i++)
+        if (rs->v6[i].lo < rs->v6[i - 1].lo)
+            return 0;
+    return 1;
+}
+
+/* Ranges added in address order with a few overlaps (a CSV whose lines
+ * overlap): a later range wins, as in gt_rangeset_normalize, and here the
+ * later one also starts later, so one pass with a stack of open ranges
+ * resolves it in O(n) instead of a sort. Ranges are widened to 128 bits.
+ * Returns the number of disjoint ranges written to out (room for 2n+1). */
+struct wr { gt_u128 lo, hi; uint32_t val; };
+
+static size_t stack_resolve(const struct wr *in, size_t n, gt_u128 top, struct wr *out, size_t *st)
+{
+    size_t no = 0, ns = 0;
+    gt_u128 cur = 0;
+    for (size_t j = 0; j <= n; j++) {
+        int last = j == n;
+        gt_u128 lo = last ? 0 : in[j].lo;
+        while (ns) {
+            const struct wr *t = &in[st[ns - 1]];
+            if (t->hi < cur) {                  /* hidden by later ranges */
+                ns--;
+                continue;
+            }
+            if (last || t->hi < lo) {           /* resumes after later ones, and ends */
+                out[no++] = (struct wr){ cur, t->hi, t->val };
+                ns--;
+                if (t->hi == top)
+                    return no;                  /* everything below is covered */
+                cur = t->hi + 1;
+                continue;
+            }
+            if (cur < lo)
+                out[no++] = (struct wr){ cur, lo - 1, t->val };
+            break;
+        }
+        if (!last) {
+            st[ns++] = j;
+            cur = lo;
+        }
+    }
+    return no;
+}
+
+/* Make one family of rs disjoint and sorted; 0, 1 when it needs the general
+ * normalisation (not added in address order), -1 when out of memory. */
+static int resolve_family(struct gt_rangeset *rs, int v6)
+{
+    size_t n = v6 ? rs->n6 : rs->n4;
+    if (v6 ? canonical6(rs) : canonical4(rs))
+        return 0;
+    if (!(v6 ? sorted6(rs) : sorted4(rs)))
+        return 1;
+    struct wr *in = malloc((n + 1) * sizeof *in), *out = malloc((2 * n + 1) * sizeof *out);
+    size_t *st = malloc((n + 1) * sizeof *st);
+    int rc = -1;
+    if (!in || !out || !st)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        in[i] = v6 ? (struct wr){ rs->v6[i].lo, rs->v6[i].hi, rs->v6[i].val }
+                   : (struct wr){ rs->v4[i].lo, rs->v4[i].hi, rs->v4[i].val };
+    size_t no = stack_resolve(in, n, v6 ? ~(gt_u128)0 : UINT32_MAX, out, st);
+    /* the arrays are the set's own (realloc-compatible): replace them */
+    if (v6) {
+        struct gt_range6 *r = malloc((no + 1) * sizeof *r);
+        if (!r)
+            goto done;
+        for (size_t i = 0; i < no; i++)
+            r[i] = (struct gt_range6){ out[i].lo, out[i].hi, out[i].val };
+        free(rs->v6);
+        rs->v6 = r;
+        rs->n6 = rs->cap6 = no;
+    } else {
+        struct gt_range4 *r = malloc((no + 1) * sizeof *r);
+        if (!r)
+            goto done;
+        for (size_t i = 0; i < no; i++)
+            r[i] = (struct gt_range4){ (uint32_t)out[i].lo, (uint32_t)out[i].hi, out[i].val };
+        free(rs->v4);
+        rs->v4 = r;
+        rs->n4 = rs->cap4 = no;
+    }
+    rc = 0;
+done:
+    free(in); free(out); free(st);
+    return rc;
+}
+
+/* Disjoint, sorted ranges for the class sweep. */
+static int canonicalize(struct gt_rangeset *rs)
+{
+    int a = resolve_family(rs, 0), b = resolve_family(rs, 1);
+    if (a < 0 || b < 0)
+        return -1;
+    if (a || b)
+        return gt_rangeset_normalize(rs);
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *err, size_t errlen)
+{
+    double t0 = now();
+    char ebuf[512] = "";
+    struct gt_rangeset rs[NDIM];
+    memset(rs, 0, sizeof rs);
+    struct interner in = { 0 };
+    struct segs s4 = { 0 }, s6 = { 0 };
+    struct front *front = NULL;
+    gt_classifier *c = calloc(1, sizeof *c);
+    if (!c || !(c->orgs = gt_asn_orgs_new()))
+        goto oom;
+
+    if (opts->country_db && gt_source_mmdb_country(opts->country_db, &rs[DIM_CC], ebuf, sizeof ebuf))
+        goto fail;
+    for (size_t i = 0; i < opts->n_asn_dbs; i++)
+        if (gt_source_asn(opts->asn_dbs[i], &rs[DIM_ASN], c->orgs, ebuf, sizeof ebuf))
+            goto fail;
+    if (opts->upstream_ranges && copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
+        goto oom;
+    for (size_t i = 0; i < opts->n_home_nets; i++) {
+        uint32_t lo4, hi4;
+        gt_u128 lo6, hi6;
+        int f = gt_parse_cidr(opts->home_nets[i], &lo4, &hi4, &lo6, &hi6);
+        if (!f) {
+            snprintf(ebuf, sizeof ebuf, "invalid --home-net '%s' (expected ADDRESS/LEN)", opts->home_nets[i]);
+            goto fail;
+        }
+        if (f == 4 ? gt_rangeset_add4(&rs[DIM_HOME], lo4, hi4, 1) : gt_rangeset_add6(&rs[DIM_HOME], lo6, hi6, 1))
+            goto oom;
+    }
+    for (int k = 0; k < NDIM; k++)
+        if (canonicalize(&rs[k]))
+            goto oom;
+
+    /* class 0 is "unknown everywhere" */
+    struct gt_class unknown = { "ZZ", 0, 0, 0 };
+    if (intern_slow(&in, &unknown) != 0)
+        goto oom;
+    front = malloc(sizeof *front);
+    if (!front)
+        goto oom;
+    memset(front->id, 0xff, sizeof front->id);
+    struct dim d4[NDIM], d6[NDIM];
+    for (int k = 0; k < NDIM; k++) {
+        d4[k] = (struct dim){ rs[k].v4, NULL, rs[k].n4 };
+        d6[k] = (struct dim){ NULL, rs[k].v6, rs[k].n6 };
+    }
+    if (sweep(d4, UINT32_MAX, &in, front, &s4) || sweep(d6, ~(gt_u128)0, &in, front, &s6))
+        goto oom;
+    free(front);
+    front = NULL;
+    for (int k = 0; k < NDIM; k++)
+        gt_rangeset_free(&rs[k]);
+    if (in.n >= GT_PT_LEAF) {
+        set_err(ebuf, sizeof ebuf, "too many classes");
+        goto fail;
+    }
+    if (gt_poptrie_build(&c->lk.v4, 32, SBITS4, s4.st, s4.id, s4.n) ||
+        gt_poptrie_build(&c->lk.v6, 128, SBITS6, s6.st, s6.id, s6.n))
+        goto oom;
+    free(s4.st); free(s4.id); free(s6.st); free(s6.id);
+    s4 = s6 = (struct segs){ 0 };
+
+    c->classes = in.cls;
+    c->nclasses = in.n;
+    in.cls = NULL;
+    free(in.tab);
+    in.tab = NULL;
+    if (opts->n_upstream_names) {
+        c->upstream_names = calloc(opts->n_upstream_names, sizeof *c->upstream_names);
+        if (!c->upstream_names)
+            goto oom;
+        c->n_upstream_names = opts->n_upstream_names;
+        for (size_t i = 0; i < opts->n_upstream_names; i++)
+            if (!(c->upstream_names[i] = strdup(i && opts->upstream_names[i] ? opts->upstream_names[i] : "")))
+                goto oom;
+    }
+    c->build_seconds = now() - t0;
+    return c;
+
+oom:
+    set_err(ebuf, sizeof ebuf, "out of memory while building the classifier");
+fail:
+    set_err(err, errlen, ebuf);
+    for (int k = 0; k < NDIM; k++)
+        gt_rangeset_free(&rs[k]);
+    free(in.cls); free(in.tab);
+    free(front);
+    free(s4.st); free(s4.id); free(s6.st); free(s6.id);
+    gt_classifier_free(c);
+    return NULL;
+}
+
+void gt_classifier_free(gt_classifier *c)
+{
+    if (!c)
+        return;
+    gt_poptrie_free(&c->lk.v4);
+    gt_poptrie_free(&c->lk.v6);
+    free(c->classes);
+    gt_asn_orgs_free(c->orgs);
+    if (c->upstream_names)
+        for (size_t i = 0; i < c->n_upstream_names; i++)
+            free(c->upstream_names[i]);
+    free(c->upstream_names);
+    free(c);
+}
+
+void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
+{
+    const struct gt_poptrie *pt = &c->lk.v4;
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            __builtin_prefetch(&pt->direct[addrs[i + AHEAD] >> (32 - pt->sbits)]);
+        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
+    }
+}
+
+uint32_t gt_classifier_nclasses(const gt_classifier *c)
+{
+    return c->nclasses;
+}
+
+const struct gt_class *gt_classifier_class(const gt_classifier *c, uint32_t id)
+{
+    return &c->classes[id < c->nclasses ? id : 0];
+}
+
+const char *gt_classifier_asn_org(const gt_classifier *c, uint32_t asn)
+{
+    return gt_asn_orgs_get(c->orgs, asn);
+}
+
+const char *gt_classifier_upstream_name(const gt_classifier *c, uint32_t upstream)
+{
+    if (upstream == 0 || upstream >= c->n_upstream_names)
+        return "";
+    return c->upstream_names[upstream];
+}
+
+size_t gt_classifier_memory(const gt_classifier *c)
+{
+    return gt_poptrie_memory(&c->lk.v4) + gt_poptrie_memory(&c->lk.v6) +
+           (size_t)c->nclasses * sizeof *c->classes;
+}
+
+double gt_classifier_build_seconds(const gt_classifier *c)
+{
+    return c->build_seconds;
+}

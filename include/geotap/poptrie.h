@@ -1,0 +1,74 @@
+/* Poptrie (Asai & Ohara, SIGCOMM 2015): a multibit trie of 64-way nodes
+ * whose children and leaves are compressed with bitmaps and popcount,
+ * behind a direct-indexed table of the top S bits. Built once from a sorted
+ * list of disjoint segments covering the whole address space; immutable. */
+#ifndef GEOTAP_POPTRIE_H
+#define GEOTAP_POPTRIE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "geotap/ranges.h"
+
+#define GT_PT_LEAF 0x80000000u      /* direct entry holds a value, not a node index */
+
+struct gt_pt_node {
+    uint64_t vector;                /* bit k: child k is an internal node */
+    uint64_t leafvec;               /* bit k: a run of equal leaves starts at child k */
+    uint32_t base0;                 /* first leaf of this node in leaves[] */
+    uint32_t base1;                 /* first child node in nodes[] */
+};
+
+struct gt_poptrie {
+    unsigned bits;                  /* 32 or 128 */
+    unsigned sbits;                 /* direct table index width */
+    uint32_t *direct;               /* 2^sbits entries: GT_PT_LEAF|value or node index */
+    struct gt_pt_node *nodes;
+    uint32_t *leaves;
+    size_t nnodes, nleaves;
+    size_t direct_bytes, nodes_bytes, leaves_bytes;   /* mapped sizes, for freeing */
+};
+
+/* Build from n segments: segment i covers [starts[i], starts[i+1]-1] (the
+ * last one up to the top of the space), starts[0] == 0, values < 2^31.
+ * 0, or -1 when out of memory. */
+int gt_poptrie_build(struct gt_poptrie *pt, unsigned bits, unsigned sbits,
+                     const gt_u128 *starts, const uint32_t *vals, size_t n);
+void gt_poptrie_free(struct gt_poptrie *pt);
+size_t gt_poptrie_memory(const struct gt_poptrie *pt);
+
+static inline uint32_t gt_poptrie_lookup4(const struct gt_poptrie *pt, uint32_t a)
+{
+    uint32_t e = pt->direct[a >> (32 - pt->sbits)];
+    if (e & GT_PT_LEAF)
+        return e & ~GT_PT_LEAF;
+    const struct gt_pt_node *n = &pt->nodes[e];
+    /* address left-aligned in 64 bits: 6-bit chunks read past bit 31 are zero */
+    uint64_t k = (uint64_t)a << (32 + pt->sbits);
+    for (;;) {
+        unsigned v = (unsigned)(k >> 58);
+        uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
+        if (!(n->vector & ((uint64_t)1 << v)))
+            return pt->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1];
+        n = &pt->nodes[n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1];
+        k <<= 6;
+    }
+}
+
+static inline uint32_t gt_poptrie_lookup6(const struct gt_poptrie *pt, gt_u128 a)
+{
+    uint32_t e = pt->direct[(uint32_t)(a >> (128 - pt->sbits))];
+    if (e & GT_PT_LEAF)
+        return e & ~GT_PT_LEAF;
+    const struct gt_pt_node *n = &pt->nodes[e];
+    gt_u128 k = a << pt->sbits;
+    for (;;) {
+        unsigned v = (unsigned)(k >> 122);
+        uint64_t upto = ((uint64_t)2 << v) - 1;
+        if (!(n->vector & ((uint64_t)1 << v)))
+            return pt->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1];
+        n = &pt->nodes[n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1];
+        k <<= 6;
+    }
+}
+
+#endif
