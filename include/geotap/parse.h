@@ -42,7 +42,8 @@ struct gt_pkt {
     uint8_t has_mac;     /* src_mac is valid (Ethernet-framed) */
     uint16_t vlan;       /* outermost VLAN ID (12 bits) when has_vlan */
     uint8_t src_mac[6];  /* source MAC of the outermost Ethernet header */
-    uint32_t l3_len;     /* IP length from the header: IPv4 total length, IPv6 40 + payload length */
+    uint32_t l3_len;     /* IP length from the header: IPv4 total length, IPv6 40 + payload length
+                          * (IPv4 total length 0, i.e. TSO: the captured bytes from the IP header on) */
     union {
         uint32_t v4;     /* host byte order */
         uint8_t v6[16];  /* network byte order */
@@ -50,7 +51,7 @@ struct gt_pkt {
 };
 
 /* Flags for gt_parse(). */
-#define GT_PARSE_DECAP 0x1u  /* descend into GRE, IP-in-IP, GTP-U and VXLAN tunnels */
+#define GT_PARSE_DECAP 0x1u  /* descend into GRE, IP-in-IP, GTP-U, VXLAN and CAPWAP data tunnels */
 
 /* Parse one frame of link type dlt (a GT_DLT_* value); fills *out, never
  * reads frame[caplen] or beyond. Returns out->kind. */
