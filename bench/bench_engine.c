@@ -113,10 +113,12 @@ int main(int argc, char **argv)
         return 1;
     }
     struct trace_mem t;
-    if (trace_mem_load(&t, argv[optind], 0, "bench_engine") != 0)
-        return 2;
-    if (t.n == 0) {
-        fprintf(stderr, "bench_engine: %s: no packets\n", argv[optind]);
+    if (trace_mem_load(&t, argv[optind], 0, "bench_engine") != 0 || t.n == 0) {
+        if (t.pkts)
+            fprintf(stderr, "bench_engine: %s: no packets\n", argv[optind]);
+        trace_mem_free(&t);
+        gt_keys_free(&keys);
+        gt_classifier_free(cls);
         return 2;
     }
 

@@ -249,6 +249,7 @@ int main(int argc, char **argv)
     }
     if (MMDB_open(country, MMDB_MODE_MMAP, &mmdb) != MMDB_SUCCESS) {
         fprintf(stderr, "bench_lookup: %s: cannot open with libmaxminddb\n", country);
+        gt_classifier_free(cls);
         return 2;
     }
     printf("build_seconds=%.3f memory=%zu classes=%u asn=%s\n", gt_classifier_build_seconds(cls),
@@ -257,13 +258,19 @@ int main(int argc, char **argv)
     size_t cap = nrand;
     struct trace_mem t = {0};
     if (trace) {
-        if (trace_mem_load(&t, trace, trace_max, "bench_lookup") != 0)
+        if (trace_mem_load(&t, trace, trace_max, "bench_lookup") != 0) {
+            MMDB_close(&mmdb);
+            gt_classifier_free(cls);
             return 2;
+        }
         if (2 * t.n > cap) cap = 2 * t.n;
     }
     struct addr *as = calloc(cap ? cap : 1, sizeof *as);
     if (!as) {
         fprintf(stderr, "bench_lookup: out of memory\n");
+        trace_mem_free(&t);
+        MMDB_close(&mmdb);
+        gt_classifier_free(cls);
         return 1;
     }
     if (nrand) {

@@ -107,6 +107,12 @@ static void *xcalloc(size_t n, size_t sz)
 }
 
 /* Build the per-country index over ranges already sorted by (val, lo). */
+static void family_free(struct family *f)
+{
+    free(f->cc); free(f->cc_cum); free(f->first); free(f->count); free(f->net_cum);
+    memset(f, 0, sizeof *f);
+}
+
 static void family_build(struct family *f, size_t n, uint32_t (*val)(size_t), double (*weight)(size_t))
 {
     f->cc = xcalloc(n, sizeof *f->cc);
@@ -366,6 +372,7 @@ int main(int argc, char **argv)
     char err[512];
     if (gt_source_mmdb_country(db, &rs, err, sizeof err) != 0) {
         fprintf(stderr, "gen_trace: %s\n", err);
+        gt_rangeset_free(&rs);
         return 2;
     }
     /* Drop the IPv6 aliases of IPv4 space (see v6_is_alias). */
@@ -376,6 +383,7 @@ int main(int argc, char **argv)
     rs.n6 = k;
     if (rs.n4 == 0 || (rs.n6 == 0 && v6_share > 0)) {
         fprintf(stderr, "gen_trace: %s: no %s networks with a country\n", db, rs.n4 ? "IPv6" : "IPv4");
+        gt_rangeset_free(&rs);
         return 2;
     }
     qsort(rs.v4, rs.n4, sizeof *rs.v4, cmp_r4);
@@ -413,6 +421,7 @@ int main(int argc, char **argv)
     }
     if (!rs.n6)
         memset(is_v6, 0, nf);
+    size_t nnet4 = rs.n4, nnet6 = rs.n6, ncc4 = f4.ncc, ncc6 = f6.ncc;
 
     struct flow *flows = xcalloc(nf, sizeof *flows);
     for (size_t i = 0; i < nf; i++) {
@@ -439,9 +448,16 @@ int main(int argc, char **argv)
         }
     }
 
+    free(is_v6);
+    free(is_vlan);
+    family_free(&f4);
+    family_free(&f6);
+    gt_rangeset_free(&rs);
     ofp = strcmp(opath, "-") == 0 ? stdout : fopen(opath, "wb");
     if (!ofp) {
         fprintf(stderr, "gen_trace: %s: %s\n", opath, strerror(errno));
+        free(flows);
+        free(zcum);
         return 1;
     }
     obuf = xcalloc(OUTBUF, 1);
@@ -473,6 +489,9 @@ int main(int argc, char **argv)
         nvlan += fl->vlan_tagged;
     }
     out_flush();
+    free(obuf);
+    free(flows);
+    free(zcum);
     if (ofp != stdout ? fclose(ofp) != 0 : fflush(ofp) != 0) {
         fprintf(stderr, "gen_trace: %s: write failed: %s\n", opath, strerror(errno));
         return 1;
@@ -482,7 +501,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "gen_trace: %llu packets, %llu bytes, %.1f%% IPv6, %.1f%% VLAN, %zu flows, "
             "%zu+%zu networks in %zu+%zu countries, %.2f s\n",
             (unsigned long long)n, (unsigned long long)bytes, n ? 100.0 * (double)n6 / (double)n : 0.0,
-            n ? 100.0 * (double)nvlan / (double)n : 0.0, nf, rs.n4, rs.n6, f4.ncc, f6.ncc, secs);
-    gt_rangeset_free(&rs);
+            n ? 100.0 * (double)nvlan / (double)n : 0.0, nf, nnet4, nnet6, ncc4, ncc6, secs);
     return 0;
 }

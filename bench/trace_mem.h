@@ -38,7 +38,7 @@ static inline int trace_mem_load(struct trace_mem *t, const char *path, size_t m
     memset(t, 0, sizeof *t);
     pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!pc) {
-        fprintf(stderr, "%s: %s\n", prog, err);
+        fprintf(stderr, "%s: %s: %s\n", prog, path, err);
         return -1;
     }
     t->dlt = pcap_datalink(pc);
