@@ -59,15 +59,110 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Run passes over the trace with `workers` workers; prints one line. 0 or 1. */
+static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, const struct trace_mem *tm,
+                       unsigned workers, unsigned passes, unsigned bin)
+{
+    const struct trace_mem t = *tm;
+    /* Each worker's packets, round-robin. */
+    const struct trace_pkt **lists = malloc(t.n * sizeof *lists);
+    struct job *jobs = calloc(workers, sizeof *jobs);
+    pthread_t *th = calloc(workers, sizeof *th);
+    if (!lists || !jobs || !th) {
+        fprintf(stderr, "bench_engine: out of memory\n");
+        free(lists);
+        free(jobs);
+        free(th);
+    return 0;
+        return 1;
+    }
+    size_t pos = 0;
+    for (unsigned w = 0; w < workers; w++) {
+        jobs[w].pkts = lists + pos;
+        for (size_t i = w; i < t.n; i += workers)
+            lists[pos++] = &t.pkts[i];
+        jobs[w].n = (size_t)(lists + pos - jobs[w].pkts);
+    }
+
+    double best = 0;
+    struct gt_bin_stats tot = {0};
+    struct sink sink = {0};
+    for (unsigned p = 0; p < passes; p++) {
+        memset(&sink, 0, sizeof sink);
+        struct gt_engine_opts eo = {
+            .cls = cls, .keys = keys, .bin_seconds = bin, .nworkers = workers,
+            .on_bin = on_bin, .ctx = &sink,
+        };
+        gt_engine *e = gt_engine_new(&eo);
+        if (!e) {
+            fprintf(stderr, "bench_engine: out of memory creating the engine\n");
+            exit(1);
+        }
+        atomic_int go = 0;
+        double t0 = 0, t1 = 0;
+        if (workers == 1) {
+            /* One worker runs on the main thread, collecting at the end, as analyze does. */
+            struct gt_worker *w = gt_engine_worker(e, 0);
+            t0 = now();
+            for (size_t i = 0; i < t.n; i++) {
+                const struct trace_pkt *pk = &t.pkts[i];
+                gt_worker_packet(w, t.dlt, pk->ts_ns, pk->data, pk->caplen, pk->wirelen);
+            }
+            gt_worker_finish(w);
+            gt_engine_finish(e);
+            t1 = now();
+        } else {
+            for (unsigned w = 0; w < workers; w++) {
+                jobs[w].w = gt_engine_worker(e, w);
+                jobs[w].dlt = t.dlt;
+                jobs[w].go = &go;
+                if (pthread_create(&th[w], NULL, worker_main, &jobs[w]) != 0) {
+                    fprintf(stderr, "bench_engine: cannot start a thread\n");
+                    exit(1);
+                }
+            }
+            t0 = now();
+            atomic_store_explicit(&go, 1, memory_order_release);
+            /* Collect concurrently, as a live collector does. */
+            unsigned done = 0;
+            while (done < workers) {
+                gt_engine_collect(e);
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+                done = 0;
+                for (unsigned w = 0; w < workers; w++)
+                    done += atomic_load_explicit(&jobs[w].done, memory_order_acquire) != 0;
+            }
+            for (unsigned w = 0; w < workers; w++) {
+                pthread_join(th[w], NULL);
+                atomic_store(&jobs[w].done, 0);
+            }
+            gt_engine_finish(e);
+            t1 = now();
+        }
+        tot = gt_engine_totals(e);
+        gt_engine_free(e);
+        if (p == 0 || t1 - t0 < best)
+            best = t1 - t0;
+    }
+    printf("workers=%u packets=%zu passes=%u seconds=%.6f pps=%.0f counted=%llu ip=%llu bins=%llu pkts_from=%llu\n",
+           workers, t.n, passes, best, (double)t.n / best, (unsigned long long)tot.packets,
+           (unsigned long long)tot.ip, (unsigned long long)sink.bins, (unsigned long long)sink.pkts_from);
+    free(lists);
+    free(jobs);
+    free(th);
+    return 0;
+}
+
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: bench_engine FILE.pcap [--workers N] [--passes N] [--bin SECONDS]\n"
+    fprintf(to, "usage: bench_engine FILE.pcap [--workers N[,N...]] [--passes N] [--bin SECONDS]\n"
                 "                    [--country-db F] [--asn-db F]... [--no-asn]\n");
 }
 
 int main(int argc, char **argv)
 {
-    unsigned workers = 1, passes = 3, bin = 60;
+    unsigned worker_list[16] = {1}, nworkers = 1, passes = 3, bin = 60;
     const char *country = NULL;
     const char *asn[8];
     size_t nasn = 0;
@@ -78,7 +173,19 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (c) {
-        case 'w': workers = (unsigned)atoi(optarg); break;
+        case 'w': /* a comma list: one run per count, one classifier build */
+            nworkers = 0;
+            for (char *q = optarg; *q && nworkers < 16; q += *q == ',') {
+                char *end;
+                unsigned long v = strtoul(q, &end, 10);
+                if (end == q || v < 1 || v > 64) {
+                    fprintf(stderr, "bench_engine: --workers: invalid list '%s'\n", optarg);
+                    return 2;
+                }
+                worker_list[nworkers++] = (unsigned)v;
+                q = end;
+            }
+            break;
         case 'p': passes = (unsigned)atoi(optarg); break;
         case 'b': bin = (unsigned)atoi(optarg); break;
         case 'c': country = optarg; break;
@@ -88,7 +195,7 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (optind + 1 != argc || workers < 1 || workers > 64 || passes < 1) {
+    if (optind + 1 != argc || nworkers == 0 || passes < 1) {
         usage(stderr);
         return 2;
     }
@@ -122,91 +229,11 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* Each worker's packets, round-robin. */
-    const struct trace_pkt **lists = malloc(t.n * sizeof *lists);
-    struct job *jobs = calloc(workers, sizeof *jobs);
-    pthread_t *th = calloc(workers, sizeof *th);
-    if (!lists || !jobs || !th) {
-        fprintf(stderr, "bench_engine: out of memory\n");
-        return 1;
-    }
-    size_t pos = 0;
-    for (unsigned w = 0; w < workers; w++) {
-        jobs[w].pkts = lists + pos;
-        for (size_t i = w; i < t.n; i += workers)
-            lists[pos++] = &t.pkts[i];
-        jobs[w].n = (size_t)(lists + pos - jobs[w].pkts);
-    }
-
-    double best = 0;
-    struct gt_bin_stats tot = {0};
-    struct sink sink = {0};
-    for (unsigned p = 0; p < passes; p++) {
-        memset(&sink, 0, sizeof sink);
-        struct gt_engine_opts eo = {
-            .cls = cls, .keys = &keys, .bin_seconds = bin, .nworkers = workers,
-            .on_bin = on_bin, .ctx = &sink,
-        };
-        gt_engine *e = gt_engine_new(&eo);
-        if (!e) {
-            fprintf(stderr, "bench_engine: out of memory creating the engine\n");
-            return 1;
-        }
-        atomic_int go = 0;
-        double t0 = 0, t1 = 0;
-        if (workers == 1) {
-            /* One worker runs on the main thread, collecting at the end, as analyze does. */
-            struct gt_worker *w = gt_engine_worker(e, 0);
-            t0 = now();
-            for (size_t i = 0; i < t.n; i++) {
-                const struct trace_pkt *pk = &t.pkts[i];
-                gt_worker_packet(w, t.dlt, pk->ts_ns, pk->data, pk->caplen, pk->wirelen);
-            }
-            gt_worker_finish(w);
-            gt_engine_finish(e);
-            t1 = now();
-        } else {
-            for (unsigned w = 0; w < workers; w++) {
-                jobs[w].w = gt_engine_worker(e, w);
-                jobs[w].dlt = t.dlt;
-                jobs[w].go = &go;
-                if (pthread_create(&th[w], NULL, worker_main, &jobs[w]) != 0) {
-                    fprintf(stderr, "bench_engine: cannot start a thread\n");
-                    return 1;
-                }
-            }
-            t0 = now();
-            atomic_store_explicit(&go, 1, memory_order_release);
-            /* Collect concurrently, as a live collector does. */
-            unsigned done = 0;
-            while (done < workers) {
-                gt_engine_collect(e);
-                struct timespec ms = {0, 1000000};
-                nanosleep(&ms, NULL);
-                done = 0;
-                for (unsigned w = 0; w < workers; w++)
-                    done += atomic_load_explicit(&jobs[w].done, memory_order_acquire) != 0;
-            }
-            for (unsigned w = 0; w < workers; w++) {
-                pthread_join(th[w], NULL);
-                atomic_store(&jobs[w].done, 0);
-            }
-            gt_engine_finish(e);
-            t1 = now();
-        }
-        tot = gt_engine_totals(e);
-        gt_engine_free(e);
-        if (p == 0 || t1 - t0 < best)
-            best = t1 - t0;
-    }
-    printf("workers=%u packets=%zu passes=%u seconds=%.6f pps=%.0f counted=%llu ip=%llu bins=%llu pkts_from=%llu\n",
-           workers, t.n, passes, best, (double)t.n / best, (unsigned long long)tot.packets,
-           (unsigned long long)tot.ip, (unsigned long long)sink.bins, (unsigned long long)sink.pkts_from);
-    free(lists);
-    free(jobs);
-    free(th);
+    int rc = 0;
+    for (unsigned i = 0; i < nworkers && rc == 0; i++)
+        rc = run_workers(cls, &keys, &t, worker_list[i], passes, bin);
     trace_mem_free(&t);
     gt_keys_free(&keys);
     gt_classifier_free(cls);
-    return 0;
+    return rc;
 }
