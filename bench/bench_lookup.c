@@ -294,6 +294,19 @@ int main(int argc, char **argv)
     if (trace) {
         size_t n = trace_addrs(&t, as);
         run_mode("trace", cls, as, n, passes);
+        /* Per family, to see where the time goes (stable partition in place). */
+        struct addr *tmp = malloc((n ? n : 1) * sizeof *tmp);
+        if (tmp) {
+            size_t k4 = 0, k6 = 0;
+            for (size_t i = 0; i < n; i++)
+                if (as[i].family == 4) as[k4++] = as[i];
+                else tmp[k6++] = as[i];
+            memcpy(as + k4, tmp, k6 * sizeof *tmp);
+            free(tmp);
+            run_mode("trace4", cls, as, k4, passes);
+            if (k6)
+                run_mode("trace6", cls, as + k4, k6, passes);
+        }
         trace_mem_free(&t);
     }
     free(as);
