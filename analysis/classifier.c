@@ -5,6 +5,7 @@
 #include "geotap/sources.h"
 #include "geotap/poptrie.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,45 +234,8 @@ static int sorted6(const struct gt_rangeset *rs)
 /* Ranges added in address order with a few overlaps (a CSV whose lines
  * overlap): a later range wins, as in gt_rangeset_normalize, and here the
  * later one also starts later, so one pass with a stack of open ranges
- * resolves it in O(n) instead of a sort. Ranges are widened to 128 bits.
- * Returns the number of disjoint ranges written to out (room for 2n+1). */
-struct wr { gt_u128 lo, hi; uint32_t val; };
-
-static size_t stack_resolve(const struct wr *in, size_t n, gt_u128 top, struct wr *out, size_t *st)
-{
-    size_t no = 0, ns = 0;
-    gt_u128 cur = 0;
-    for (size_t j = 0; j <= n; j++) {
-        int last = j == n;
-        gt_u128 lo = last ? 0 : in[j].lo;
-        while (ns) {
-            const struct wr *t = &in[st[ns - 1]];
-            if (t->hi < cur) {                  /* hidden by later ranges */
-                ns--;
-                continue;
-            }
-            if (last || t->hi < lo) {           /* resumes after later ones, and ends */
-                out[no++] = (struct wr){ cur, t->hi, t->val };
-                ns--;
-                if (t->hi == top)
-                    return no;                  /* everything below is covered */
-                cur = t->hi + 1;
-                continue;
-            }
-            if (cur < lo)
-                out[no++] = (struct wr){ cur, lo - 1, t->val };
-            break;
-        }
-        if (!last) {
-            st[ns++] = j;
-            cur = lo;
-        }
-    }
-    return no;
-}
-
-/* Make one family of rs disjoint and sorted; 0, 1 when it needs the general
- * normalisation (not added in address order), -1 when out of memory. */
+ * resolves it in O(n) instead of a sort. Returns 0, 1 when the family needs
+ * the general normalisation (not in address order), -1 when out of memory. */
 static int resolve_family(struct gt_rangeset *rs, int v6)
 {
     size_t n = v6 ? rs->n6 : rs->n4;
@@ -279,39 +243,64 @@ static int resolve_family(struct gt_rangeset *rs, int v6)
         return 0;
     if (!(v6 ? sorted6(rs) : sorted4(rs)))
         return 1;
-    struct wr *in = malloc((n + 1) * sizeof *in), *out = malloc((2 * n + 1) * sizeof *out);
+    const struct dim d = { v6 ? NULL : rs->v4, v6 ? rs->v6 : NULL, n };
+    const gt_u128 top = v6 ? ~(gt_u128)0 : UINT32_MAX;
+    /* each range is pushed once and emits at most two pieces */
+    struct gt_range4 *o4 = v6 ? NULL : malloc((2 * n + 1) * sizeof *o4);
+    struct gt_range6 *o6 = v6 ? malloc((2 * n + 1) * sizeof *o6) : NULL;
     size_t *st = malloc((n + 1) * sizeof *st);
-    int rc = -1;
-    if (!in || !out || !st)
-        goto done;
-    for (size_t i = 0; i < n; i++)
-        in[i] = v6 ? (struct wr){ rs->v6[i].lo, rs->v6[i].hi, rs->v6[i].val }
-                   : (struct wr){ rs->v4[i].lo, rs->v4[i].hi, rs->v4[i].val };
-    size_t no = stack_resolve(in, n, v6 ? ~(gt_u128)0 : UINT32_MAX, out, st);
+    if ((!o4 && !o6) || !st) {
+        free(o4); free(o6); free(st);
+        return -1;
+    }
+    size_t no = 0, ns = 0;
+    gt_u128 cur = 0;
+#define EMIT(LO, HI, V) do { if (v6) o6[no++] = (struct gt_range6){ (LO), (HI), (V) }; \
+    else o4[no++] = (struct gt_range4){ (uint32_t)(LO), (uint32_t)(HI), (V) }; } while (0)
+    for (size_t j = 0; j <= n; j++) {
+        int last = j == n;
+        gt_u128 lo = last ? 0 : dim_lo(&d, j);
+        while (ns) {
+            size_t t = st[ns - 1];
+            gt_u128 thi = dim_hi(&d, t);
+            if (thi < cur) {                    /* hidden by later ranges */
+                ns--;
+                continue;
+            }
+            if (last || thi < lo) {             /* resumes after later ones, and ends */
+                EMIT(cur, thi, dim_val(&d, t));
+                ns--;
+                if (thi == top) {               /* everything still open is covered */
+                    ns = 0;
+                    break;
+                }
+                cur = thi + 1;
+                continue;
+            }
+            if (cur < lo)
+                EMIT(cur, lo - 1, dim_val(&d, t));
+            break;
+        }
+        if (!last) {
+            st[ns++] = j;
+            cur = lo;
+        }
+    }
+#undef EMIT
+    free(st);
     /* the arrays are the set's own (realloc-compatible): replace them */
     if (v6) {
-        struct gt_range6 *r = malloc((no + 1) * sizeof *r);
-        if (!r)
-            goto done;
-        for (size_t i = 0; i < no; i++)
-            r[i] = (struct gt_range6){ out[i].lo, out[i].hi, out[i].val };
         free(rs->v6);
-        rs->v6 = r;
-        rs->n6 = rs->cap6 = no;
+        rs->v6 = o6;
+        rs->n6 = no;
+        rs->cap6 = 2 * n + 1;
     } else {
-        struct gt_range4 *r = malloc((no + 1) * sizeof *r);
-        if (!r)
-            goto done;
-        for (size_t i = 0; i < no; i++)
-            r[i] = (struct gt_range4){ (uint32_t)out[i].lo, (uint32_t)out[i].hi, out[i].val };
         free(rs->v4);
-        rs->v4 = r;
-        rs->n4 = rs->cap4 = no;
+        rs->v4 = o4;
+        rs->n4 = no;
+        rs->cap4 = 2 * n + 1;
     }
-    rc = 0;
-done:
-    free(in); free(out); free(st);
-    return rc;
+    return 0;
 }
 
 /* Disjoint, sorted ranges for the class sweep. */
@@ -323,6 +312,39 @@ static int canonicalize(struct gt_rangeset *rs)
     if (a || b)
         return gt_rangeset_normalize(rs);
     return 0;
+}
+
+/* Start-up work runs on two threads where it splits cleanly: the ASN files
+ * load while the country DB is walked, and the IPv6 trie builds while the
+ * IPv4 one does. When a thread cannot be created the job runs inline. */
+struct asn_job {
+    const struct gt_classifier_opts *opts;
+    struct gt_rangeset *rs;
+    struct gt_asn_orgs *orgs;
+    char err[512];
+    int rc;
+};
+
+static void *asn_job_run(void *arg)
+{
+    struct asn_job *j = arg;
+    for (size_t i = 0; i < j->opts->n_asn_dbs && !j->rc; i++)
+        j->rc = gt_source_asn(j->opts->asn_dbs[i], j->rs, j->orgs, j->err, sizeof j->err);
+    return NULL;
+}
+
+struct trie_job {
+    struct gt_poptrie *pt;
+    const struct segs *s;
+    unsigned bits, sbits;
+    int rc;
+};
+
+static void *trie_job_run(void *arg)
+{
+    struct trie_job *j = arg;
+    j->rc = gt_poptrie_build(j->pt, j->bits, j->sbits, j->s->st, j->s->id, j->s->n);
+    return NULL;
 }
 
 static double now(void)
@@ -345,13 +367,7 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
     if (!c || !(c->orgs = gt_asn_orgs_new()))
         goto oom;
 
-    if (opts->country_db && gt_source_mmdb_country(opts->country_db, &rs[DIM_CC], ebuf, sizeof ebuf))
-        goto fail;
-    for (size_t i = 0; i < opts->n_asn_dbs; i++)
-        if (gt_source_asn(opts->asn_dbs[i], &rs[DIM_ASN], c->orgs, ebuf, sizeof ebuf))
-            goto fail;
-    if (opts->upstream_ranges && copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
-        goto oom;
+    /* the cheap checks first: a typo fails before seconds of loading */
     for (size_t i = 0; i < opts->n_home_nets; i++) {
         uint32_t lo4, hi4;
         gt_u128 lo6, hi6;
@@ -363,6 +379,22 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         if (f == 4 ? gt_rangeset_add4(&rs[DIM_HOME], lo4, hi4, 1) : gt_rangeset_add6(&rs[DIM_HOME], lo6, hi6, 1))
             goto oom;
     }
+    struct asn_job aj = { .opts = opts, .rs = &rs[DIM_ASN], .orgs = c->orgs };
+    pthread_t ath;
+    int athreaded = opts->n_asn_dbs && pthread_create(&ath, NULL, asn_job_run, &aj) == 0;
+    int crc = opts->country_db ? gt_source_mmdb_country(opts->country_db, &rs[DIM_CC], ebuf, sizeof ebuf) : 0;
+    if (athreaded)
+        pthread_join(ath, NULL);
+    else
+        asn_job_run(&aj);
+    if (crc)
+        goto fail;
+    if (aj.rc) {
+        snprintf(ebuf, sizeof ebuf, "%s", aj.err);
+        goto fail;
+    }
+    if (opts->upstream_ranges && copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
+        goto oom;
     for (int k = 0; k < NDIM; k++)
         if (canonicalize(&rs[k]))
             goto oom;
@@ -390,8 +422,15 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         set_err(ebuf, sizeof ebuf, "too many classes");
         goto fail;
     }
-    if (gt_poptrie_build(&c->lk.v4, 32, SBITS4, s4.st, s4.id, s4.n) ||
-        gt_poptrie_build(&c->lk.v6, 128, SBITS6, s6.st, s6.id, s6.n))
+    struct trie_job tj = { &c->lk.v6, &s6, 128, SBITS6, 0 };
+    pthread_t tth;
+    int tthreaded = pthread_create(&tth, NULL, trie_job_run, &tj) == 0;
+    int r4 = gt_poptrie_build(&c->lk.v4, 32, SBITS4, s4.st, s4.id, s4.n);
+    if (tthreaded)
+        pthread_join(tth, NULL);
+    else
+        trie_job_run(&tj);
+    if (r4 || tj.rc)
         goto oom;
     free(s4.st); free(s4.id); free(s6.st); free(s6.id);
     s4 = s6 = (struct segs){ 0 };
@@ -441,15 +480,113 @@ void gt_classifier_free(gt_classifier *c)
     free(c);
 }
 
+/* Batches walk LANES lookups in lockstep, one trie level per round, and
+ * prefetch each lane's next node (and finally its leaf) before touching
+ * the others: the cache misses of independent lookups overlap instead of
+ * queueing behind one another. */
+#define LANES 16
+
 void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
 {
     const struct gt_poptrie *pt = &c->lk.v4;
-    enum { AHEAD = 8 };
-    for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n)
-            __builtin_prefetch(&pt->direct[addrs[i + AHEAD] >> (32 - pt->sbits)]);
-        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
+    const unsigned sh = 32 - pt->sbits;
+    size_t i = 0;
+    for (size_t l = 0; l < LANES && l < n; l++)
+        __builtin_prefetch(&pt->direct[addrs[l] >> sh]);
+    for (; i + LANES <= n; i += LANES) {
+        const struct gt_pt_node *nd[LANES];
+        uint64_t k[LANES];
+        uint32_t leaf[LANES];
+        uint32_t pending = 0, resolve = 0;
+        for (unsigned l = 0; l < LANES; l++) {
+            if (i + LANES + l < n)
+                __builtin_prefetch(&pt->direct[addrs[i + LANES + l] >> sh]);
+            uint32_t e = pt->direct[addrs[i + l] >> sh];
+            if (e & GT_PT_LEAF) {
+                ids[i + l] = e & ~GT_PT_LEAF;
+            } else {
+                nd[l] = &pt->nodes[e];
+                __builtin_prefetch(nd[l]);
+                k[l] = (uint64_t)addrs[i + l] << (32 + pt->sbits);
+                pending |= 1u << l;
+            }
+        }
+        while (pending) {
+            for (uint32_t m = pending; m; m &= m - 1) {
+                unsigned l = (unsigned)__builtin_ctz(m);
+                unsigned v = (unsigned)(k[l] >> 58);
+                uint64_t upto = ((uint64_t)2 << v) - 1;
+                const struct gt_pt_node *x = nd[l];
+                if (x->vector & ((uint64_t)1 << v)) {
+                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
+                    __builtin_prefetch(nd[l]);
+                    k[l] <<= 6;
+                } else {
+                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
+                    __builtin_prefetch(&pt->leaves[leaf[l]]);
+                    pending &= ~(1u << l);
+                    resolve |= 1u << l;
+                }
+            }
+        }
+        for (; resolve; resolve &= resolve - 1) {
+            unsigned l = (unsigned)__builtin_ctz(resolve);
+            ids[i + l] = pt->leaves[leaf[l]];
+        }
     }
+    for (; i < n; i++)
+        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
+}
+
+void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n)
+{
+    const struct gt_poptrie *pt = &c->lk.v6;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        const struct gt_pt_node *nd[LANES];
+        gt_u128 k[LANES];
+        uint32_t leaf[LANES];
+        uint32_t pending = 0, resolve = 0;
+        for (unsigned l = 0; l < LANES; l++) {
+            uint64_t hi, lo;
+            memcpy(&hi, addrs[i + l], 8);
+            memcpy(&lo, addrs[i + l] + 8, 8);
+            gt_u128 a = ((gt_u128)__builtin_bswap64(hi) << 64) | __builtin_bswap64(lo);
+            uint32_t e = pt->direct[(uint32_t)(a >> (128 - pt->sbits))];
+            if (e & GT_PT_LEAF) {
+                ids[i + l] = e & ~GT_PT_LEAF;
+            } else {
+                nd[l] = &pt->nodes[e];
+                __builtin_prefetch(nd[l]);
+                k[l] = a << pt->sbits;
+                pending |= 1u << l;
+            }
+        }
+        while (pending) {
+            for (uint32_t m = pending; m; m &= m - 1) {
+                unsigned l = (unsigned)__builtin_ctz(m);
+                unsigned v = (unsigned)(k[l] >> 122);
+                uint64_t upto = ((uint64_t)2 << v) - 1;
+                const struct gt_pt_node *x = nd[l];
+                if (x->vector & ((uint64_t)1 << v)) {
+                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
+                    __builtin_prefetch(nd[l]);
+                    k[l] <<= 6;
+                } else {
+                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
+                    __builtin_prefetch(&pt->leaves[leaf[l]]);
+                    pending &= ~(1u << l);
+                    resolve |= 1u << l;
+                }
+            }
+        }
+        for (; resolve; resolve &= resolve - 1) {
+            unsigned l = (unsigned)__builtin_ctz(resolve);
+            ids[i + l] = pt->leaves[leaf[l]];
+        }
+    }
+    for (; i < n; i++)
+        ids[i] = gt_classify6(c, addrs[i]);
 }
 
 uint32_t gt_classifier_nclasses(const gt_classifier *c)

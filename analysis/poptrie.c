@@ -170,67 +170,69 @@ int gt_poptrie_build(struct gt_poptrie *pt, unsigned bits, unsigned sbits,
     memset(pt, 0, sizeof *pt);
     pt->bits = bits;
     pt->sbits = sbits;
-    pt->direct_bytes = ((size_t)1 << sbits) * sizeof(uint32_t);
-    pt->direct = table_alloc(&pt->direct_bytes);
-    if (!pt->direct)
+    size_t ndirect = (size_t)1 << sbits;
+    uint32_t *direct = malloc(ndirect * sizeof *direct);
+    if (!direct)
         return -1;
     size_t j = 0;
     unsigned r = bits - sbits;
-    for (size_t i = 0; i < ((size_t)1 << sbits) && !b.oom; i++) {
+    for (size_t i = 0; i < ndirect && !b.oom; i++) {
         gt_u128 lo = (gt_u128)i << r, hi = lo + ones(r);
         j = advance(&b, j, lo);
         if (inside(&b, j, hi)) {
-            pt->direct[i] = GT_PT_LEAF | vals[j];
+            direct[i] = GT_PT_LEAF | vals[j];
         } else {
             size_t idx = alloc_nodes(&b, 1);
             if (b.oom)
                 break;
-            pt->direct[i] = (uint32_t)idx;
+            direct[i] = (uint32_t)idx;
             build_node(&b, idx, lo, sbits);
         }
     }
     if (b.oom || b.nn >= GT_PT_LEAF || b.nl >= UINT32_MAX) {
+        free(direct);
         free(b.nodes);
         free(b.leaves);
-        gt_poptrie_free(pt);
         return -1;
     }
+    /* one mapping for the three arrays (nodes first: 8-byte aligned), so a
+     * few huge pages cover the whole structure */
+    size_t nb = b.nn * sizeof *b.nodes, db = ndirect * sizeof *direct, lb = b.nl * sizeof *b.leaves;
+    pt->map_bytes = nb + db + lb;
+    char *m = table_alloc(&pt->map_bytes);
+    if (!m) {
+        free(direct);
+        free(b.nodes);
+        free(b.leaves);
+        return -1;
+    }
+    pt->map = m;
+    pt->nodes = (struct gt_pt_node *)m;
+    pt->direct = (uint32_t *)(m + nb);
+    pt->leaves = (uint32_t *)(m + nb + db);
+    if (nb)
+        memcpy(pt->nodes, b.nodes, nb);
+    memcpy(pt->direct, direct, db);
+    if (lb)
+        memcpy(pt->leaves, b.leaves, lb);
     pt->nnodes = b.nn;
     pt->nleaves = b.nl;
-    pt->nodes_bytes = b.nn * sizeof *b.nodes;
-    pt->leaves_bytes = b.nl * sizeof *b.leaves;
-    pt->nodes = table_alloc(&pt->nodes_bytes);
-    pt->leaves = table_alloc(&pt->leaves_bytes);
-    if (!pt->nodes || !pt->leaves) {
-        free(b.nodes);
-        free(b.leaves);
-        gt_poptrie_free(pt);
-        return -1;
-    }
-    if (b.nn)
-        memcpy(pt->nodes, b.nodes, b.nn * sizeof *b.nodes);
-    if (b.nl)
-        memcpy(pt->leaves, b.leaves, b.nl * sizeof *b.leaves);
+    free(direct);
     free(b.nodes);
     free(b.leaves);
-    mprotect(pt->direct, pt->direct_bytes, PROT_READ);
-    mprotect(pt->nodes, pt->nodes_bytes, PROT_READ);
-    mprotect(pt->leaves, pt->leaves_bytes, PROT_READ);
+    mprotect(m, pt->map_bytes, PROT_READ);     /* immutable from here on */
     return 0;
 }
 
 void gt_poptrie_free(struct gt_poptrie *pt)
 {
-    if (pt->direct)
-        munmap(pt->direct, pt->direct_bytes);
-    if (pt->nodes)
-        munmap(pt->nodes, pt->nodes_bytes);
-    if (pt->leaves)
-        munmap(pt->leaves, pt->leaves_bytes);
+    if (pt->map)
+        munmap(pt->map, pt->map_bytes);
     memset(pt, 0, sizeof *pt);
 }
 
 size_t gt_poptrie_memory(const struct gt_poptrie *pt)
 {
-    return pt->direct_bytes + pt->nnodes * sizeof(struct gt_pt_node) + pt->nleaves * sizeof(uint32_t);
+    return pt->map ? ((size_t)1 << pt->sbits) * sizeof(uint32_t) + pt->nnodes * sizeof(struct gt_pt_node) +
+                     pt->nleaves * sizeof(uint32_t) : 0;
 }

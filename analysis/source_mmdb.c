@@ -290,6 +290,10 @@ static int load(const char *path, int want, struct gt_rangeset *rs, struct gt_as
     } else {
         fail(&w, "not a valid MaxMind DB: ip_version %u", (unsigned)w.db.metadata.ip_version);
     }
+    if (!w.failed && rs->n4 == w.first4 && rs->n6 == w.first6)
+        fail(&w, "no %s in any record (not a %s database?)",
+             want == WANT_COUNTRY ? "country.iso_code" : "autonomous_system_number",
+             want == WANT_COUNTRY ? "country" : "ASN");
     MMDB_close(&w.db);
     free(w.ckey);
     free(w.cval);

@@ -1,32 +1,108 @@
-/* Capture files through libpcap's readers (pcap and pcapng). */
+/* Capture files. Classic pcap files are read zero-copy from a memory map
+ * (the common case, and the fast one); pcapng, pipes and anything the fast
+ * path finds irregular go through libpcap's own reader, so what is accepted
+ * and what is reported corrupt is always libpcap's decision. */
 #include "geotap/pcap_file.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_CAPLEN 262144u   /* libpcap's maximum snapshot for ordinary link types */
 
 struct gt_pcap_file {
-    pcap_t *p;
+    pcap_t *p;                   /* always open: link type, BPF, and the fallback reader */
     char *path;
-    uint64_t frames;
+    uint64_t frames;             /* frames returned (after the filter) */
+    uint64_t records;            /* records consumed by the zero-copy path */
     uint64_t size;
+    struct bpf_program prog;
+    int have_prog;
+    /* zero-copy state */
+    const uint8_t *map;          /* NULL when libpcap reads */
+    uint64_t off;
+    int swapped, nsec;
+    uint32_t snaplen;
     char err[PCAP_ERRBUF_SIZE + 512];
 };
+
+static uint32_t rd32(const uint8_t *b, int swapped)
+{
+    uint32_t v;
+    memcpy(&v, b, 4);
+    return swapped ? __builtin_bswap32(v) : v;
+}
+
+/* Map a classic pcap file (magic a1b2c3d4 or a1b23c4d, version 2.4, either
+ * byte order); leaves f->map NULL for anything else. */
+static void try_map(gt_pcap_file *f)
+{
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 24) {
+        close(fd);
+        return;
+    }
+    uint8_t h[24];
+    if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        close(fd);
+        return;
+    }
+    uint32_t magic;
+    memcpy(&magic, h, 4);
+    int swapped = -1, nsec = 0;
+    if (magic == 0xa1b2c3d4) swapped = 0;
+    else if (magic == 0xd4c3b2a1) swapped = 1;
+    else if (magic == 0xa1b23c4d) { swapped = 0; nsec = 1; }
+    else if (magic == 0x4d3cb2a1) { swapped = 1; nsec = 1; }
+    uint16_t major = (uint16_t)(h[4] | h[5] << 8), minor = (uint16_t)(h[6] | h[7] << 8);
+    if (swapped == 1) {
+        major = __builtin_bswap16(major);
+        minor = __builtin_bswap16(minor);
+    }
+    if (swapped < 0 || major != 2 || minor != 4) {
+        close(fd);
+        return;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return;
+    madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+    f->map = m;
+    f->off = 24;
+    f->swapped = swapped;
+    f->nsec = nsec;
+    int snap = pcap_snapshot(f->p);
+    f->snaplen = snap > 0 && (uint32_t)snap < MAX_CAPLEN ? (uint32_t)snap : MAX_CAPLEN;
+}
+
+static void unmap(gt_pcap_file *f)
+{
+    if (f->map) {
+        munmap((void *)f->map, (size_t)f->size);
+        f->map = NULL;
+    }
+}
 
 gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, size_t errlen)
 {
     char eb[PCAP_ERRBUF_SIZE] = "";
     gt_pcap_file *f = calloc(1, sizeof *f);
-    if (!f) {
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    f->path = strdup(path);
     f->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
     if (!f->p) {
-        /* libpcap's messages sometimes name the file already; keep one line. */
         size_t pl = strlen(path);
         const char *msg = eb;
         if (!strncmp(eb, path, pl) && eb[pl] == ':')   /* libpcap already named the file */
@@ -36,23 +112,26 @@ gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, si
         return NULL;
     }
     if (bpf && *bpf) {
-        struct bpf_program prog;
-        if (pcap_compile(f->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        if (pcap_compile(f->p, &f->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             snprintf(err, errlen, "filter '%s': %s", bpf, pcap_geterr(f->p));
             gt_pcap_file_close(f);
             return NULL;
         }
-        int rc = pcap_setfilter(f->p, &prog);
-        pcap_freecode(&prog);
-        if (rc != 0) {
-            snprintf(err, errlen, "filter '%s': %s", bpf, pcap_geterr(f->p));
-            gt_pcap_file_close(f);
-            return NULL;
-        }
+        f->have_prog = 1;
     }
     struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
         f->size = (uint64_t)st.st_size;
+        if (!getenv("GEOTAP_NO_MMAP"))   /* to compare both readers */
+            try_map(f);
+    }
+    /* The zero-copy path filters itself; libpcap's reader gets the filter
+     * only when it reads (see fall_back). */
+    if (f->have_prog && !f->map && pcap_setfilter(f->p, &f->prog) != 0) {
+        snprintf(err, errlen, "filter '%s': %s", bpf, pcap_geterr(f->p));
+        gt_pcap_file_close(f);
+        return NULL;
+    }
     return f;
 }
 
@@ -63,6 +142,8 @@ int gt_pcap_file_dlt(const gt_pcap_file *f)
 
 uint64_t gt_pcap_file_offset(const gt_pcap_file *f)
 {
+    if (f->map)
+        return f->off;
     FILE *fp = pcap_file(f->p);
     long off = fp ? ftell(fp) : -1;
     return off > 0 ? (uint64_t)off : 0;
@@ -78,8 +159,23 @@ uint64_t gt_pcap_file_frames(const gt_pcap_file *f)
     return f->frames;
 }
 
-int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
-                      uint32_t *caplen, uint32_t *wirelen)
+/* Something irregular at f->off: let libpcap read from this record on (its
+ * handle still stands after the file header; skip the records we returned). */
+static int fall_back(gt_pcap_file *f)
+{
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    unmap(f);
+    for (uint64_t i = 0; i < f->records; i++)
+        if (pcap_next_ex(f->p, &h, &d) != 1)
+            return -1;   /* cannot happen: these records were whole */
+    if (f->have_prog && pcap_setfilter(f->p, &f->prog) != 0)
+        return -1;
+    return 0;
+}
+
+static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
+                        uint32_t *caplen, uint32_t *wirelen)
 {
     struct pcap_pkthdr *h;
     const u_char *d;
@@ -93,14 +189,49 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
         *wirelen = h->len;
         return 1;
     }
-    if (rc == PCAP_ERROR_BREAK)
-        return 0;
-    if (rc == 0)   /* only live captures time out */
+    if (rc == PCAP_ERROR_BREAK || rc == 0)   /* end of file; 0 only for live timeouts */
         return 0;
     snprintf(f->err, sizeof f->err, "%s: corrupt or truncated capture at byte offset %llu, after %llu frames: %s",
              f->path, (unsigned long long)gt_pcap_file_offset(f), (unsigned long long)f->frames,
              pcap_geterr(f->p));
     return -1;
+}
+
+int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
+                      uint32_t *caplen, uint32_t *wirelen)
+{
+    while (f->map) {
+        if (f->off == f->size)
+            return 0;
+        if (f->size - f->off < 16)
+            break;
+        const uint8_t *r = f->map + f->off;
+        uint32_t cl = rd32(r + 8, f->swapped);
+        if (cl > f->snaplen || cl > f->size - f->off - 16)
+            break;
+        uint32_t sec = rd32(r, f->swapped), frac = rd32(r + 4, f->swapped);
+        f->off += 16 + (uint64_t)cl;
+        f->records++;
+        if (f->have_prog) {
+            struct pcap_pkthdr h;
+            h.caplen = cl;
+            h.len = rd32(r + 12, f->swapped);
+            if (!pcap_offline_filter(&f->prog, &h, r + 16))
+                continue;
+        }
+        f->frames++;
+        *ts_ns = (int64_t)sec * 1000000000 + (int64_t)frac * (f->nsec ? 1 : 1000);
+        *data = r + 16;
+        *caplen = cl;
+        *wirelen = rd32(r + 12, f->swapped);
+        return 1;
+    }
+    if (f->map && fall_back(f) != 0) {
+        snprintf(f->err, sizeof f->err, "%s: cannot re-read the capture after %llu records: %s",
+                 f->path, (unsigned long long)f->records, pcap_geterr(f->p));
+        return -1;
+    }
+    return next_libpcap(f, ts_ns, data, caplen, wirelen);
 }
 
 const char *gt_pcap_file_error(const gt_pcap_file *f)
@@ -112,6 +243,9 @@ void gt_pcap_file_close(gt_pcap_file *f)
 {
     if (!f)
         return;
+    unmap(f);
+    if (f->have_prog)
+        pcap_freecode(&f->prog);
     if (f->p)
         pcap_close(f->p);
     free(f->path);

@@ -1,5 +1,10 @@
 /* Shared option handling, classifier loading, bin fan-out and summary. */
 #include "cli/cli_common.h"
+#include "geotap/anomaly.h"
+#include "geotap/events.h"
+
+#include <errno.h>
+#include <math.h>
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -37,6 +42,20 @@ int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg)
             return -1;
         }
         return add_list(o->home, &o->n_home, arg, "--home-net");
+    }
+    case CLI_O_EVENTS:
+        o->events = arg;
+        return 0;
+    case CLI_O_FA_BUDGET: {
+        char *end;
+        errno = 0;
+        double v = strtod(arg, &end);
+        if (*end || end == arg || errno || !(v > 0) || !isfinite(v)) {
+            fprintf(stderr, "geotap: --fa-budget '%s': want a positive number of false alarms per day\n", arg);
+            return -1;
+        }
+        o->fa_per_day = v;
+        return 0;
     }
     default:
         return -1;
@@ -84,14 +103,68 @@ void cli_cls_free(struct cli_cls *c)
     c->c = NULL;
 }
 
-int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_output *out,
-                   const struct cli_cls *cls, const char *prog)
+static const char *upstream_name(void *ctx, uint32_t u)
 {
-    (void)o;
-    (void)cls;
-    (void)prog;
+    const struct cli_cls *cls = ctx;
+    return gt_classifier_upstream_name(cls->c, u);
+}
+
+static void on_event(void *ctx, const struct gt_event *ev)
+{
+    struct cli_sinks *s = ctx;
+    if (s->events_f) {
+        gt_event_write_json(s->events_f, &s->cls->keys, upstream_name, (void *)s->cls, ev);
+        fflush(s->events_f);
+    }
+    if (s->table_events) {
+        if (s->n_held == s->cap_held) {
+            size_t nc = s->cap_held ? s->cap_held * 2 : 64;
+            struct gt_event *h = realloc(s->held, nc * sizeof *h);
+            if (!h)
+                return;
+            s->held = h;
+            s->cap_held = nc;
+        }
+        s->held[s->n_held++] = *ev;
+    }
+}
+
+int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_output *out,
+                   const struct cli_cls *cls, const char *prog, enum gt_format format, FILE *table_f)
+{
     memset(s, 0, sizeof *s);
     s->output = out;
+    s->cls = cls;
+    s->table_f = table_f;
+    s->table_events = format == GT_FMT_TABLE;
+    if (!o->events && !s->table_events)
+        return 0;
+    if (o->events) {
+        if (!strcmp(o->events, "-")) {
+            s->events_f = stdout;
+        } else if (!(s->events_f = fopen(o->events, "w"))) {
+            fprintf(stderr, "%s: %s: cannot write events: %s\n", prog, o->events, strerror(errno));
+            return -1;
+        }
+        s->events_close = s->events_f != stdout;
+    }
+    struct gt_anomaly_opts ao;
+    memset(&ao, 0, sizeof ao);
+    ao.fa_per_day = o->fa_per_day;
+    ao.on_event = on_event;
+    ao.ctx = s;
+    s->anomaly = gt_anomaly_new(&ao, &cls->keys);
+    if (!s->anomaly) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return -1;
+    }
+    /* Unknown space and home networks are not places that can go dark. */
+    for (uint32_t k = 0; k < cls->keys.nkeys; k++) {
+        const struct gt_key *key = &cls->keys.keys[k];
+        if (key->home || ((cls->keys.dims & GT_DIM_COUNTRY) && key->cc[0] == 'Z' && key->cc[1] == 'Z') ||
+            (cls->keys.dims == GT_DIM_ASN && key->asn == 0))
+            gt_anomaly_ignore_key(s->anomaly, k);
+    }
     return 0;
 }
 
@@ -99,16 +172,36 @@ void cli_sinks_bin(void *sinks, const struct gt_bin *bin)
 {
     struct cli_sinks *s = sinks;
     gt_output_bin(s->output, bin);
+    if (s->anomaly)
+        gt_anomaly_bin(s->anomaly, bin);
 }
 
 int cli_sinks_finish(struct cli_sinks *s)
 {
-    return gt_output_finish(s->output);
+    int rc = 0;
+    if (s->anomaly)
+        gt_anomaly_finish(s->anomaly);
+    if (gt_output_finish(s->output) != 0)
+        rc = -1;
+    if (s->table_events && s->table_f) {
+        fprintf(s->table_f, "\n%zu event%s\n", s->n_held, s->n_held == 1 ? "" : "s");
+        for (size_t i = 0; i < s->n_held; i++)
+            gt_event_write_text(s->table_f, &s->cls->keys, upstream_name, (void *)s->cls, &s->held[i]);
+        if (fflush(s->table_f) != 0)
+            rc = -1;
+    }
+    if (s->events_f && fflush(s->events_f) != 0)
+        rc = -1;
+    return rc;
 }
 
 void cli_sinks_free(struct cli_sinks *s)
 {
-    (void)s;
+    gt_anomaly_free(s->anomaly);
+    if (s->events_close)
+        fclose(s->events_f);
+    free(s->held);
+    memset(s, 0, sizeof *s);
 }
 
 static void span(char *buf, size_t len, const struct gt_bin_stats *t)

@@ -17,17 +17,28 @@ struct cli_cls_opts {
     int n_asn;
     const char *home[CLI_MAX_LIST];
     int n_home;
+    const char *events;                     /* --events FILE ('-' = stdout), NULL = none */
+    double fa_per_day;                      /* --fa-budget; 0 = the module's default */
 };
 
-enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET };
+enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET };
 
 #define CLI_CLS_LONGOPTS \
     { "country-db", required_argument, 0, CLI_O_COUNTRY_DB }, \
     { "asn-db", required_argument, 0, CLI_O_ASN_DB }, \
-    { "home-net", required_argument, 0, CLI_O_HOME_NET }
+    { "home-net", required_argument, 0, CLI_O_HOME_NET }, \
+    { "events", required_argument, 0, CLI_O_EVENTS }, \
+    { "fa-budget", required_argument, 0, CLI_O_FA_BUDGET }
 
 #define CLI_UPSTREAM_USAGE ""
-#define CLI_EVENTS_USAGE ""
+#define CLI_EVENTS_USAGE \
+"\n" \
+"Outage detection (see README, 'Anomaly module'):\n" \
+"  --events FILE         write drop_to_zero, restored, capture_gap and\n" \
+"                        not_measurable events as JSON lines ('-' = standard output).\n" \
+"                        The table format always lists the events after the table.\n" \
+"  --fa-budget N         false alarms per day allowed across all keys together\n" \
+"                        (default 0.01); sets the silence threshold ln(1/alpha)\n"
 
 /* A built classifier with its key table. */
 struct cli_cls {
@@ -36,8 +47,17 @@ struct cli_cls {
 };
 
 /* Bins go to the output (and, when asked, the anomaly module). */
+struct gt_anomaly;
 struct cli_sinks {
     struct gt_output *output;
+    struct gt_anomaly *anomaly;        /* NULL when not asked for */
+    FILE *events_f;                    /* --events target */
+    int events_close;
+    int table_events;                  /* the table format lists events */
+    struct gt_event *held;             /* events held for the table */
+    size_t n_held, cap_held;
+    const struct cli_cls *cls;
+    FILE *table_f;
 };
 
 /* Defaults for every option. */
@@ -53,7 +73,7 @@ void cli_cls_free(struct cli_cls *c);
 
 /* Set up the bin consumers; -1 with a message on failure. */
 int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_output *out,
-                   const struct cli_cls *cls, const char *prog);
+                   const struct cli_cls *cls, const char *prog, enum gt_format format, FILE *table_f);
 /* gt_bin_fn: hand a merged bin to every consumer. */
 void cli_sinks_bin(void *sinks, const struct gt_bin *bin);
 /* End of run; -1 when an output could not be written. */

@@ -185,7 +185,8 @@ int cmd_analyze(int argc, char **argv)
     struct gt_output_opts oo = { (enum gt_format)format, out, &cls.keys, cls.c };
     struct gt_output *output = gt_output_new(&oo);
     struct cli_sinks sinks;
-    if (!output || cli_sinks_init(&sinks, &co, output, &cls, "geotap analyze") != 0) {
+    memset(&sinks, 0, sizeof sinks);
+    if (!output || cli_sinks_init(&sinks, &co, output, &cls, "geotap analyze", (enum gt_format)format, out) != 0) {
         status = 2;
         gt_output_free(output);
         goto done_out;

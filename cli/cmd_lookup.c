@@ -1,6 +1,6 @@
 /* geotap lookup: classify addresses given on the command line or standard
  * input with the compiled classifier, one tab-separated line each. */
-#include "commands.h"
+#include "cli/commands.h"
 #include "geotap/classifier.h"
 
 #include <arpa/inet.h>

@@ -172,6 +172,37 @@ static void cross_check(const char *name, int want_asn)
         }
     }
     CHECK(n > 200000);
+    /* the batch lookups, against the same oracle (odd count: a partial group) */
+    enum { NB = 50001 };
+    uint32_t *b4 = malloc(NB * sizeof *b4), *id4 = malloc(NB * sizeof *id4), *id6 = malloc(NB * sizeof *id6);
+    uint8_t (*b6)[16] = malloc(NB * sizeof *b6);
+    for (size_t i = 0; i < NB; i++) {
+        b4[i] = i < rs.n4 ? rs.v4[i].hi : (uint32_t)oracle_rand();
+        if (i < rs.n6)
+            gt_u128_to_bytes(rs.v6[i].lo, b6[i]);
+        else
+            oracle_rand6(b6[i]);
+    }
+    gt_classify4_batch(c, b4, id4, NB);
+    gt_classify6_batch(c, (const uint8_t (*)[16])b6, id6, NB);
+    for (size_t i = 0; i < NB && bad < 40; i++) {
+        const struct gt_class *g4 = gt_classifier_class(c, id4[i]), *g6 = gt_classifier_class(c, id6[i]);
+        char cc[3];
+        if (want_asn ? g4->asn != oracle_asn(&db, 0, b4[i], NULL)
+                     : (oracle_cc(&db, 0, b4[i], NULL, cc), strcmp(g4->cc, cc) != 0)) {
+            fmt4(b4[i], buf);
+            CHECK_MSG(0, "%s: batch %s differs from libmaxminddb", name, buf);
+            bad++;
+        }
+        if (want_asn ? g6->asn != oracle_asn(&db, 1, 0, b6[i])
+                     : (oracle_cc(&db, 1, 0, b6[i], cc), strcmp(g6->cc, cc) != 0)) {
+            fmt6(b6[i], buf);
+            CHECK_MSG(0, "%s: batch %s differs from libmaxminddb", name, buf);
+            bad++;
+        }
+    }
+    CHECK_EQ_U(bad, 0);
+    free(b4); free(id4); free(id6); free(b6);
     gt_rangeset_free(&rs);
     gt_classifier_free(c);
     MMDB_close(&db);

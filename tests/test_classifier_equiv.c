@@ -188,11 +188,33 @@ int main(void)
     walk(0, 0, 0);
     fprintf(stderr, "%ld networks checked\n", networks);
     CHECK(networks > 100000);
-    for (long i = 0; i < nrand; i++) {
-        uint8_t a6[16];
-        compare4((uint32_t)oracle_rand(), "random");
-        oracle_rand6(a6);
-        compare6(a6, "random");
+    /* random addresses, through the single and the batch lookups */
+    enum { CHUNK = 4099 };
+    uint32_t b4[CHUNK], id4[CHUNK], id6[CHUNK];
+    static uint8_t b6[CHUNK][16];
+    for (long done = 0; done < nrand;) {
+        size_t m = nrand - done < CHUNK ? (size_t)(nrand - done) : CHUNK;
+        for (size_t i = 0; i < m; i++) {
+            b4[i] = (uint32_t)oracle_rand();
+            oracle_rand6(b6[i]);
+            compare4(b4[i], "random");
+            compare6(b6[i], "random");
+        }
+        gt_classify4_batch(cl, b4, id4, m);
+        gt_classify6_batch(cl, (const uint8_t (*)[16])b6, id6, m);
+        for (size_t i = 0; i < m; i++) {
+            if (id4[i] != gt_classify4(cl, b4[i]) && bad++ < 30) {
+                char buf[64];
+                fmt4(b4[i], buf);
+                CHECK_MSG(0, "batch %s: class %u, single lookup %u", buf, id4[i], gt_classify4(cl, b4[i]));
+            }
+            if (id6[i] != gt_classify6(cl, b6[i]) && bad++ < 30) {
+                char buf[64];
+                fmt6(b6[i], buf);
+                CHECK_MSG(0, "batch %s: class %u, single lookup %u", buf, id6[i], gt_classify6(cl, b6[i]));
+            }
+        }
+        done += (long)m;
     }
     /* the CSV's own boundaries too */
     for (size_t i = 0; i < asn4.n; i++) {

@@ -238,6 +238,11 @@ static void test_mmdb_bad(const char *shared)
     CHECK(try_mmdb(write_file("tail-cut.mmdb", db, len - 100), 0) == 1);
     CHECK(try_mmdb(write_text("text.mmdb", "this is not a database\n"), 0) == 1);
     CHECK(try_mmdb(write_file("half-asn.mmdb", db, len / 3), 1) == 1);
+    /* a database of the wrong kind */
+    char asnpath[700];
+    snprintf(asnpath, sizeof asnpath, "%s/mmdb/GeoLite2-ASN-Test.mmdb", shared);
+    CHECK(try_mmdb(asnpath, 0) == 1);
+    CHECK(try_mmdb(src, 1) == 1);
     /* the metadata is intact but the tree points outside the file */
     unsigned char *bad = malloc(len);
     memcpy(bad, db, len);

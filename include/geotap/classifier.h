@@ -65,6 +65,8 @@ static inline uint32_t gt_classify6(const gt_classifier *c, const uint8_t addr[1
 }
 /* Classify n IPv4 addresses at once (lets the implementation overlap memory accesses). */
 void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n);
+/* Classify n IPv6 addresses (16 network-order bytes each) at once. */
+void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n);
 
 /* Number of classes; ids are 0 .. n-1. */
 uint32_t gt_classifier_nclasses(const gt_classifier *c);

@@ -25,7 +25,8 @@ struct gt_poptrie {
     struct gt_pt_node *nodes;
     uint32_t *leaves;
     size_t nnodes, nleaves;
-    size_t direct_bytes, nodes_bytes, leaves_bytes;   /* mapped sizes, for freeing */
+    void *map;                      /* one mapping holding nodes, direct, leaves */
+    size_t map_bytes;
 };
 
 /* Build from n segments: segment i covers [starts[i], starts[i+1]-1] (the
@@ -35,6 +36,21 @@ int gt_poptrie_build(struct gt_poptrie *pt, unsigned bits, unsigned sbits,
                      const gt_u128 *starts, const uint32_t *vals, size_t n);
 void gt_poptrie_free(struct gt_poptrie *pt);
 size_t gt_poptrie_memory(const struct gt_poptrie *pt);
+
+/* Population count: the popcnt instruction when the build targets it (the
+ * DPDK flags bring -march=corei7); otherwise an inline SWAR count rather
+ * than libgcc's out-of-line one. */
+static inline uint32_t gt_popcnt64(uint64_t x)
+{
+#if defined(__POPCNT__) || !defined(__x86_64__)
+    return (uint32_t)__builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+#endif
+}
 
 static inline uint32_t gt_poptrie_lookup4(const struct gt_poptrie *pt, uint32_t a)
 {
@@ -48,8 +64,8 @@ static inline uint32_t gt_poptrie_lookup4(const struct gt_poptrie *pt, uint32_t 
         unsigned v = (unsigned)(k >> 58);
         uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
         if (!(n->vector & ((uint64_t)1 << v)))
-            return pt->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1];
-        n = &pt->nodes[n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1];
+            return pt->leaves[n->base0 + gt_popcnt64(n->leafvec & upto) - 1];
+        n = &pt->nodes[n->base1 + gt_popcnt64(n->vector & upto) - 1];
         k <<= 6;
     }
 }
@@ -65,8 +81,8 @@ static inline uint32_t gt_poptrie_lookup6(const struct gt_poptrie *pt, gt_u128 a
         unsigned v = (unsigned)(k >> 122);
         uint64_t upto = ((uint64_t)2 << v) - 1;
         if (!(n->vector & ((uint64_t)1 << v)))
-            return pt->leaves[n->base0 + (uint32_t)__builtin_popcountll(n->leafvec & upto) - 1];
-        n = &pt->nodes[n->base1 + (uint32_t)__builtin_popcountll(n->vector & upto) - 1];
+            return pt->leaves[n->base0 + gt_popcnt64(n->leafvec & upto) - 1];
+        n = &pt->nodes[n->base1 + gt_popcnt64(n->vector & upto) - 1];
         k <<= 6;
     }
 }

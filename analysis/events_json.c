@@ -1,0 +1,244 @@
+/* Anomaly events as JSON lines and as readable lines. */
+#include "geotap/events.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+const char *gt_event_type_name(enum gt_event_type t)
+{
+    switch (t) {
+    case GT_EV_DROP_TO_ZERO: return "drop_to_zero";
+    case GT_EV_RESTORED: return "restored";
+    case GT_EV_CAPTURE_GAP: return "capture_gap";
+    case GT_EV_NOT_MEASURABLE: return "not_measurable";
+    }
+    return "unknown";
+}
+
+const char *gt_cause_name(enum gt_cause c)
+{
+    switch (c) {
+    case GT_CAUSE_INSIDE: return "inside_country";
+    case GT_CAUSE_UPSTREAM: return "upstream";
+    default: return "unknown";
+    }
+}
+
+static const char *gap_reason_name(enum gt_gap_reason r)
+{
+    switch (r) {
+    case GT_GAP_DROPS: return "capture_drops";
+    case GT_GAP_DEGRADED: return "degraded";
+    default: return "silence";
+    }
+}
+
+void gt_rfc3339_ns(char *buf, size_t n, int64_t ns)
+{
+    int64_t s = ns / 1000000000LL, frac = ns % 1000000000LL;
+    if (frac < 0) {
+        frac += 1000000000LL;
+        s--;
+    }
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char d[24];
+    strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, n, "%s.%06" PRId64 "Z", d, frac / 1000);
+}
+
+/* Upstream as a JSON value: quoted name, or the number. */
+static void json_upstream(FILE *f, gt_upstream_name_fn un, void *unctx, uint32_t u)
+{
+    const char *name = un ? un(unctx, u) : NULL;
+    if (name && *name) {
+        fputc('"', f);
+        for (const char *p = name; *p; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch == '"' || ch == '\\')
+                fprintf(f, "\\%c", ch);
+            else if (ch < 0x20)
+                fprintf(f, "\\u%04x", ch);
+            else
+                fputc(ch, f);
+        }
+        fputc('"', f);
+    } else {
+        fprintf(f, "%" PRIu32, u);
+    }
+}
+
+static void json_key(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx, uint32_t id)
+{
+    if (!keys || !keys->keys || id >= keys->nkeys) {
+        fprintf(f, "{\"id\":%" PRIu32 "}", id);
+        return;
+    }
+    const struct gt_key *k = &keys->keys[id];
+    unsigned dims = keys->dims ? keys->dims : GT_DIM_COUNTRY;
+    const char *sep = "";
+    fputc('{', f);
+    if (dims & GT_DIM_COUNTRY) {
+        fprintf(f, "\"country\":\"%s\"", k->home ? "home" : k->cc);
+        sep = ",";
+    }
+    if (dims & GT_DIM_ASN) {
+        if (k->home)
+            fprintf(f, "%s\"asn\":\"home\"", sep);
+        else
+            fprintf(f, "%s\"asn\":%" PRIu32, sep, k->asn);
+        sep = ",";
+    }
+    if (dims & GT_DIM_UPSTREAM) {
+        fprintf(f, "%s\"upstream\":", sep);
+        if (k->home)
+            fputs("\"home\"", f);
+        else
+            json_upstream(f, un, unctx, k->upstream);
+    }
+    fputc('}', f);
+}
+
+static void json_time(FILE *f, const char *name, int64_t ns)
+{
+    char t[40];
+    if (!ns) {
+        fprintf(f, ",\"%s\":null", name);
+        return;
+    }
+    gt_rfc3339_ns(t, sizeof t, ns);
+    fprintf(f, ",\"%s\":\"%s\"", name, t);
+}
+
+void gt_event_write_json(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
+                         const struct gt_event *ev)
+{
+    fprintf(f, "{\"type\":\"%s\"", gt_event_type_name(ev->type));
+    if (ev->type == GT_EV_CAPTURE_GAP) {
+        json_time(f, "start", ev->last_seen_ns);
+        json_time(f, "end", ev->first_seen_ns);
+        json_time(f, "detected", ev->detected_ns);
+        fprintf(f, ",\"duration_s\":%.3f,\"reason\":\"%s\",\"drops\":%" PRIu64 "}\n",
+                ev->duration_s, gap_reason_name(ev->gap_reason), ev->drops);
+        return;
+    }
+    fputs(",\"key\":", f);
+    json_key(f, keys, un, unctx, ev->key);
+    json_time(f, "last_seen", ev->last_seen_ns);
+    if (ev->type == GT_EV_RESTORED)
+        json_time(f, "first_seen", ev->first_seen_ns);
+    json_time(f, "detected", ev->detected_ns);
+    fprintf(f, ",\"expected_rate\":%.6g", ev->expected_rate);
+    switch (ev->type) {
+    case GT_EV_DROP_TO_ZERO:
+        fprintf(f, ",\"silence_s\":%.3f,\"expected_count\":%.3f,\"threshold\":%.3f",
+                ev->silence_s, ev->expected_count, ev->threshold);
+        break;
+    case GT_EV_RESTORED:
+        fprintf(f, ",\"duration_s\":%.3f", ev->duration_s);
+        break;
+    case GT_EV_NOT_MEASURABLE:
+        fprintf(f, ",\"threshold\":%.3f,\"time_to_decide_s\":%.0f", ev->threshold,
+                ev->expected_rate > 0 ? ev->threshold / ev->expected_rate : -1.0);
+        break;
+    default:
+        break;
+    }
+    if (ev->type == GT_EV_DROP_TO_ZERO || ev->type == GT_EV_RESTORED) {
+        fprintf(f, ",\"cause\":\"%s\"", gt_cause_name(ev->cause));
+        if (ev->upstream) {
+            fputs(",\"upstream\":", f);
+            json_upstream(f, un, unctx, ev->upstream);
+            if (ev->upstream_ratio >= 0)
+                fprintf(f, ",\"upstream_ratio\":%.3f", ev->upstream_ratio);
+        }
+    }
+    fputs("}\n", f);
+}
+
+static void text_key(char *buf, size_t n, const struct gt_keys *keys, gt_upstream_name_fn un,
+                     void *unctx, uint32_t id)
+{
+    if (!keys || !keys->keys || id >= keys->nkeys) {
+        snprintf(buf, n, "#%" PRIu32, id);
+        return;
+    }
+    const struct gt_key *k = &keys->keys[id];
+    unsigned dims = keys->dims ? keys->dims : GT_DIM_COUNTRY;
+    size_t len = 0;
+    buf[0] = 0;
+    if (k->home) {
+        snprintf(buf, n, "home");
+        return;
+    }
+    if (dims & GT_DIM_COUNTRY)
+        len += (size_t)snprintf(buf + len, n - len, "%s", k->cc);
+    if ((dims & GT_DIM_ASN) && len < n)
+        len += (size_t)snprintf(buf + len, n - len, "%sAS%" PRIu32, len ? "/" : "", k->asn);
+    if ((dims & GT_DIM_UPSTREAM) && len < n) {
+        const char *name = un ? un(unctx, k->upstream) : NULL;
+        if (name && *name)
+            snprintf(buf + len, n - len, "%svia %s", len ? "/" : "", name);
+        else
+            snprintf(buf + len, n - len, "%svia %" PRIu32, len ? "/" : "", k->upstream);
+    }
+}
+
+/* "HH:MM:SSZ" of ns. */
+static void hms(char *buf, size_t n, int64_t ns)
+{
+    char t[40];
+    gt_rfc3339_ns(t, sizeof t, ns);
+    snprintf(buf, n, "%.8sZ", t + 11);
+}
+
+void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
+                         const struct gt_event *ev)
+{
+    char when[40], key[96], a[16], b[16];
+    gt_rfc3339_ns(when, sizeof when, ev->detected_ns);
+    when[10] = ' ';
+    when[19] = 'Z';
+    when[20] = 0;
+    if (ev->type == GT_EV_CAPTURE_GAP) {
+        hms(a, sizeof a, ev->last_seen_ns);
+        if (ev->first_seen_ns)
+            hms(b, sizeof b, ev->first_seen_ns);
+        else
+            snprintf(b, sizeof b, "(open)");
+        fprintf(f, "%s  CAPTURE GAP    %s .. %s (%.0f s, %s, %" PRIu64 " drops)\n", when, a, b,
+                ev->duration_s, gap_reason_name(ev->gap_reason), ev->drops);
+        return;
+    }
+    text_key(key, sizeof key, keys, un, unctx, ev->key);
+    hms(a, sizeof a, ev->last_seen_ns);
+    switch (ev->type) {
+    case GT_EV_DROP_TO_ZERO:
+        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g pkt/s, cause %s\n",
+                when, key, a, ev->silence_s, ev->expected_rate, gt_cause_name(ev->cause));
+        break;
+    case GT_EV_RESTORED:
+        hms(b, sizeof b, ev->first_seen_ns);
+        fprintf(f, "%s  RESTORED       %-6s back at %s after %.0f s dark (since %s), cause %s\n",
+                when, key, b, ev->duration_s, a, gt_cause_name(ev->cause));
+        break;
+    default:
+        fprintf(f, "%s  NOT MEASURABLE %-6s %.3g pkt/s: deciding would take %.0f s\n", when, key,
+                ev->expected_rate, ev->expected_rate > 0 ? ev->threshold / ev->expected_rate : -1.0);
+        break;
+    }
+}
+
+void gt_events_out_fn(void *ctx, const struct gt_event *ev)
+{
+    struct gt_events_out *o = ctx;
+    if (!o || !o->f)
+        return;
+    if (o->text)
+        gt_event_write_text(o->f, o->keys, o->upstream_name, o->name_ctx, ev);
+    else
+        gt_event_write_json(o->f, o->keys, o->upstream_name, o->name_ctx, ev);
+    fflush(o->f);
+}

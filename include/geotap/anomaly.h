@@ -1,0 +1,182 @@
+/* The anomaly module: detects a key's traffic dropping to zero, its
+ * restoration, and capture gaps, from closed time bins (bins.h). It only sees
+ * bins and packet timestamps, so the same code serves `analyze` (packet time)
+ * and `live` (wall clock).
+ *
+ * Model
+ * -----
+ * Per key (any key of gt_keys: country by default), the packet count
+ * c = pkts_from + pkts_to is treated as Poisson with a slowly varying rate.
+ *
+ * Expected rate. Two learned estimates per key:
+ *  - the recent level `fast`: an EWMA of c/width over bins whose time
+ *    constant adapts to the key's rate, tau = max(width, N_EFF / rate) with
+ *    N_EFF = 12 packets (fast keys follow within a bin, slow keys average
+ *    over ~12 packets);
+ *  - a time-of-day profile: one EWMA per hour-of-day slot (UTC, ~3 days of
+ *    memory) and a day-long global EWMA. A slot is used once it holds 30
+ *    minutes of history and 12 packets.
+ * A silence is judged on the rate r0 = min(fast, U), frozen at the key's last
+ * packet, where U is a change-point bound: for every bin start tau in the
+ * last 64 bins (outages and gaps excluded), the packets n from tau to the
+ * last packet over that time d give the upper bound
+ * (n + z^2/2 + z*sqrt(n + z^2/4)) / d (z = 1); U is the smallest. A key that
+ * fell to a partial rate (e.g. 30 %) shortly before is judged on the partial
+ * rate; one that ran at its level until its last packet keeps it.
+ * During the silence r0 follows the learned daily shape once both slots are
+ * mature: r(t) = r0 * clamp(slot[h(t)] / slot[h(t0)], 0.5, 2).
+ * Robustness: the learners never see an outage or a gap. The last bin with
+ * packets (whose tail may be the start of an outage) and the zero bins after
+ * it are held back and learned only when the key's traffic resumes without a
+ * declared drop (a natural lull); they are discarded when the silence is
+ * declared an outage, or when it had reached L >= Lthr/2 before a packet
+ * ended it (typically one stray packet inside an outage not yet declared:
+ * the silence after it is judged on the level from before). Nothing is
+ * learned while a key is down, in the bin where it comes back, or while the
+ * capture is in a gap.
+ *
+ * Silence test. With Poisson arrivals, seeing nothing over a stretch whose
+ * expected count is L = integral of r dt has probability e^-L. Decisions are
+ * made once per key per bin, so with a budget B of false alarms per day over
+ * all K keys and bins of width w, the per-decision false-alarm probability is
+ *    alpha = B / (K * 86400 / w)   and the threshold is  Lthr = ln(1/alpha).
+ * (B = 0.01/day, K = 250, w = 60 s gives Lthr = 17.4: a key at 1 packet/s is
+ * declared after 17.4 s of silence, at 0.01 packets/s after 29 minutes.)
+ * The silence runs from the key's last packet (last_ns, packet-time precise);
+ * drop_to_zero is declared at the end of the first bin where L >= Lthr.
+ *
+ * Not measurable. A key whose time to decide, Lthr/fast, exceeds max_delay_s
+ * (default 2 h) gets no decisions and one not_measurable event (again after it
+ * has been measurable in between); gt_anomaly_not_measurable() lists them.
+ * Warm-up: no decisions for a key before warmup_s of history and warmup_pkts
+ * packets.
+ *
+ * Restoration (hysteresis). After a declared drop, restored needs
+ * restore_pkts packets (default 3); a candidate return is abandoned when its
+ * packets are followed by a silence with L >= 5 (so isolated stray packets
+ * never end an outage). After a restoration no new drop is declared for
+ * hold_s (default 2 bins): no flapping.
+ *
+ * Capture gaps. The capture is in a gap when it reports drops for a bin
+ * (drops >= drop_ratio of packets+drops), when a bin holds less than
+ * gap_ratio of the packets expected over all keys, or when the whole capture
+ * has been silent (no key has a packet) for a stretch where the summed
+ * expected count of all keys reaches Lthr. The gap starts at the capture's last
+ * packet (or the bin start) and ends at its first packet back; silence inside
+ * it counts for no key and nothing is learned; one capture_gap event is
+ * reported when it ends (and at finish when still open); silent gaps shorter
+ * than 10 s freeze the same way but are not reported.
+ *
+ * Attribution. When the keys carry the upstream dimension, or the caller
+ * maps keys to upstreams (gt_anomaly_set_upstream) and passes each
+ * upstream's packets per bin (gt_anomaly_upstream_counts), the traffic the
+ * upstream carried for other keys during the key's silence is compared with
+ * what it usually carries: >= 50 % -> the outage is inside the key's own
+ * networks (GT_CAUSE_INSIDE), <= 10 % -> the upstream dropped as a whole
+ * (GT_CAUSE_UPSTREAM), otherwise or with fewer than 20 expected packets:
+ * unknown. Evaluated at the drop and again, over the whole outage, at the
+ * restoration.
+ */
+#ifndef GEOTAP_ANOMALY_H
+#define GEOTAP_ANOMALY_H
+
+#include <stdint.h>
+#include "geotap/bins.h"
+#include "geotap/keys.h"
+
+enum gt_event_type {
+    GT_EV_DROP_TO_ZERO = 1,
+    GT_EV_RESTORED,
+    GT_EV_CAPTURE_GAP,
+    GT_EV_NOT_MEASURABLE,
+};
+
+enum gt_cause {
+    GT_CAUSE_UNKNOWN = 0,
+    GT_CAUSE_INSIDE,            /* the upstream kept carrying others: "inside_country" */
+    GT_CAUSE_UPSTREAM,          /* the upstream dropped as a whole: "upstream" */
+};
+
+enum gt_gap_reason {
+    GT_GAP_SILENCE = 1,         /* every key silent at once */
+    GT_GAP_DROPS,               /* the capture reported drops */
+    GT_GAP_DEGRADED,            /* far fewer packets than expected across keys */
+};
+
+#define GT_NO_KEY UINT32_MAX
+
+/* One event. Times are ns since the epoch (0 = none). */
+struct gt_event {
+    enum gt_event_type type;
+    uint32_t key;               /* key id; GT_NO_KEY for capture_gap */
+    int64_t last_seen_ns;       /* drop/restored: last packet before the silence; gap: its start */
+    int64_t first_seen_ns;      /* restored: first packet back; gap: its end (0 = still open) */
+    int64_t detected_ns;        /* when the decision was made (end of the deciding bin) */
+    double duration_s;          /* restored: first_seen - last_seen; gap: end - start */
+    double expected_rate;       /* packets/s expected for the key at the decision */
+    double expected_count;      /* drop: L over the silence at the decision */
+    double threshold;           /* drop: Lthr ; not_measurable: Lthr too */
+    double silence_s;           /* drop: detected - last_seen */
+    enum gt_cause cause;
+    uint32_t upstream;          /* upstream id used for the attribution, 0 = none */
+    double upstream_ratio;      /* upstream's other traffic observed / expected, -1 = n/a */
+    enum gt_gap_reason gap_reason;
+    uint64_t drops;             /* gap: drops reported by the capture inside it */
+};
+
+typedef void (*gt_event_fn)(void *ctx, const struct gt_event *ev);
+
+/* Options; a zero field takes the default in brackets. */
+struct gt_anomaly_opts {
+    double fa_per_day;          /* false alarms per day, all keys together [0.01] */
+    uint32_t budget_keys;       /* keys sharing the budget [keys->nkeys] */
+    double max_delay_s;         /* slower to decide than this: not measurable [7200] */
+    double warmup_s;            /* history needed before decisions [1800] */
+    uint32_t warmup_pkts;       /* packets needed before decisions [12] */
+    uint32_t restore_pkts;      /* packets after a drop to declare restored [3] */
+    double hold_s;              /* no drop for this long after a restoration [2 bins] */
+    double gap_ratio;           /* bin below this share of expected total: gap [0.05] */
+    double drop_ratio;          /* capture drops at or above this share: gap [0.01] */
+    gt_event_fn on_event;       /* receives events in time order; may be NULL */
+    void *ctx;
+};
+
+typedef struct gt_anomaly gt_anomaly;
+
+/* Create a detector for the keys of `keys` (which must outlive it). NULL when
+ * out of memory or the options are invalid (negative values). */
+gt_anomaly *gt_anomaly_new(const struct gt_anomaly_opts *opts, const struct gt_keys *keys);
+/* Free the detector. */
+void gt_anomaly_free(gt_anomaly *a);
+
+/* Exclude key from decisions and events (e.g. "ZZ" unknown space or home
+ * networks); its packets still count as the capture being alive. */
+void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key);
+
+/* Attribution input: key `key` is carried by upstream `upstream` (1..n, any
+ * id space the caller chooses; 0 = none). 0, or -1 when out of memory. */
+int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream);
+/* Attribution input for the next bin: packets carried by each upstream in it
+ * (pkts[u] for u < n, the key's own packets included). Call before
+ * gt_anomaly_bin() of that bin. Without it, when the keys have the upstream
+ * dimension, totals are summed from the bin itself. */
+void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n);
+
+/* Feed one closed bin (time order; empty bins too). Usable as a gt_bin_fn
+ * with ctx = the detector. Bins with width 0 are ignored. */
+void gt_anomaly_bin(void *a, const struct gt_bin *bin);
+/* End of input: reports a capture gap still open. Outages still open stay
+ * open (no event): the data ended, not the outage. */
+void gt_anomaly_finish(gt_anomaly *a);
+
+/* Lthr (the silence threshold) in use, for bins of width w seconds. */
+double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width);
+/* Key ids currently not measurable (too quiet), into ids[max]; returns the
+ * total count (may exceed max). */
+uint32_t gt_anomaly_not_measurable(const gt_anomaly *a, uint32_t *ids, uint32_t max);
+/* Is key currently declared down? */
+int gt_anomaly_key_down(const gt_anomaly *a, uint32_t key);
+/* The key's current expected rate in packets/s (0 before any history). */
+double gt_anomaly_expected_rate(const gt_anomaly *a, uint32_t key);
+
+#endif

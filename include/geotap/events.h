@@ -1,0 +1,42 @@
+/* Anomaly events (anomaly.h) written as JSON lines (--events FILE) or as one
+ * readable line each (table output). */
+#ifndef GEOTAP_EVENTS_H
+#define GEOTAP_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "geotap/anomaly.h"
+#include "geotap/keys.h"
+
+/* Names an upstream id (for the key object and the attribution); NULL or ""
+ * prints the number. */
+typedef const char *(*gt_upstream_name_fn)(void *ctx, uint32_t upstream);
+
+struct gt_events_out {
+    FILE *f;
+    const struct gt_keys *keys;
+    int text;                       /* 0: JSON lines, 1: readable lines */
+    gt_upstream_name_fn upstream_name;  /* may be NULL */
+    void *name_ctx;
+};
+
+/* Format ns since the epoch as RFC 3339 UTC with microseconds
+ * ("2014-12-22T16:15:03.123456Z") into buf (>= 32 bytes). */
+void gt_rfc3339_ns(char *buf, size_t n, int64_t ns);
+/* Write ev as one JSON object and a newline, e.g.
+ * {"type":"drop_to_zero","key":{"country":"KP"},"last_seen":"...","detected":"...","expected_rate":2.5,...} */
+void gt_event_write_json(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
+                         const struct gt_event *ev);
+/* Write ev as one readable line, e.g.
+ * "2014-12-22 16:19:00Z  DROP      KP  silent since 16:15:03Z  expected 2.50 pkt/s  cause inside_country" */
+void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
+                         const struct gt_event *ev);
+/* gt_event_fn writing to a struct gt_events_out (ctx); flushes each line. */
+void gt_events_out_fn(void *ctx, const struct gt_event *ev);
+/* "drop_to_zero", "restored", "capture_gap", "not_measurable". */
+const char *gt_event_type_name(enum gt_event_type t);
+/* "unknown", "inside_country", "upstream". */
+const char *gt_cause_name(enum gt_cause c);
+
+#endif

