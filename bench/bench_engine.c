@@ -14,6 +14,8 @@
 #include <time.h>
 #include "geotap/classifier.h"
 #include "geotap/engine.h"
+#include "geotap/routes.h"
+#include "geotap/upstream_map.h"
 #include "geotap/keys.h"
 #include "trace_mem.h"
 
@@ -157,7 +159,7 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
 static void usage(FILE *to)
 {
     fprintf(to, "usage: bench_engine FILE.pcap [--workers N[,N...]] [--passes N] [--bin SECONDS]\n"
-                "                    [--country-db F] [--asn-db F]... [--no-asn]\n");
+                "                    [--country-db F] [--asn-db F]... [--no-asn] [--routes F]...\n");
 }
 
 int main(int argc, char **argv)
@@ -167,7 +169,10 @@ int main(int argc, char **argv)
     const char *asn[8];
     size_t nasn = 0;
     int no_asn = 0;
+    const char *routes[8];
+    size_t nroutes = 0;
     static const struct option lopts[] = {
+        {"routes", 1, 0, 'r'},
         {"workers", 1, 0, 'w'}, {"passes", 1, 0, 'p'}, {"bin", 1, 0, 'b'}, {"country-db", 1, 0, 'c'},
         {"asn-db", 1, 0, 'a'}, {"no-asn", 0, 0, 'n'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
@@ -191,6 +196,7 @@ int main(int argc, char **argv)
         case 'c': country = optarg; break;
         case 'a': if (nasn < 8) asn[nasn++] = optarg; break;
         case 'n': no_asn = 1; break;
+        case 'r': if (nroutes < 8) routes[nroutes++] = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -209,11 +215,37 @@ int main(int argc, char **argv)
         .n_asn_dbs = no_asn ? 0 : nasn,
     };
     char err[512];
+    /* With routes: the upstream dimension compiled into the classes, as
+     * geotap analyze --routes does (the per-packet path stays one lookup). */
+    gt_routes *rt = NULL;
+    gt_upstreams *ups = NULL;
+    struct gt_rangeset up_rs;
+    memset(&up_rs, 0, sizeof up_rs);
+    if (nroutes) {
+        rt = gt_routes_new();
+        ups = gt_upstreams_new();
+        for (size_t i = 0; i < nroutes; i++)
+            if (!rt || !ups || gt_routes_load(rt, routes[i], err, sizeof err) != 0) {
+                fprintf(stderr, "bench_engine: %s\n", err);
+                return 2;
+            }
+        if (gt_upstream_compile(rt, NULL, NULL, ups, &up_rs) != 0) {
+            fprintf(stderr, "bench_engine: out of memory compiling routes\n");
+            return 2;
+        }
+        co.upstream_ranges = &up_rs;
+        co.upstream_names = gt_upstreams_names(ups);
+        co.n_upstream_names = gt_upstreams_count(ups);
+    }
     gt_classifier *cls = gt_classifier_build(&co, err, sizeof err);
+    gt_rangeset_free(&up_rs);
+    gt_routes_free(rt);
+    gt_upstreams_free(ups);
     if (!cls) {
         fprintf(stderr, "bench_engine: %s\n", err);
         return 2;
     }
+    printf("classes=%u\n", gt_classifier_nclasses(cls));
     struct gt_keys keys;
     if (gt_keys_build(&keys, cls, GT_DIM_COUNTRY) != 0) {
         fprintf(stderr, "bench_engine: out of memory building keys\n");
