@@ -2,6 +2,7 @@
  * collector (see the memory-ordering argument in engine.h). */
 #include "geotap/engine.h"
 #include "geotap/parse.h"
+#include "geotap/upstream_map.h"
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@ struct gt_worker {
     gt_engine *e;
     const uint32_t *class_key;
     const gt_classifier *cls;
+    const struct gt_key *keys;
     uint32_t width;
     unsigned parse_flags;
     int bytes_l3;
@@ -132,6 +134,7 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
         e->w[i] = w;
         w->e = e;
         w->class_key = opts->keys->class_key;
+        w->keys = opts->keys->keys;
         w->cls = opts->cls;
         w->width = opts->bin_seconds;
         w->parse_flags = opts->parse_flags;
@@ -248,6 +251,15 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
         cd = gt_classify6(w->cls, p.dst.v6);
     }
     uint32_t ks = w->class_key[cs], kd = w->class_key[cd];
+    const struct gt_engine_opts *o = &w->e->o;
+    if (__builtin_expect(o->l2map != NULL, 0)) {
+        uint32_t u = gt_upstream_map_l2(o->l2map, &p, o->iface);
+        if (u && o->l2_row[u]) {
+            const uint32_t *row = o->l2_key + (size_t)(o->l2_row[u] - 1) * o->l2_base;
+            if (!w->keys[ks].home) ks = row[ks];
+            if (!w->keys[kd].home) kd = row[kd];
+        }
+    }
     uint64_t bytes = w->bytes_l3 ? p.l3_len : wirelen;
     struct gt_counts *c = s->counts;
     c[ks].pkts_from++;

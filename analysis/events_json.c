@@ -194,6 +194,15 @@ static void hms(char *buf, size_t n, int64_t ns)
     snprintf(buf, n, "%.8sZ", t + 11);
 }
 
+/* The attribution's evidence, then the end of the line. */
+static void text_upstream(FILE *f, gt_upstream_name_fn un, void *unctx, const struct gt_event *ev)
+{
+    const char *n = ev->upstream && un ? un(unctx, ev->upstream) : NULL;
+    if (n && *n && ev->upstream_ratio >= 0)
+        fprintf(f, ": upstream %s carried %.0f%% of its usual traffic", n, 100.0 * ev->upstream_ratio);
+    fputc('\n', f);
+}
+
 void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
                          const struct gt_event *ev)
 {
@@ -216,13 +225,15 @@ void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_f
     hms(a, sizeof a, ev->last_seen_ns);
     switch (ev->type) {
     case GT_EV_DROP_TO_ZERO:
-        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g pkt/s, cause %s\n",
+        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g pkt/s, cause %s",
                 when, key, a, ev->silence_s, ev->expected_rate, gt_cause_name(ev->cause));
+        text_upstream(f, un, unctx, ev);
         break;
     case GT_EV_RESTORED:
         hms(b, sizeof b, ev->first_seen_ns);
-        fprintf(f, "%s  RESTORED       %-6s back at %s after %.0f s dark (since %s), cause %s\n",
+        fprintf(f, "%s  RESTORED       %-6s back at %s after %.0f s dark (since %s), cause %s",
                 when, key, b, ev->duration_s, a, gt_cause_name(ev->cause));
+        text_upstream(f, un, unctx, ev);
         break;
     default:
         fprintf(f, "%s  NOT MEASURABLE %-6s %.3g pkt/s: deciding would take %.0f s\n", when, key,

@@ -91,3 +91,91 @@ void gt_keys_free(struct gt_keys *k)
     free(k->class_key);
     memset(k, 0, sizeof *k);
 }
+
+/* Index of keys for lookups by value (build time only). */
+struct key_index { uint32_t *tab; size_t cap; };
+
+static int index_build(struct key_index *ix, const struct gt_keys *k, size_t extra)
+{
+    ix->cap = 16;
+    while (ix->cap < ((size_t)k->nkeys + extra) * 2)
+        ix->cap <<= 1;
+    ix->tab = calloc(ix->cap, sizeof *ix->tab);
+    if (!ix->tab)
+        return -1;
+    for (uint32_t i = 0; i < k->nkeys; i++) {
+        size_t h = key_hash(&k->keys[i]) & (ix->cap - 1);
+        while (ix->tab[h])
+            h = (h + 1) & (ix->cap - 1);
+        ix->tab[h] = i + 1;
+    }
+    return 0;
+}
+
+/* Key id of value v in k, or UINT32_MAX. */
+static uint32_t index_find(const struct key_index *ix, const struct gt_keys *k, const struct gt_key *v, size_t *slot)
+{
+    size_t h = key_hash(v) & (ix->cap - 1);
+    while (ix->tab[h] && !key_eq(&k->keys[ix->tab[h] - 1], v))
+        h = (h + 1) & (ix->cap - 1);
+    if (slot)
+        *slot = h;
+    return ix->tab[h] ? ix->tab[h] - 1 : UINT32_MAX;
+}
+
+int gt_keys_project(const struct gt_keys *fine, const struct gt_keys *coarse, uint32_t *proj)
+{
+    struct key_index ix;
+    if (index_build(&ix, coarse, 0))
+        return -1;
+    for (uint32_t i = 0; i < fine->nkeys; i++) {
+        struct gt_key v = fine->keys[i];
+        if (!v.home) {
+            if (!(coarse->dims & GT_DIM_COUNTRY)) memset(v.cc, 0, sizeof v.cc);
+            if (!(coarse->dims & GT_DIM_ASN)) v.asn = 0;
+            if (!(coarse->dims & GT_DIM_UPSTREAM)) v.upstream = 0;
+        }
+        proj[i] = index_find(&ix, coarse, &v, NULL);
+        if (proj[i] == UINT32_MAX) {
+            free(ix.tab);
+            return -1;
+        }
+    }
+    free(ix.tab);
+    return 0;
+}
+
+int gt_keys_upstream_variants(struct gt_keys *k, const uint32_t *ups, uint32_t nups, uint32_t **table)
+{
+    uint32_t n0 = k->nkeys;
+    size_t total = (size_t)n0 * nups;
+    struct key_index ix;
+    uint32_t *t = malloc((total + 1) * sizeof *t);
+    struct gt_key *nk = realloc(k->keys, ((size_t)n0 + total + 1) * sizeof *nk);
+    if (!t || !nk) {
+        free(t);
+        return -1;
+    }
+    k->keys = nk;
+    if (index_build(&ix, k, total)) {
+        free(t);
+        return -1;
+    }
+    for (uint32_t r = 0; r < nups; r++)
+        for (uint32_t i = 0; i < n0; i++) {
+            struct gt_key v = k->keys[i];
+            size_t slot;
+            if (!v.home)
+                v.upstream = ups[r];
+            uint32_t id = index_find(&ix, k, &v, &slot);
+            if (id == UINT32_MAX) {
+                id = k->nkeys++;
+                k->keys[id] = v;
+                ix.tab[slot] = id + 1;
+            }
+            t[(size_t)r * n0 + i] = id;
+        }
+    free(ix.tab);
+    *table = t;
+    return 0;
+}

@@ -168,7 +168,7 @@ int cmd_analyze(int argc, char **argv)
     }
 
     struct cli_cls cls;
-    if (cli_cls_build(&co, dims, &cls, "geotap analyze") != 0) {
+    if (cli_cls_build(&co, dims, co.events != NULL || format == GT_FMT_TABLE, &cls, "geotap analyze") != 0) {
         for (int j = 0; j < nfiles; j++)
             gt_pcap_file_close(files[j]);
         free(files);
@@ -192,10 +192,11 @@ int cmd_analyze(int argc, char **argv)
         goto done_out;
     }
     struct gt_engine_opts eo = {
-        .cls = cls.c, .keys = &cls.keys, .parse_flags = decap ? GT_PARSE_DECAP : 0,
+        .parse_flags = decap ? GT_PARSE_DECAP : 0,
         .bytes_l3 = bytes_l3, .bin_seconds = (uint32_t)bin, .nworkers = 1,
         .on_bin = cli_sinks_bin, .ctx = &sinks, .inline_collect = 1,
     };
+    cli_cls_engine_opts(&cls, &eo, NULL);
     gt_engine *eng = gt_engine_new(&eo);
     if (!eng) {
         fprintf(stderr, "geotap analyze: out of memory\n");

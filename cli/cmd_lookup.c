@@ -1,6 +1,8 @@
 /* geotap lookup: classify addresses given on the command line or standard
  * input with the compiled classifier, one tab-separated line each. */
 #include "cli/commands.h"
+#include "cli/cli_common.h"
+#include "geotap/routes.h"
 #include "geotap/classifier.h"
 
 #include <arpa/inet.h>
@@ -19,11 +21,14 @@ static const char usage_text[] =
 "skipped).\n"
 "\n"
 "Output is tab-separated with a header line:\n"
-"  address  country  asn  as_org  [upstream]\n"
+"  address  country  asn  as_org  [upstream  origin  bgp_upstreams]\n"
 "country is the ISO 3166 alpha-2 code of the MaxMind country.iso_code field,\n"
 "ZZ when the address is not in the database, or 'home' inside a --home-net;\n"
-"asn is 0 when unknown and as_org is then empty. The upstream column appears\n"
-"only when upstream data is loaded.\n"
+"asn is 0 when unknown and as_org is then empty. With --routes or\n"
+"--upstream-map, 'upstream' is the upstream geotap counts the address under\n"
+"(after the map's precedence); with --routes, 'origin' is the origin AS of the\n"
+"longest matching prefix and 'bgp_upstreams' its upstreams with their share\n"
+"of paths across peers, e.g. AS4837:1.000 (AS0 = paths with no upstream).\n"
 "\n"
 "Options:\n"
 "  --country-db FILE  MaxMind DB with country.iso_code (e.g. GeoLite2-Country.mmdb).\n"
@@ -36,6 +41,7 @@ static const char usage_text[] =
 "                     asn-2.3.2026061719/asn-ipv4.csv and asn-ipv6.csv.\n"
 "  --home-net CIDR    Mark a local network (e.g. 192.168.0.0/16, fd00::/8):\n"
 "                     reported as 'home', not looked up. Repeatable.\n"
+CLI_UPSTREAM_USAGE
 "  -h, --help         Show this help and exit.\n"
 "\n"
 "Exit status: 0 on success; 1 when some ADDRESS was invalid (reported on\n"
@@ -45,18 +51,26 @@ static const char usage_text[] =
 "Examples:\n"
 "  geotap lookup 8.8.8.8 2001:4860:4860::8888\n"
 "  geotap lookup --country-db GeoLite2-Country.mmdb --asn-db GeoLite2-ASN.mmdb 1.1.1.1\n"
-"  cut -f1 addresses.txt | geotap lookup\n";
+"  cut -f1 addresses.txt | geotap lookup\n"
+"  geotap lookup --routes updates.et-header.2015.gz 175.45.176.1\n";
 
 /* Print the line of one address; 0 (after a line on stderr) when s is not one. */
-static int lookup_one(const gt_classifier *c, const char *s, int with_up)
+static int lookup_one(const struct cli_cls *cls, const char *s)
 {
+    const gt_classifier *c = cls->c;
     struct in_addr a4;
     struct in6_addr a6;
+    struct gt_route_info ri;
+    int have_route = 0;
     uint32_t id;
     if (inet_pton(AF_INET, s, &a4) == 1) {
         id = gt_classify4(c, ntohl(a4.s_addr));
+        if (cls->routes)
+            have_route = gt_routes_lookup4(cls->routes, ntohl(a4.s_addr), &ri);
     } else if (inet_pton(AF_INET6, s, &a6) == 1) {
         id = gt_classify6(c, a6.s6_addr);
+        if (cls->routes)
+            have_route = gt_routes_lookup6(cls->routes, a6.s6_addr, &ri);
     } else {
         fprintf(stderr, "geotap lookup: invalid address '%s'\n", s);
         return 0;
@@ -64,72 +78,57 @@ static int lookup_one(const gt_classifier *c, const char *s, int with_up)
     const struct gt_class *k = gt_classifier_class(c, id);
     const char *org = k->asn ? gt_classifier_asn_org(c, k->asn) : NULL;
     printf("%s\t%s\t%u\t%s", s, (k->flags & GT_CLASS_HOME) ? "home" : k->cc, k->asn, org ? org : "");
-    if (with_up)
+    if (cls->n_upstreams)
         printf("\t%s", gt_classifier_upstream_name(c, k->upstream));
+    if (cls->routes) {
+        if (have_route) {
+            printf("\t%u\t", ri.origin);
+            for (uint32_t i = 0; i < ri.nup; i++)
+                printf("%sAS%u:%.3f", i ? "," : "", ri.up[i].asn, ri.up[i].share);
+        } else {
+            fputs("\t0\t", stdout);
+        }
+    }
     putchar('\n');
     return 1;
 }
 
 int cmd_lookup(int argc, char **argv)
 {
-    enum { OPT_COUNTRY = 256, OPT_ASN, OPT_HOME };
+    struct cli_cls_opts co;
+    struct cli_cls cls;
     static const struct option longopts[] = {
-        { "country-db", required_argument, NULL, OPT_COUNTRY },
-        { "asn-db", required_argument, NULL, OPT_ASN },
-        { "home-net", required_argument, NULL, OPT_HOME },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        CLI_CLS_LONGOPTS,
+        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
     };
-    const char *country = NULL;
-    const char **asn = calloc((size_t)argc + 2, sizeof *asn);
-    const char **home = calloc((size_t)argc + 1, sizeof *home);
-    size_t nasn = 0, nhome = 0;
-    if (!asn || !home) {
-        fprintf(stderr, "geotap lookup: out of memory\n");
-        free(asn); free(home);
-        return 2;
-    }
     int opt;
+    cli_cls_opts_init(&co);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_COUNTRY: country = optarg; break;
-        case OPT_ASN: asn[nasn++] = optarg; break;
-        case OPT_HOME: home[nhome++] = optarg; break;
-        case 'h':
+        if (opt == 'h') {
             fputs(usage_text, stdout);
-            free(asn); free(home);
             return 0;
-        default:
+        }
+        if (opt == CLI_O_EVENTS || opt == CLI_O_FA_BUDGET || cli_cls_opt(&co, opt, optarg) != 0) {
+            if (opt == CLI_O_EVENTS || opt == CLI_O_FA_BUDGET)
+                fprintf(stderr, "geotap lookup: %s is an option of analyze and live\n", argv[optind - 1]);
             fprintf(stderr, "Try 'geotap lookup --help'.\n");
-            free(asn); free(home);
             return 2;
         }
     }
-    if (!country)
-        country = gt_default_country_db();
-    if (!nasn) {
-        asn[nasn++] = gt_default_asn_v4();
-        asn[nasn++] = gt_default_asn_v6();
-    }
-    struct gt_classifier_opts o = {
-        .country_db = country, .asn_dbs = asn, .n_asn_dbs = nasn,
-        .home_nets = home, .n_home_nets = nhome,
-    };
-    char err[512];
-    gt_classifier *c = gt_classifier_build(&o, err, sizeof err);
-    free(asn);
-    free(home);
-    if (!c) {
-        fprintf(stderr, "geotap lookup: %s\n", err);
+    if (cli_cls_build(&co, GT_DIM_COUNTRY | GT_DIM_ASN, 0, &cls, "geotap lookup") != 0)
         return 2;
-    }
-    int with_up = o.upstream_ranges != NULL;
     int status = 0;
-    fputs(with_up ? "address\tcountry\tasn\tas_org\tupstream\n" : "address\tcountry\tasn\tas_org\n", stdout);
+    fputs("address\tcountry\tasn\tas_org", stdout);
+    if (cls.n_upstreams)
+        fputs("\tupstream", stdout);
+    if (cls.routes)
+        fputs("\torigin\tbgp_upstreams", stdout);
+    putchar('\n');
     if (optind < argc) {
         for (int i = optind; i < argc; i++)
-            if (!lookup_one(c, argv[i], with_up))
+            if (!lookup_one(&cls, argv[i]))
                 status = 1;
     } else {
         char *line = NULL;
@@ -144,7 +143,7 @@ int cmd_lookup(int argc, char **argv)
             if (s == e)
                 continue;
             *e = 0;
-            if (!lookup_one(c, s, with_up))
+            if (!lookup_one(&cls, s))
                 status = 1;
         }
         free(line);
@@ -153,6 +152,6 @@ int cmd_lookup(int argc, char **argv)
         fprintf(stderr, "geotap lookup: write error\n");
         status = 2;
     }
-    gt_classifier_free(c);
+    cli_cls_free(&cls);
     return status;
 }

@@ -165,7 +165,8 @@ void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n)
 /* Feed one closed bin (time order; empty bins too). Usable as a gt_bin_fn
  * with ctx = the detector. Bins with width 0 are ignored. */
 void gt_anomaly_bin(void *a, const struct gt_bin *bin);
-/* End of input: reports a capture gap still open. Outages still open stay
+/* End of input: reports a capture gap still open that began before the last
+ * bin (one inside it is the input ending mid-bin). Outages still open stay
  * open (no event): the data ended, not the outage. */
 void gt_anomaly_finish(gt_anomaly *a);
 

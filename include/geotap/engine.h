@@ -65,6 +65,8 @@
 #include "geotap/classifier.h"
 #include "geotap/keys.h"
 
+struct gt_upstream_map;
+
 struct gt_engine_opts {
     const gt_classifier *cls;
     const struct gt_keys *keys;
@@ -76,6 +78,14 @@ struct gt_engine_opts {
     void *ctx;
     int inline_collect;         /* single-threaded use: workers run the collector themselves */
     uint64_t max_gap_bins;      /* fill at most this many empty bins in one gap (0: 1,000,000) */
+    /* Per-frame upstream rules (--upstream-map mac/vlan/interface): the
+     * upstream they give replaces the class's for the frame's non-home
+     * addresses. NULL = none. */
+    const struct gt_upstream_map *l2map;
+    const char *iface;          /* capture interface for 'interface' rules */
+    const uint32_t *l2_row;     /* [upstream index]: row + 1 in l2_key, 0 = none */
+    const uint32_t *l2_key;     /* [row][l2_base]: key with that upstream (gt_keys_upstream_variants) */
+    uint32_t l2_base;           /* keys before the variants were added */
 };
 
 typedef struct gt_engine gt_engine;

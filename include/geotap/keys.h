@@ -34,6 +34,13 @@ struct gt_keys {
 unsigned gt_dims_parse(const char *s);
 /* Build the key table for classifier c and dims. 0, or -1 when out of memory. */
 int gt_keys_build(struct gt_keys *k, const gt_classifier *c, unsigned dims);
+/* For every key of fine, the key of coarse it projects onto (coarse's dims
+ * must be a subset of fine's) into proj[fine->nkeys]. 0, or -1. */
+int gt_keys_project(const struct gt_keys *fine, const struct gt_keys *coarse, uint32_t *proj);
+/* Per-frame upstream overrides (L2 rules): for each upstream ups[r], add the
+ * keys equal to each existing key but with that upstream; *table gets
+ * [nups][old nkeys] key ids (malloc'ed). 0, or -1 when out of memory. */
+int gt_keys_upstream_variants(struct gt_keys *k, const uint32_t *ups, uint32_t nups, uint32_t **table);
 /* Free the key table. */
 void gt_keys_free(struct gt_keys *k);
 

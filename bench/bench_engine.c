@@ -1,0 +1,271 @@
+/* bench_engine: engine packets per second over packets already in memory
+ * (parse + classify + count, no file reading). Loads the whole capture,
+ * builds the classifier (country + ASN, as analyze does) and runs the engine
+ * with N workers, each on its own thread with its share of the packets
+ * (round-robin, as a fanout would spread them), while the main thread
+ * collects bins concurrently. Several passes, a fresh engine each; the best
+ * pass is reported as one key=value line on stdout. */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "geotap/classifier.h"
+#include "geotap/engine.h"
+#include "geotap/routes.h"
+#include "geotap/upstream_map.h"
+#include "geotap/keys.h"
+#include "trace_mem.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+struct sink {
+    uint64_t bins, pkts_from;
+};
+
+static void on_bin(void *ctx, const struct gt_bin *b)
+{
+    struct sink *s = ctx;
+    s->bins++;
+    for (uint32_t k = 0; k < b->nkeys; k++)
+        s->pkts_from += b->counts[k].pkts_from;
+}
+
+struct job {
+    struct gt_worker *w;
+    int dlt;
+    const struct trace_pkt *const *pkts; /* this worker's packets */
+    size_t n;
+    atomic_int *go;
+    atomic_int done;            /* set by the worker when it finished */
+};
+
+static void *worker_main(void *arg)
+{
+    struct job *j = arg;
+    while (!atomic_load_explicit(j->go, memory_order_acquire))
+        ; /* spin: the start must not include thread wake-up latency */
+    for (size_t i = 0; i < j->n; i++) {
+        const struct trace_pkt *p = j->pkts[i];
+        gt_worker_packet(j->w, j->dlt, p->ts_ns, p->data, p->caplen, p->wirelen);
+    }
+    gt_worker_finish(j->w);
+    atomic_store_explicit(&j->done, 1, memory_order_release);
+    return NULL;
+}
+
+/* Run passes over the trace with `workers` workers; prints one line. 0 or 1. */
+static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, const struct trace_mem *tm,
+                       unsigned workers, unsigned passes, unsigned bin)
+{
+    const struct trace_mem t = *tm;
+    /* Each worker's packets, round-robin. */
+    const struct trace_pkt **lists = malloc(t.n * sizeof *lists);
+    struct job *jobs = calloc(workers, sizeof *jobs);
+    pthread_t *th = calloc(workers, sizeof *th);
+    if (!lists || !jobs || !th) {
+        fprintf(stderr, "bench_engine: out of memory\n");
+        free(lists);
+        free(jobs);
+        free(th);
+    return 0;
+        return 1;
+    }
+    size_t pos = 0;
+    for (unsigned w = 0; w < workers; w++) {
+        jobs[w].pkts = lists + pos;
+        for (size_t i = w; i < t.n; i += workers)
+            lists[pos++] = &t.pkts[i];
+        jobs[w].n = (size_t)(lists + pos - jobs[w].pkts);
+    }
+
+    double best = 0;
+    struct gt_bin_stats tot = {0};
+    struct sink sink = {0};
+    for (unsigned p = 0; p < passes; p++) {
+        memset(&sink, 0, sizeof sink);
+        struct gt_engine_opts eo = {
+            .cls = cls, .keys = keys, .bin_seconds = bin, .nworkers = workers,
+            .on_bin = on_bin, .ctx = &sink,
+        };
+        gt_engine *e = gt_engine_new(&eo);
+        if (!e) {
+            fprintf(stderr, "bench_engine: out of memory creating the engine\n");
+            exit(1);
+        }
+        atomic_int go = 0;
+        double t0 = 0, t1 = 0;
+        if (workers == 1) {
+            /* One worker runs on the main thread, collecting at the end, as analyze does. */
+            struct gt_worker *w = gt_engine_worker(e, 0);
+            t0 = now();
+            for (size_t i = 0; i < t.n; i++) {
+                const struct trace_pkt *pk = &t.pkts[i];
+                gt_worker_packet(w, t.dlt, pk->ts_ns, pk->data, pk->caplen, pk->wirelen);
+            }
+            gt_worker_finish(w);
+            gt_engine_finish(e);
+            t1 = now();
+        } else {
+            for (unsigned w = 0; w < workers; w++) {
+                jobs[w].w = gt_engine_worker(e, w);
+                jobs[w].dlt = t.dlt;
+                jobs[w].go = &go;
+                if (pthread_create(&th[w], NULL, worker_main, &jobs[w]) != 0) {
+                    fprintf(stderr, "bench_engine: cannot start a thread\n");
+                    exit(1);
+                }
+            }
+            t0 = now();
+            atomic_store_explicit(&go, 1, memory_order_release);
+            /* Collect concurrently, as a live collector does. */
+            unsigned done = 0;
+            while (done < workers) {
+                gt_engine_collect(e);
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+                done = 0;
+                for (unsigned w = 0; w < workers; w++)
+                    done += atomic_load_explicit(&jobs[w].done, memory_order_acquire) != 0;
+            }
+            for (unsigned w = 0; w < workers; w++) {
+                pthread_join(th[w], NULL);
+                atomic_store(&jobs[w].done, 0);
+            }
+            gt_engine_finish(e);
+            t1 = now();
+        }
+        tot = gt_engine_totals(e);
+        gt_engine_free(e);
+        if (p == 0 || t1 - t0 < best)
+            best = t1 - t0;
+    }
+    printf("workers=%u packets=%zu passes=%u seconds=%.6f pps=%.0f counted=%llu ip=%llu bins=%llu pkts_from=%llu\n",
+           workers, t.n, passes, best, (double)t.n / best, (unsigned long long)tot.packets,
+           (unsigned long long)tot.ip, (unsigned long long)sink.bins, (unsigned long long)sink.pkts_from);
+    free(lists);
+    free(jobs);
+    free(th);
+    return 0;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: bench_engine FILE.pcap [--workers N[,N...]] [--passes N] [--bin SECONDS]\n"
+                "                    [--country-db F] [--asn-db F]... [--no-asn] [--routes F]...\n");
+}
+
+int main(int argc, char **argv)
+{
+    unsigned worker_list[16] = {1}, nworkers = 1, passes = 3, bin = 60;
+    const char *country = NULL;
+    const char *asn[8];
+    size_t nasn = 0;
+    int no_asn = 0;
+    const char *routes[8];
+    size_t nroutes = 0;
+    static const struct option lopts[] = {
+        {"routes", 1, 0, 'r'},
+        {"workers", 1, 0, 'w'}, {"passes", 1, 0, 'p'}, {"bin", 1, 0, 'b'}, {"country-db", 1, 0, 'c'},
+        {"asn-db", 1, 0, 'a'}, {"no-asn", 0, 0, 'n'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'w': /* a comma list: one run per count, one classifier build */
+            nworkers = 0;
+            for (char *q = optarg; *q && nworkers < 16; q += *q == ',') {
+                char *end;
+                unsigned long v = strtoul(q, &end, 10);
+                if (end == q || v < 1 || v > 64) {
+                    fprintf(stderr, "bench_engine: --workers: invalid list '%s'\n", optarg);
+                    return 2;
+                }
+                worker_list[nworkers++] = (unsigned)v;
+                q = end;
+            }
+            break;
+        case 'p': passes = (unsigned)atoi(optarg); break;
+        case 'b': bin = (unsigned)atoi(optarg); break;
+        case 'c': country = optarg; break;
+        case 'a': if (nasn < 8) asn[nasn++] = optarg; break;
+        case 'n': no_asn = 1; break;
+        case 'r': if (nroutes < 8) routes[nroutes++] = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc || nworkers == 0 || passes < 1) {
+        usage(stderr);
+        return 2;
+    }
+    if (!no_asn && nasn == 0) {
+        asn[nasn++] = gt_default_asn_v4();
+        asn[nasn++] = gt_default_asn_v6();
+    }
+    struct gt_classifier_opts co = {
+        .country_db = country ? country : gt_default_country_db(),
+        .asn_dbs = no_asn ? NULL : asn,
+        .n_asn_dbs = no_asn ? 0 : nasn,
+    };
+    char err[512];
+    /* With routes: the upstream dimension compiled into the classes, as
+     * geotap analyze --routes does (the per-packet path stays one lookup). */
+    gt_routes *rt = NULL;
+    gt_upstreams *ups = NULL;
+    struct gt_rangeset up_rs;
+    memset(&up_rs, 0, sizeof up_rs);
+    if (nroutes) {
+        rt = gt_routes_new();
+        ups = gt_upstreams_new();
+        for (size_t i = 0; i < nroutes; i++)
+            if (!rt || !ups || gt_routes_load(rt, routes[i], err, sizeof err) != 0) {
+                fprintf(stderr, "bench_engine: %s\n", err);
+                return 2;
+            }
+        if (gt_upstream_compile(rt, NULL, NULL, ups, &up_rs) != 0) {
+            fprintf(stderr, "bench_engine: out of memory compiling routes\n");
+            return 2;
+        }
+        co.upstream_ranges = &up_rs;
+        co.upstream_names = gt_upstreams_names(ups);
+        co.n_upstream_names = gt_upstreams_count(ups);
+    }
+    gt_classifier *cls = gt_classifier_build(&co, err, sizeof err);
+    gt_rangeset_free(&up_rs);
+    gt_routes_free(rt);
+    gt_upstreams_free(ups);
+    if (!cls) {
+        fprintf(stderr, "bench_engine: %s\n", err);
+        return 2;
+    }
+    printf("classes=%u\n", gt_classifier_nclasses(cls));
+    struct gt_keys keys;
+    if (gt_keys_build(&keys, cls, GT_DIM_COUNTRY) != 0) {
+        fprintf(stderr, "bench_engine: out of memory building keys\n");
+        return 1;
+    }
+    struct trace_mem t;
+    if (trace_mem_load(&t, argv[optind], 0, "bench_engine") != 0 || t.n == 0) {
+        if (t.pkts)
+            fprintf(stderr, "bench_engine: %s: no packets\n", argv[optind]);
+        trace_mem_free(&t);
+        gt_keys_free(&keys);
+        gt_classifier_free(cls);
+        return 2;
+    }
+
+    int rc = 0;
+    for (unsigned i = 0; i < nworkers && rc == 0; i++)
+        rc = run_workers(cls, &keys, &t, worker_list[i], passes, bin);
+    trace_mem_free(&t);
+    gt_keys_free(&keys);
+    gt_classifier_free(cls);
+    return rc;
+}
