@@ -28,6 +28,12 @@ struct gt_worker {
     const uint32_t *class_key;
     const gt_classifier *cls;
     const struct gt_key *keys;
+    /* Copies of the L2 upstream rules: the packet path reads nothing from
+     * the engine struct, whose lines the collector writes. */
+    const struct gt_upstream_map *l2map;
+    const char *iface;
+    const uint32_t *l2_row, *l2_key;
+    uint32_t l2_base;
     uint32_t width;
     unsigned parse_flags;
     int bytes_l3;
@@ -135,6 +141,11 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
         w->e = e;
         w->class_key = opts->keys->class_key;
         w->keys = opts->keys->keys;
+        w->l2map = opts->l2map;
+        w->iface = opts->iface;
+        w->l2_row = opts->l2_row;
+        w->l2_key = opts->l2_key;
+        w->l2_base = opts->l2_base;
         w->cls = opts->cls;
         w->width = opts->bin_seconds;
         w->parse_flags = opts->parse_flags;
@@ -251,11 +262,10 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
         cd = gt_classify6(w->cls, p.dst.v6);
     }
     uint32_t ks = w->class_key[cs], kd = w->class_key[cd];
-    const struct gt_engine_opts *o = &w->e->o;
-    if (__builtin_expect(o->l2map != NULL, 0)) {
-        uint32_t u = gt_upstream_map_l2(o->l2map, &p, o->iface);
-        if (u && o->l2_row[u]) {
-            const uint32_t *row = o->l2_key + (size_t)(o->l2_row[u] - 1) * o->l2_base;
+    if (__builtin_expect(w->l2map != NULL, 0)) {
+        uint32_t u = gt_upstream_map_l2(w->l2map, &p, w->iface);
+        if (u && w->l2_row[u]) {
+            const uint32_t *row = w->l2_key + (size_t)(w->l2_row[u] - 1) * w->l2_base;
             if (!w->keys[ks].home) ks = row[ks];
             if (!w->keys[kd].home) kd = row[kd];
         }

@@ -487,7 +487,8 @@ int cmd_live(int argc, char **argv)
     /* The classifier first (seconds for a full database): the capture's
      * ring would fill meanwhile. Then the capture, then drop privileges. */
     struct cli_cls cls;
-    if (cli_cls_build(&co, dims, &cls, "geotap live") != 0)
+    /* Finer keys for the anomaly module's attribution only when it runs. */
+    if (cli_cls_build(&co, dims, co.events != NULL, &cls, "geotap live") != 0)
         return 2;
     if (iface) {
         struct gt_live_opts lo2 = { iface, bpf, (int)snaplen, (int)buffer_mb, 100, nworkers };
@@ -550,10 +551,11 @@ int cmd_live(int argc, char **argv)
     view = (struct view){ &sinks, &cls, out, format == GT_FMT_TABLE && isatty(fileno(out)), quiet, source,
                           malloc(((size_t)cls.keys.nkeys + 1) * sizeof(uint32_t)) };
     struct gt_engine_opts eo = {
-        .cls = cls.c, .keys = &cls.keys, .parse_flags = decap ? GT_PARSE_DECAP : 0,
+        .parse_flags = decap ? GT_PARSE_DECAP : 0,
         .bytes_l3 = bytes_l3, .bin_seconds = (uint32_t)bin, .nworkers = nworkers,
         .on_bin = on_bin, .ctx = &view,
     };
+    cli_cls_engine_opts(&cls, &eo, iface);
     eng = gt_engine_new(&eo);
     wk = aligned_alloc(64, ((sizeof *wk * nworkers) + 63) / 64 * 64);
     th = calloc(nworkers, sizeof *th);
