@@ -1,5 +1,6 @@
 /* Anomaly events as JSON lines and as readable lines. */
 #include "geotap/events.h"
+#include "geotap/output.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -54,17 +55,7 @@ static void json_upstream(FILE *f, gt_upstream_name_fn un, void *unctx, uint32_t
 {
     const char *name = un ? un(unctx, u) : NULL;
     if (name && *name) {
-        fputc('"', f);
-        for (const char *p = name; *p; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if (ch == '"' || ch == '\\')
-                fprintf(f, "\\%c", ch);
-            else if (ch < 0x20)
-                fprintf(f, "\\u%04x", ch);
-            else
-                fputc(ch, f);
-        }
-        fputc('"', f);
+        gt_json_string(f, name);
     } else {
         fprintf(f, "%" PRIu32, u);
     }

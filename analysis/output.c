@@ -121,7 +121,7 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_string(FILE *f, const char *s)
+void gt_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -167,7 +167,7 @@ static void write_row(struct gt_output *o, const char *ts, uint32_t k, const str
             if (dim_list[d] == GT_DIM_ASN && !o->o.keys->keys[k].home)
                 fputs(label, f);
             else
-                json_string(f, label);
+                gt_json_string(f, label);
         }
     }
     if (csv)
