@@ -8,6 +8,10 @@ for addresses without a country). Also spot-checks a few of tshark's own
 country answers with mmdblookup (libmaxminddb), so the oracle is not taken on
 faith.
 
+Hand-made frames with malformed IP headers (bad version, header length,
+total length, snapped inside the addresses...) are compared the same way:
+geotap must not count what tshark cannot read an address from, and vice versa.
+
 Corrupt files (the fuzz-* ones): tshark reads the frames before the damage and
 stops (exit 2, "cut short"); libpcap stops at the same record (checked for the
 shared data: same frame count for all 120 files). geotap may then exit 2 with
@@ -30,7 +34,9 @@ import io
 import os
 import re
 import subprocess
+import struct
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tshark_oracle  # noqa: E402
@@ -155,6 +161,97 @@ def check_file(binary, db, path):
     return not problems, lines, res
 
 
+def _ip4(src, dst, ihl=5, ver=4, tl=None, payload=b"\0" * 8):
+    opts = b"\0" * max(0, ihl * 4 - 20)
+    tl = tl if tl is not None else max(ihl * 4, 20) + len(payload)
+    return struct.pack("!BBHHHBBH4s4s", (ver << 4) | ihl, 0, tl, 1, 0, 64, 17, 0,
+                       bytes(src), bytes(dst)) + opts + payload
+
+
+def _ip6(src, dst, ver=6, payload=b"\0" * 8):
+    return struct.pack("!IHBB", ver << 28, len(payload), 17, 64) + src + dst + payload
+
+
+def _eth(ethertype):
+    return bytes.fromhex("001122334455006677889900") + struct.pack("!H", ethertype)
+
+
+def crafted_frames():
+    """Malformed and borderline IP headers, as (name, frame, original length).
+    Public addresses, so a miscount shows up in a country row."""
+    a, b = [81, 2, 69, 142], [8, 8, 8, 8]
+    a6 = bytes.fromhex("2a0104f8000000000000000000000001")
+    b6 = bytes.fromhex("20014860486000000000000000008888")
+    ok4 = _eth(0x800) + _ip4(a, b)
+    ok6 = _eth(0x86DD) + _ip6(a6, b6)
+    return [
+        ("ok4", ok4, len(ok4)),
+        ("ihl4", _eth(0x800) + _ip4(a, b, ihl=4), None),           # tshark: bogus, no address
+        ("ihl0", _eth(0x800) + _ip4(a, b, ihl=0), None),
+        ("version5", _eth(0x800) + _ip4(a, b, ver=5), None),      # tshark: bogus version
+        ("v6-in-0800", _eth(0x800) + _ip6(a6, b6), None),         # tshark hands it to IPv6
+        ("v4-in-86dd", _eth(0x86DD) + _ip4(a, b), None),          # tshark: bogus, data
+        ("totlen10", _eth(0x800) + _ip4(a, b, tl=10), None),      # tshark: bogus length
+        ("totlen1500", _eth(0x800) + _ip4(a, b, tl=1500), None),  # counted, length exceeds frame
+        ("options", _eth(0x800) + _ip4(a, b, ihl=6), None),
+        ("cut-in-dst", ok4[:14 + 18], len(ok4)),                  # snapped inside the addresses
+        ("cut-after-hdr", ok4[:14 + 20], len(ok4)),               # snapped right after the header
+        ("ok6", ok6, len(ok6)),
+        ("v7-in-86dd", _eth(0x86DD) + _ip6(a6, b6, ver=7), None),
+        ("cut6-in-dst", ok6[:14 + 30], len(ok6)),
+        ("eth-only", ok4[:14], len(ok4)),
+        ("eth-4-bytes", ok4[:4], 60),
+    ]
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, (_, fr, orig) in enumerate(frames):
+            f.write(struct.pack("<IIII", 1000 + i, 0, len(fr), orig or len(fr)))
+            f.write(fr)
+
+
+def check_crafted(binary, db):
+    """geotap vs tshark on hand-made malformed headers. One known, documented
+    difference is checked separately: an IPv4 header whose options run past
+    the captured bytes. tshark still reads its addresses (bytes 12-19) and
+    counts it; issue 2 says a frame ending inside a header is truncated, so
+    geotap must count nothing for it."""
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="gt-crafted.") as tmp:
+        main_pcap = os.path.join(tmp, "crafted.pcap")
+        write_pcap(main_pcap, crafted_frames())
+        res = tshark_oracle.oracle(main_pcap, db, cache="off")
+        rc, out, err = run_geotap(binary, db, main_pcap)
+        try:
+            d = diff_counts(parse_geotap_csv(out), res["countries"])
+        except ValueError as e:
+            d = [f"    geotap output: {e}"]
+        if rc != 0:
+            d.append(f"    geotap exit {rc}, expected 0")
+        if d:
+            lines += ["MISMATCH crafted malformed headers (tests/test_tshark_compare.py:"
+                      "crafted_frames):"] + d
+        a, b = [81, 2, 69, 142], [8, 8, 8, 8]
+        cut = (_eth(0x800) + _ip4(a, b, ihl=15, payload=b""))[:14 + 30]
+        opt_pcap = os.path.join(tmp, "options-cut.pcap")
+        write_pcap(opt_pcap, [("options-cut", cut, len(cut))])
+        res = tshark_oracle.oracle(opt_pcap, db, cache="off")
+        if res["countries"].get("GB", [0])[0] != 1:
+            lines.append(f"NOTE tshark no longer counts an IPv4 header cut inside its options: "
+                         f"{res['countries']}")
+        rc, out, err = run_geotap(binary, db, opt_pcap)
+        try:
+            got = {k: v for k, v in parse_geotap_csv(out).items() if any(v)}
+        except ValueError as e:
+            got = {"error": str(e)}
+        if got or rc != 0:
+            lines.append(f"MISMATCH IPv4 header cut inside its options: geotap exit {rc}, "
+                         f"counts {got}; expected exit 0 and no country counts (truncated)")
+    return lines
+
+
 def main():
     binary = os.environ.get("GEOTAP_BIN")
     shared = os.environ.get("GEOTAP_SHARED")
@@ -198,11 +295,17 @@ def main():
             if not ok:
                 failed.append(os.path.basename(f))
                 print("\n".join(lines), flush=True)
+    crafted = check_crafted(binary, db)
+    if crafted:
+        print("\n".join(crafted))
+        if any(l.startswith("MISMATCH") for l in crafted):
+            failed.append("(crafted)")
     print(f"compared {len(files)} files: {len(files) - len(failed)} equal, "
           f"{len(failed)} differ; tshark saw {totals['frames']} frames, {totals['ip']} "
           f"with an outer IP header, {totals['nonip']} non-IP, {totals['noaddr']} with a "
           f"bogus/truncated IP header, {totals['inner_ip']} with tunnelled/quoted IP; "
           f"{len(countries)} countries")
+    print("crafted malformed headers: " + ("differ" if "(crafted)" in failed else "equal"))
     if failed:
         print("differing files: " + " ".join(sorted(failed)))
     return 1 if failed else 0
