@@ -44,7 +44,7 @@ import tempfile
 # there (e.g. a City or ASN one) would mix into the oracle's answers.
 TSHARK_DEFAULT_MMDB_DIRS = ("/usr/share/GeoIP", "/var/lib/GeoIP")
 
-ORACLE_VERSION = 2
+ORACLE_VERSION = 3
 
 
 class OracleError(Exception):
@@ -135,7 +135,9 @@ def _layer_occurrence(layers, name, k):
     repeated layers into a list in packet order."""
     layer = layers.get(name)
     if layer is None:
-        raise OracleError(f"frame.protocols names {name} but the JSON has no such layer")
+        # Named in frame.protocols but no bytes to show: the capture ends
+        # right where the header would start.
+        return None
     if isinstance(layer, list):
         return layer[k] if k < len(layer) else None
     return layer if k == 0 else None
@@ -234,7 +236,7 @@ def analyse(text):
         stats["frames"] += 1
         stats["bytes"] += flen
         name, layer = _outer_layer(layers)
-        if layer is None:
+        if name is None:
             stats["nonip"] += 1
             k = frame.get("frame.protocols", "")
             nonip_kinds[k] = nonip_kinds.get(k, 0) + 1
@@ -242,6 +244,7 @@ def analyse(text):
         protos = frame.get("frame.protocols", "").split(":")
         if sum(1 for t in protos if t in ("ip", "ipv6")) > 1:
             stats["inner_ip"] += 1
+        layer = layer or {}
         if name == "ip" and int(layer.get("ip.hdr_len", "20")) > 20:
             # tshark reads the addresses (bytes 12-19) even when the frame
             # ends inside the options; a parser calling that "truncated"
