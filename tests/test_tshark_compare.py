@@ -26,11 +26,9 @@ tshark reads cleanly must give exit 0.
 
 Environment: GEOTAP_BIN, GEOTAP_SHARED (set by meson); GEOTAP_COUNTRY_DB
 overrides the database (default: the one scripts/setup caches);
-GEOTAP_COMPARE_FILES=glob narrows the file set for debugging;
-GEOTAP_COMPARE_EVERY=N compares every Nth file and all fuzz-* files (the
-sanitizer builds set it).
-Exit: 0 all equal, 1 some file differs, 77 (meson: skipped) when the geotap
-binary has no `analyze` subcommand yet.
+GEOTAP_COMPARE_FILES=glob narrows the file set for debugging.
+Exit: 0 all equal, 1 some file differs or the geotap binary has no working
+`analyze` subcommand.
 """
 import concurrent.futures as cf
 import csv
@@ -301,13 +299,6 @@ def main():
     pat = os.environ.get("GEOTAP_COMPARE_FILES")
     if pat:
         files = [f for f in files if fnmatch.fnmatch(os.path.basename(f), pat)]
-    every = int(os.environ.get("GEOTAP_COMPARE_EVERY") or 1)
-    if every > 1:
-        # Sanitizer builds: the parser already meets every real packet under
-        # ASan in parse-vs-tshark; here a spread of files (and every
-        # malformed one) keeps the end-to-end check without 120 slow starts.
-        files = [f for i, f in enumerate(files)
-                 if i % every == 0 or os.path.basename(f).startswith("fuzz")]
     if not files:
         print(f"test_tshark_compare: no *.pcap/*.pcapng in {pdir}")
         return 1
