@@ -61,6 +61,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static double last_pps_;   /* rate of the last run_workers() call */
+static int quiet_;         /* run_workers() prints nothing */
+
 /* Run passes over the trace with `workers` workers; prints one line. 0 or 1. */
 static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, const struct trace_mem *tm,
                        unsigned workers, unsigned passes, unsigned bin)
@@ -147,6 +150,8 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
         if (p == 0 || t1 - t0 < best)
             best = t1 - t0;
     }
+    last_pps_ = (double)t.n / best;
+    if (!quiet_)
     printf("workers=%u packets=%zu passes=%u seconds=%.6f pps=%.0f counted=%llu ip=%llu bins=%llu pkts_from=%llu\n",
            workers, t.n, passes, best, (double)t.n / best, (unsigned long long)tot.packets,
            (unsigned long long)tot.ip, (unsigned long long)sink.bins, (unsigned long long)sink.pkts_from);
@@ -159,7 +164,10 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
 static void usage(FILE *to)
 {
     fprintf(to, "usage: bench_engine FILE.pcap [--workers N[,N...]] [--passes N] [--bin SECONDS]\n"
-                "                    [--country-db F] [--asn-db F]... [--no-asn] [--routes F]...\n");
+                "                    [--country-db F] [--asn-db F]... [--no-asn] [--routes F]...\n"
+                "                    [--paired N]   (with --routes: N alternating pairs of single passes\n"
+                "                                    without and with the routes, 1 worker; prints the\n"
+                "                                    median of the pairs' rate ratios)\n");
 }
 
 int main(int argc, char **argv)
@@ -171,8 +179,9 @@ int main(int argc, char **argv)
     int no_asn = 0;
     const char *routes[8];
     size_t nroutes = 0;
+    unsigned paired = 0;
     static const struct option lopts[] = {
-        {"routes", 1, 0, 'r'},
+        {"routes", 1, 0, 'r'}, {"paired", 1, 0, 'P'},
         {"workers", 1, 0, 'w'}, {"passes", 1, 0, 'p'}, {"bin", 1, 0, 'b'}, {"country-db", 1, 0, 'c'},
         {"asn-db", 1, 0, 'a'}, {"no-asn", 0, 0, 'n'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
@@ -197,6 +206,7 @@ int main(int argc, char **argv)
         case 'a': if (nasn < 8) asn[nasn++] = optarg; break;
         case 'n': no_asn = 1; break;
         case 'r': if (nroutes < 8) routes[nroutes++] = optarg; break;
+        case 'P': paired = (unsigned)atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -215,6 +225,15 @@ int main(int argc, char **argv)
         .n_asn_dbs = no_asn ? 0 : nasn,
     };
     char err[512];
+    /* --paired: the same classifier without routes, to alternate with. */
+    gt_classifier *plain = NULL;
+    if (paired && nroutes) {
+        plain = gt_classifier_build(&co, err, sizeof err);
+        if (!plain) {
+            fprintf(stderr, "bench_engine: %s\n", err);
+            return 2;
+        }
+    }
     /* With routes: the upstream dimension compiled into the classes, as
      * geotap analyze --routes does (the per-packet path stays one lookup). */
     gt_routes *rt = NULL;
@@ -262,7 +281,35 @@ int main(int argc, char **argv)
     }
 
     int rc = 0;
-    for (unsigned i = 0; i < nworkers && rc == 0; i++)
+    if (plain) {
+        /* Back-to-back single passes, alternating: slow drifts of a shared
+         * machine hit both sides of a pair alike; the median pair decides. */
+        struct gt_keys pkeys;
+        double *r = calloc(paired, sizeof *r), bw = 0, bp = 0;
+        if (!r || gt_keys_build(&pkeys, plain, GT_DIM_COUNTRY) != 0) {
+            fprintf(stderr, "bench_engine: out of memory\n");
+            return 1;
+        }
+        quiet_ = 1;
+        for (unsigned i = 0; i < paired && rc == 0; i++) {
+            rc = run_workers(plain, &pkeys, &t, 1, 1, bin);
+            double a = last_pps_;
+            rc |= run_workers(cls, &keys, &t, 1, 1, bin);
+            r[i] = last_pps_ / a;
+            if (a > bp) bp = a;
+            if (last_pps_ > bw) bw = last_pps_;
+        }
+        for (unsigned i = 1; i < paired; i++)   /* insertion sort: a handful */
+            for (unsigned j = i; j > 0 && r[j] < r[j - 1]; j--) {
+                double x = r[j]; r[j] = r[j - 1]; r[j - 1] = x;
+            }
+        printf("paired pairs=%u ratio_median=%.4f ratio_min=%.4f ratio_max=%.4f best_without=%.0f best_with=%.0f\n",
+               paired, r[paired / 2], r[0], r[paired - 1], bp, bw);
+        free(r);
+        gt_keys_free(&pkeys);
+        gt_classifier_free(plain);
+    }
+    for (unsigned i = 0; i < nworkers && rc == 0 && !plain; i++)
         rc = run_workers(cls, &keys, &t, worker_list[i], passes, bin);
     trace_mem_free(&t);
     gt_keys_free(&keys);
