@@ -211,8 +211,7 @@ void gt_output_bin(void *output, const struct gt_bin *bin)
     }
 }
 
-/* "1.23 M" style numbers; bytes get a B suffix. */
-static void human(uint64_t v, const char *unit, char *buf, size_t len)
+void gt_human(uint64_t v, const char *unit, char *buf, size_t len)
 {
     static const char *const pre[] = { "", "k", "M", "G", "T", "P", "E" };
     double d = (double)v;
@@ -279,10 +278,10 @@ static void write_table(struct gt_output *o)
                 snprintf(name + l, sizeof name - l, "%svia %s", l ? " / " : "", *part ? part : "(unknown)");
             }
         }
-        human(c->pkts_from, "", a, sizeof a);
-        human(c->bytes_from, "B", b, sizeof b);
-        human(c->pkts_to, "", cc, sizeof cc);
-        human(c->bytes_to, "B", d, sizeof d);
+        gt_human(c->pkts_from, "", a, sizeof a);
+        gt_human(c->bytes_from, "B", b, sizeof b);
+        gt_human(c->pkts_to, "", cc, sizeof cc);
+        gt_human(c->bytes_to, "B", d, sizeof d);
         double share = all ? 100.0 * (double)(c->pkts_from + c->pkts_to) / (double)all : 0;
         fprintf(f, "%-44.44s %10s %10s %10s %10s %5.1f%%\n", name, a, b, cc, d, share);
     }

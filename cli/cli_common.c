@@ -30,6 +30,26 @@ static int add_list(const char **list, int *n, const char *arg, const char *what
     return 0;
 }
 
+int cli_parse_by_format(const char *prog, const char *by, const char *fmt, const char *outpath,
+                        unsigned *dims, int *format)
+{
+    *dims = gt_dims_parse(by);
+    if (!*dims) {
+        fprintf(stderr, "%s: --by '%s': want country, asn, upstream or a comma list of them\n", prog, by);
+        return -1;
+    }
+    if (!fmt) {
+        *format = (!outpath && isatty(STDOUT_FILENO)) ? GT_FMT_TABLE : GT_FMT_CSV;
+        return 0;
+    }
+    *format = gt_format_parse(fmt);
+    if (*format < 0) {
+        fprintf(stderr, "%s: --format '%s': want table, csv or jsonl\n", prog, fmt);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg)
 {
     switch (c) {

@@ -97,6 +97,10 @@ struct cli_sinks {
     uint64_t *best;                    /* [keys.nkeys] scratch: cum of the key's best upstream */
 };
 
+/* --by and --format (table on a terminal without -o, else csv); -1 after a
+ * message naming prog and the bad value. */
+int cli_parse_by_format(const char *prog, const char *by, const char *fmt, const char *outpath,
+                        unsigned *dims, int *format);
 /* Defaults for every option. */
 void cli_cls_opts_init(struct cli_cls_opts *o);
 /* Handle one getopt_long result c of CLI_CLS_LONGOPTS; 0 if handled, -1 if

@@ -134,21 +134,10 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "geotap analyze: no capture file given (use '-' for standard input)\nTry 'geotap analyze --help'.\n");
         return 2;
     }
-    unsigned dims = gt_dims_parse(by);
-    if (!dims) {
-        fprintf(stderr, "geotap analyze: --by '%s': want country, asn, upstream or a comma list of them\n", by);
-        return 2;
-    }
+    unsigned dims;
     int format;
-    if (fmt) {
-        format = gt_format_parse(fmt);
-        if (format < 0) {
-            fprintf(stderr, "geotap analyze: --format '%s': want table, csv or jsonl\n", fmt);
-            return 2;
-        }
-    } else {
-        format = (!outpath && isatty(STDOUT_FILENO)) ? GT_FMT_TABLE : GT_FMT_CSV;
-    }
+    if (cli_parse_by_format("geotap analyze", by, fmt, outpath, &dims, &format) != 0)
+        return 2;
 
     /* Open every capture first, so a typo fails before any work. */
     int nfiles = argc - optind, status = 0;

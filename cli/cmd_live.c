@@ -245,21 +245,6 @@ struct view {
     uint32_t *ids;
 };
 
-static void human(uint64_t v, const char *unit, char *buf, size_t len)
-{
-    static const char *const pre[] = { "", "k", "M", "G", "T", "P", "E" };
-    double d = (double)v;
-    int i = 0;
-    while (d >= 1000 && i < 6) {
-        d /= 1000;
-        i++;
-    }
-    if (i == 0)
-        snprintf(buf, len, "%" PRIu64 "%s%s", v, *unit ? " " : "", unit);
-    else
-        snprintf(buf, len, "%.*f %s%s", d < 10 ? 2 : d < 100 ? 1 : 0, d, pre[i], unit);
-}
-
 static const struct gt_counts *view_counts_;
 
 static int cmp_view(const void *a, const void *b)
@@ -289,8 +274,8 @@ static void draw(struct view *v, const struct gt_bin *bin)
     view_counts_ = bin->counts;
     qsort(v->ids, m, sizeof *v->ids, cmp_view);
     gt_rfc3339(bin->start, t);
-    human(bin->stats.packets, "", a, sizeof a);
-    human(bin->stats.bytes, "B", b, sizeof b);
+    gt_human(bin->stats.packets, "", a, sizeof a);
+    gt_human(bin->stats.bytes, "B", b, sizeof b);
     fprintf(f, "\033[H\033[2J");
     fprintf(f, "geotap live %s   bin %s (%u s)   %s frames  %s  %" PRIu64 " dropped\n\n",
             v->source, t, bin->width, a, b, bin->stats.drops);
@@ -317,10 +302,10 @@ static void draw(struct view *v, const struct gt_bin *bin)
                          dl[j] == GT_DIM_ASN ? "AS" : "via ", part);
             }
         }
-        human(x->pkts_from, "", a, sizeof a);
-        human(x->bytes_from, "B", b, sizeof b);
-        human(x->pkts_to, "", c, sizeof c);
-        human(x->bytes_to, "B", d, sizeof d);
+        gt_human(x->pkts_from, "", a, sizeof a);
+        gt_human(x->bytes_from, "B", b, sizeof b);
+        gt_human(x->pkts_to, "", c, sizeof c);
+        gt_human(x->bytes_to, "B", d, sizeof d);
         fprintf(f, "%-40.40s %10s %10s %10s %10s %5.1f%%\n", name, a, b, c, d,
                 all ? 100.0 * (double)(x->bytes_from + x->bytes_to) / (double)all : 0.0);
     }
@@ -453,21 +438,10 @@ int cmd_live(int argc, char **argv)
         fprintf(stderr, "geotap live: -f, -s, -B, -Z and --workers are for -i; with --dpdk use --queues\n");
         return 2;
     }
-    unsigned dims = gt_dims_parse(by);
-    if (!dims) {
-        fprintf(stderr, "geotap live: --by '%s': want country, asn, upstream or a comma list of them\n", by);
-        return 2;
-    }
+    unsigned dims;
     int format;
-    if (fmt) {
-        format = gt_format_parse(fmt);
-        if (format < 0) {
-            fprintf(stderr, "geotap live: --format '%s': want table, csv or jsonl\n", fmt);
-            return 2;
-        }
-    } else {
-        format = (!outpath && isatty(STDOUT_FILENO)) ? GT_FMT_TABLE : GT_FMT_CSV;
-    }
+    if (cli_parse_by_format("geotap live", by, fmt, outpath, &dims, &format) != 0)
+        return 2;
 
     int status = 0;
     char err[1024];

@@ -37,6 +37,8 @@ void gt_output_free(struct gt_output *o);
 /* Format a key's columns into buf for display: "CN", "13335", "AS4837 ..." or "home". */
 void gt_key_label(const struct gt_keys *keys, const gt_classifier *cls, uint32_t key,
                   unsigned dim, char *buf, size_t len);
+/* v in human units ("1.23 M", with unit appended, e.g. "B") into buf. */
+void gt_human(uint64_t v, const char *unit, char *buf, size_t len);
 /* Write s as a JSON string (quotes, backslash and control characters escaped). */
 void gt_json_string(FILE *f, const char *s);
 /* RFC 3339 UTC time of t seconds since the epoch: "2014-12-22T16:15:00Z". */
