@@ -1,6 +1,7 @@
 /* The compiled classifier: load every source into range sets, sweep their
  * boundaries per family into segments of one class each (classes interned
  * into dense ids), merge equal neighbours, and build one Poptrie per family. */
+#include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "geotap/sources.h"
 #include "geotap/poptrie.h"
@@ -347,16 +348,9 @@ static void *trie_job_run(void *arg)
     return NULL;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *err, size_t errlen)
 {
-    double t0 = now();
+    double t0 = gt_mono_s();
     char ebuf[512] = "";
     struct gt_rangeset rs[NDIM];
     memset(rs, 0, sizeof rs);
@@ -449,7 +443,7 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
             if (!(c->upstream_names[i] = strdup(i && opts->upstream_names[i] ? opts->upstream_names[i] : "")))
                 goto oom;
     }
-    c->build_seconds = now() - t0;
+    c->build_seconds = gt_mono_s() - t0;
     return c;
 
 oom:

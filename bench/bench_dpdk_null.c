@@ -10,6 +10,7 @@
  *
  * usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--addrs N] [--country-db FILE]
  * (EAL: no hugepages, no PCI, one net_null port; lcore q on CPU q % ncpu) */
+#include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "geotap/dpdk_port.h"
 #include "geotap/engine.h"
@@ -32,20 +33,6 @@ struct lc {
     const uint32_t *addrs;   /* NULL: the frames as delivered */
     uint32_t naddrs, next;
 };
-
-static int64_t realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void on_frame(void *ctx, int64_t ts, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
@@ -71,7 +58,7 @@ static int lcore_main(void *arg)
     while (!atomic_load_explicit(l->stop, memory_order_relaxed)) {
         gt_dpdk_rx(l->d, l->q, on_frame, l);
         if ((++n & 1023) == 0)
-            gt_worker_tick(l->w, realtime_ns() - 500000000LL);
+            gt_worker_tick(l->w, gt_realtime_ns() - 500000000LL);
     }
     gt_worker_finish(l->w);
     return 0;
@@ -225,21 +212,21 @@ int main(int argc, char **argv)
                                 .addrs = addrs, .naddrs = (uint32_t)naddrs, .next = (uint32_t)(q * 7919 % (naddrs ? naddrs : 1)) };
             args[q] = &l[q];
         }
-        double t0 = now_s();
+        double t0 = gt_mono_s();
         if (gt_dpdk_launch(d, lcore_main, args) != qs[i]) {
             fprintf(stderr, "bench_dpdk_null: cannot launch %d lcores\n", qs[i]);
             atomic_store(&stop, 1);
             gt_dpdk_wait(d);
             return 1;
         }
-        while (now_s() - t0 < seconds) {
+        while (gt_mono_s() - t0 < seconds) {
             struct timespec nap = { 0, 100000000 };
             nanosleep(&nap, NULL);
             gt_engine_collect(e);
         }
         atomic_store(&stop, 1);
         gt_dpdk_wait(d);
-        double el2 = now_s() - t0;
+        double el2 = gt_mono_s() - t0;
         gt_engine_finish(e);
         struct gt_bin_stats t = gt_engine_totals(e);
         uint64_t all = 0;

@@ -12,19 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "geotap/engine.h"
 #include "geotap/routes.h"
 #include "geotap/upstream_map.h"
 #include "geotap/keys.h"
 #include "trace_mem.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 struct sink {
     uint64_t bins, pkts_from;
@@ -108,14 +102,14 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
         if (workers == 1) {
             /* One worker runs on the main thread, collecting at the end, as analyze does. */
             struct gt_worker *w = gt_engine_worker(e, 0);
-            t0 = now();
+            t0 = gt_mono_s();
             for (size_t i = 0; i < t.n; i++) {
                 const struct trace_pkt *pk = &t.pkts[i];
                 gt_worker_packet(w, t.dlt, pk->ts_ns, pk->data, pk->caplen, pk->wirelen);
             }
             gt_worker_finish(w);
             gt_engine_finish(e);
-            t1 = now();
+            t1 = gt_mono_s();
         } else {
             for (unsigned w = 0; w < workers; w++) {
                 jobs[w].w = gt_engine_worker(e, w);
@@ -126,7 +120,7 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
                     exit(1);
                 }
             }
-            t0 = now();
+            t0 = gt_mono_s();
             atomic_store_explicit(&go, 1, memory_order_release);
             /* Collect concurrently, as a live collector does. */
             unsigned done = 0;
@@ -143,7 +137,7 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
                 atomic_store(&jobs[w].done, 0);
             }
             gt_engine_finish(e);
-            t1 = now();
+            t1 = gt_mono_s();
         }
         tot = gt_engine_totals(e);
         gt_engine_free(e);

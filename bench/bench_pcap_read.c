@@ -2,18 +2,12 @@
  * (pcap_open_offline + pcap_next_ex) over a capture file that touches the
  * first byte of every packet, as any analyzer must at least do. Prints one
  * line of key=value figures on stdout. */
+#include "geotap/clock.h"
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -38,14 +32,14 @@ int main(int argc, char **argv)
         const u_char *d;
         int rc;
         packets = bytes = 0;
-        double t0 = now();
+        double t0 = gt_mono_s();
         while ((rc = pcap_next_ex(pc, &h, &d)) == 1) {
             packets++;
             bytes += h->len;
             if (h->caplen)
                 sum += d[0];
         }
-        double t = now() - t0;
+        double t = gt_mono_s() - t0;
         if (rc == PCAP_ERROR) {
             fprintf(stderr, "bench_pcap_read: %s: %s\n", argv[1], pcap_geterr(pc));
             pcap_close(pc);

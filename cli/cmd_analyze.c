@@ -1,6 +1,7 @@
 /* geotap analyze: offline per-key traffic of capture files in time bins. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "geotap/clock.h"
 #include "geotap/engine.h"
 #include "geotap/output.h"
 #include "geotap/parse.h"
@@ -64,13 +65,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_ = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -201,7 +195,7 @@ int cmd_analyze(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     int tty = !quiet && isatty(STDERR_FILENO);
-    double t0 = now_s(), next_progress = t0 + 1.0;
+    double t0 = gt_mono_s(), next_progress = t0 + 1.0;
     uint64_t frames = 0;
     for (int i = 0; i < nfiles && !stop_; i++) {
         gt_pcap_file *f = files[i];
@@ -219,7 +213,7 @@ int cmd_analyze(int argc, char **argv)
                 if (stop_)
                     break;
                 if (tty) {
-                    double t = now_s();
+                    double t = gt_mono_s();
                     if (t >= next_progress) {
                         uint64_t sz = gt_pcap_file_size(f);
                         fprintf(stderr, "\r%s: %" PRIu64 " frames", argv[optind + i], frames);
@@ -242,7 +236,7 @@ int cmd_analyze(int argc, char **argv)
         fputs("\r\033[K", stderr);
     gt_worker_finish(w);
     gt_engine_finish(eng);
-    double elapsed = now_s() - t0;
+    double elapsed = gt_mono_s() - t0;
     if (cli_sinks_finish(&sinks) != 0) {
         fprintf(stderr, "geotap analyze: %s: write failed: %m\n", outpath ? outpath : "standard output");
         status = 2;

@@ -3,6 +3,7 @@
  * wall-clock bins. Workers count; the main thread collects every 100 ms. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "geotap/clock.h"
 #include "geotap/country_names.h"
 #include "geotap/engine.h"
 #include "geotap/live_pcap.h"
@@ -117,20 +118,6 @@ static void on_signal(int sig)
     signalled_ = 1;
 }
 
-static int64_t realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The packet path: one frame into the worker's open bin. */
 static void on_frame(void *ctx, int64_t ts_ns, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
@@ -178,7 +165,7 @@ static void *pcap_worker(void *arg)
             break;
         }
         /* Wall-clock bins: a silent link still closes its bins. */
-        int64_t now = realtime_ns();
+        int64_t now = gt_realtime_ns();
         gt_worker_tick(wk->w, now - GRACE_NS);
         if (rc > 0)
             atomic_store_explicit(&wk->last_rx, now, memory_order_relaxed);
@@ -206,7 +193,7 @@ static int dpdk_worker(void *arg)
         if (n > 0 && (++idle & 63) != 0)
             continue;   /* busy: read the clock once every 64 bursts */
         idle = 0;
-        now = realtime_ns();
+        now = gt_realtime_ns();
         gt_worker_tick(wk->w, now - GRACE_NS);
         if (got) {
             atomic_store_explicit(&wk->last_rx, now, memory_order_relaxed);
@@ -559,7 +546,7 @@ int cmd_live(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, &old);
 
-    double t0 = now_s();
+    double t0 = gt_mono_s();
     unsigned started = 0;
     if (sh.live) {
         /* Pin worker i to the i-th CPU we may run on, when there is one
@@ -609,7 +596,7 @@ int cmd_live(int argc, char **argv)
         struct timespec nap = { 0, 100000000 };
         nanosleep(&nap, NULL);   /* a signal cuts it short */
         gt_engine_collect(eng);
-        if (duration && now_s() - t0 >= (double)duration)
+        if (duration && gt_mono_s() - t0 >= (double)duration)
             break;
         if (idle_stop) {
             int64_t last = 0;
@@ -618,7 +605,7 @@ int cmd_live(int argc, char **argv)
                 if (t > last)
                     last = t;
             }
-            if (last && realtime_ns() - last >= idle_stop * 1000000000LL)
+            if (last && gt_realtime_ns() - last >= idle_stop * 1000000000LL)
                 break;
         }
     }
@@ -636,7 +623,7 @@ int cmd_live(int argc, char **argv)
 #endif
     /* Every worker published its last partial bin: emit everything. */
     gt_engine_finish(eng);
-    double elapsed = now_s() - t0;
+    double elapsed = gt_mono_s() - t0;
     for (unsigned i = 0; i < nworkers; i++)
         if (wk[i].failed) {
             fprintf(stderr, "geotap live: %s: %s\n", source, wk[i].err);
