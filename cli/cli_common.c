@@ -187,6 +187,13 @@ static int build_l2(struct cli_cls *out, struct gt_keys *counted, struct gt_keys
     return 0;
 }
 
+struct asn_up { uint32_t asn, up; };
+
+static int cmp_asn_up(const void *a, const void *b)
+{
+    return cmp_u32(&((const struct asn_up *)a)->asn, &((const struct asn_up *)b)->asn);
+}
+
 int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
                   struct cli_cls *out, const char *prog)
 {
@@ -242,15 +249,25 @@ int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
         out->count_up2 = calloc((size_t)out->count.nkeys + 1, sizeof *out->count_up2);
         if (!out->proj || !out->count_up2 || gt_keys_project(&out->count, &out->keys, out->proj) != 0)
             goto oom;
-        /* An upstream carries its own prefixes' traffic as well as its customers'. */
+        /* An upstream carries its own prefixes' traffic as well as its
+         * customers': the upstream index of each key's own ASN, found by
+         * binary search in the upstreams sorted by ASN. */
+        struct asn_up *byasn = malloc(((size_t)out->n_upstreams + 1) * sizeof *byasn);
+        size_t na = 0;
+        if (!byasn)
+            goto oom;
         for (uint32_t u = 1; u < out->n_upstreams; u++) {
             uint32_t asn = gt_upstreams_asn(out->ups, u);
-            if (!asn)
-                continue;
-            for (uint32_t k = 0; k < out->count.nkeys; k++)
-                if (out->count.keys[k].asn == asn)
-                    out->count_up2[k] = u;
+            if (asn)
+                byasn[na++] = (struct asn_up){ asn, u };
         }
+        qsort(byasn, na, sizeof *byasn, cmp_asn_up);
+        for (uint32_t k = 0; k < out->count.nkeys; k++) {
+            struct asn_up key = { out->count.keys[k].asn, 0 };
+            const struct asn_up *hit = key.asn ? bsearch(&key, byasn, na, sizeof *byasn, cmp_asn_up) : NULL;
+            out->count_up2[k] = hit ? hit->up : 0;
+        }
+        free(byasn);
     }
     return 0;
 oom:
