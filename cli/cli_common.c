@@ -401,11 +401,7 @@ static void project_bin(struct cli_sinks *s, const struct gt_bin *in, struct gt_
         uint32_t k = c->proj[i];
         uint64_t n = ci->pkts_from + ci->pkts_to;
         if (n) {
-            struct gt_counts *m = &s->p_counts[k];
-            m->pkts_from += ci->pkts_from;
-            m->bytes_from += ci->bytes_from;
-            m->pkts_to += ci->pkts_to;
-            m->bytes_to += ci->bytes_to;
+            gt_counts_add(&s->p_counts[k], ci);
             if (!s->p_first[k] || in->first_ns[i] < s->p_first[k])
                 s->p_first[k] = in->first_ns[i];
             if (in->last_ns[i] > s->p_last[k])

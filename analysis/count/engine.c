@@ -276,6 +276,9 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
     c[ks].bytes_from += bytes;
     c[kd].pkts_to++;
     c[kd].bytes_to += bytes;
+    gt_counts_gap(&c[ks], s->last_ns[ks], ts_ns);
+    if (kd != ks)
+        gt_counts_gap(&c[kd], s->last_ns[kd], ts_ns);
     if (!s->first_ns[ks]) s->first_ns[ks] = ts_ns;
     if (!s->first_ns[kd]) s->first_ns[kd] = ts_ns;
     s->last_ns[ks] = ts_ns;
@@ -331,6 +334,7 @@ static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
         .counts = e->m_counts, .first_ns = e->m_first, .last_ns = e->m_last,
         .stats = *st,
     };
+    bin.stats.workers = e->o.nworkers;
     if (e->o.bin_seconds == 0)
         bin.start = st->first_ns > 0 ? st->first_ns / 1000000000 : 0;
     stats_add(&e->totals, st);
@@ -403,11 +407,7 @@ static int collect_locked(gt_engine *e)
                     const struct gt_counts *c = &s->counts[k];
                     if (!(c->pkts_from | c->pkts_to))
                         continue;
-                    struct gt_counts *m = &e->m_counts[k];
-                    m->pkts_from += c->pkts_from;
-                    m->bytes_from += c->bytes_from;
-                    m->pkts_to += c->pkts_to;
-                    m->bytes_to += c->bytes_to;
+                    gt_counts_add(&e->m_counts[k], c);
                     if (!e->m_first[k] || s->first_ns[k] < e->m_first[k])
                         e->m_first[k] = s->first_ns[k];
                     if (s->last_ns[k] > e->m_last[k])
