@@ -503,8 +503,44 @@ static void test_json(void)
     free(buf);
 }
 
+/* Bins in 2128 (ns times above 2^62: the old midpoint (s + e) / 2 wrapped)
+ * are judged like any others; bins whose ns times would wrap (after ~2220,
+ * before ~1720) are counted as out of range and ignored. */
+static void test_far_times(void)
+{
+    struct gt_key kk[2];
+    struct gt_keys keys = mkkeys(2, kk);
+    struct gt_anomaly_opts o = { .fa_per_day = 0.01, .budget_keys = 250, .on_event = on_ev };
+    nev = 0;
+    gt_anomaly *a = gt_anomaly_new(&o, &keys);
+    CHECK(a != NULL);
+    struct sim s = { .n = 2, .w = 60, .rng = 88172645463325252ULL };
+    const int64_t t2128 = 5000000000LL;        /* 2128-06-11 */
+    int64_t t = t2128;
+    s.k[0].regular = s.k[1].regular = 1;
+    set_rate(&s, 0, 1.0, t * NS);
+    set_rate(&s, 1, 5.0, t * NS);
+    run(&s, a, &t, 3600);
+    set_rate(&s, 0, 0, t * NS);
+    run(&s, a, &t, 120);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+    CHECK_EQ_U(gt_anomaly_out_of_range(a), 0);
+    struct gt_counts c[2] = { { 0 } };
+    int64_t first[2] = { 0 }, last[2] = { 0 };
+    c[1].pkts_from = 1;
+    int64_t far[] = { INT64_MAX / NS, INT64_MAX / NS - 60, 9000000000LL, -9000000000LL, INT64_MIN / NS };
+    for (unsigned i = 0; i < sizeof far / sizeof far[0]; i++) {
+        struct gt_bin b = { .start = far[i], .width = 60, .nkeys = 2, .counts = c, .first_ns = first, .last_ns = last };
+        gt_anomaly_bin(a, &b);
+    }
+    CHECK_EQ_U(gt_anomaly_out_of_range(a), 5);
+    CHECK_EQ_U(nev, 1);
+    gt_anomaly_free(a);
+}
+
 int main(void)
 {
+    test_far_times();
     test_one_pps();
     test_slow_keys();
     test_capture_gap();

@@ -14,7 +14,7 @@ gt_anomaly *gt_anomaly_new(const struct gt_anomaly_opts *opts, const struct gt_k
     struct gt_anomaly_opts o = { 0 };
     if (opts)
         o = *opts;
-    if (o.fa_per_day < 0 || o.max_delay_s < 0 || o.warmup_s < 0 || o.hold_s < 0 ||
+    if (o.fa_per_day < 0 || o.max_delay_s < 0 || o.warmup_s < 0 || o.hold_s < 0 || o.hold_s > 365 * 86400.0 ||
         o.gap_ratio < 0 || o.drop_ratio < 0 || !keys)
         return NULL;
     o.fa_per_day = dflt(o.fa_per_day, 0.01);
@@ -201,6 +201,11 @@ uint32_t gt_anomaly_not_measurable(const gt_anomaly *a, uint32_t *ids, uint32_t 
 int gt_anomaly_key_down(const gt_anomaly *a, uint32_t key)
 {
     return key < a->nkeys && a->k[key].down;
+}
+
+uint64_t gt_anomaly_out_of_range(const gt_anomaly *a)
+{
+    return a->out_of_range;
 }
 
 double gt_anomaly_expected_rate(const gt_anomaly *a, uint32_t key)

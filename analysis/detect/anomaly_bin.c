@@ -352,6 +352,10 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
     gt_anomaly *a = ctx;
     if (!b || b->width == 0 || (b->nkeys && !b->counts))
         return;
+    if (b->start > GT_ANOM_MAX_S || b->start < -GT_ANOM_MAX_S) {
+        a->out_of_range++;      /* times in ns would wrap: never judged */
+        return;
+    }
     struct binctx x = { 0 };
     x.w = b->width;
     if (a->width != x.w) {
@@ -361,7 +365,7 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
     x.hold = a->o.hold_s > 0 ? a->o.hold_s : 2.0 * x.w;
     x.s_ns = b->start * NS;
     x.e_ns = (b->start + (int64_t)x.w) * NS;
-    x.mid = (x.s_ns + x.e_ns) / 2;
+    x.mid = x.s_ns + (x.e_ns - x.s_ns) / 2;
     x.n = b->nkeys < a->nkeys ? b->nkeys : a->nkeys;
     a->last_end = x.e_ns;
 

@@ -17,6 +17,9 @@
 #define ATTR_MIN_EXP 20.0       /* expected packets needed to attribute */
 #define GAP_REPORT_S 10.0       /* shorter silent gaps freeze learning but are not reported */
 #define NS 1000000000LL
+/* Bins further from the epoch (about 250 years: 2220, 1720) are out of
+ * range: their times in ns, plus the hold and the silences, must not wrap. */
+#define GT_ANOM_MAX_S (INT64_MAX / NS - 40LL * 365 * 86400)
 
 struct slot {
     float rate;                 /* packets/s */
@@ -79,6 +82,7 @@ struct gt_anomaly {
     enum gt_gap_reason gap_reason;
     uint64_t gap_drops;
     int64_t last_end;
+    uint64_t out_of_range;      /* bins ignored: too far from the epoch */
 };
 
 

@@ -134,7 +134,7 @@ struct gt_anomaly_opts {
     double warmup_s;            /* history needed before decisions [1800] */
     uint32_t warmup_pkts;       /* packets needed before decisions [12] */
     uint32_t restore_pkts;      /* packets after a drop to declare restored [3] */
-    double hold_s;              /* no drop for this long after a restoration [2 bins] */
+    double hold_s;              /* no drop for this long after a restoration [2 bins], <= 1 year */
     double gap_ratio;           /* bin below this share of expected total: gap [0.05] */
     double drop_ratio;          /* capture drops at or above this share: gap [0.01] */
     gt_event_fn on_event;       /* receives events in time order; may be NULL */
@@ -163,13 +163,16 @@ int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream);
 void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n);
 
 /* Feed one closed bin (time order; empty bins too). Usable as a gt_bin_fn
- * with ctx = the detector. Bins with width 0 are ignored. */
+ * with ctx = the detector. Bins with width 0 are ignored; bins more than
+ * ~250 years from 1970 are counted as out of range and ignored. */
 void gt_anomaly_bin(void *a, const struct gt_bin *bin);
 /* End of input: reports a capture gap still open that began before the last
  * bin (one inside it is the input ending mid-bin). Outages still open stay
  * open (no event): the data ended, not the outage. */
 void gt_anomaly_finish(gt_anomaly *a);
 
+/* Bins ignored because their time was out of range. */
+uint64_t gt_anomaly_out_of_range(const gt_anomaly *a);
 /* Lthr (the silence threshold) in use, for bins of width w seconds. */
 double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width);
 /* Key ids currently not measurable (too quiet), into ids[max]; returns the
