@@ -210,6 +210,11 @@ uint64_t gt_anomaly_out_of_range(const gt_anomaly *a)
 
 double gt_anomaly_expected_rate(const gt_anomaly *a, uint32_t key)
 {
+    return key < a->nkeys ? a->k[key].mu : 0;
+}
+
+double gt_anomaly_expected_packet_rate(const gt_anomaly *a, uint32_t key)
+{
     return key < a->nkeys ? a->k[key].fast : 0;
 }
 

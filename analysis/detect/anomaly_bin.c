@@ -15,6 +15,8 @@ struct binctx {
     uint64_t total;             /* packets of all keys */
     int64_t tfirst, tlast;      /* capture's first and last packet in the bin */
     double exp_rate;            /* packets/s expected over the keys up */
+    double exp_flow;            /* flow starts/s expected over the keys up */
+    double workers;             /* workers merged in the bin (idle time is per worker) */
     int have_up_tot;            /* per-upstream totals known for this bin */
     int64_t live_from, live_to; /* where the capture was alive in the bin */
     int full_live;
@@ -27,6 +29,8 @@ struct keyctx {
     int64_t ln, fn;             /* its last and first packet in the bin */
     double eff;                 /* its silence in the bin while the capture was alive (s) */
     double live_s;              /* the capture's live time in the bin (s) */
+    double n, e;                /* flow starts and idle s past the flow gap ... */
+    double bn, be;              /* ... of which the silence that ended at the bin's first packet */
     int attr;                   /* attribution possible */
     double others, others_exp;  /* upstream's packets for other keys: seen, expected per s */
 };
@@ -56,8 +60,10 @@ static void capture_totals(gt_anomaly *a, const struct gt_bin *b, struct binctx 
                 x->tfirst = f;
         }
         struct kst *k = &a->k[i];
-        if (k->last_ns && !k->down && k->hist_s > 0 && !k->ignored)
-            x->exp_rate += gt_anom_rate_at(k, x->mid);
+        if (k->last_ns && !k->down && k->hist_s > 0 && !k->ignored) {
+            x->exp_rate += k->fast;
+            x->exp_flow += gt_anom_rate_at(k, x->mid);
+        }
     }
 }
 
@@ -90,6 +96,7 @@ static void capture_gap_step(gt_anomaly *a, const struct gt_bin *b, struct binct
         } else {
             x->live_from = x->tfirst;
             a->in_gap = 0;
+            a->gap_end = x->tfirst;
             gt_anom_emit_gap(a, x->tfirst, x->e_ns);
         }
     } else if (bad_drops || degraded) {
@@ -100,7 +107,7 @@ static void capture_gap_step(gt_anomaly *a, const struct gt_bin *b, struct binct
         x->live_from = x->live_to;
     } else {
         int64_t from = x->total ? x->tlast : a->cap_last;
-        if (from && x->exp_rate * (double)(x->e_ns - from) / NS >= a->lthr) {
+        if (from && x->exp_flow * (double)(x->e_ns - from) / NS >= a->lthr) {
             a->in_gap = 1;
             a->gap_start = from;
             a->gap_reason = GT_GAP_SILENCE;
@@ -123,6 +130,20 @@ static void key_context(const gt_anomaly *a, const struct gt_bin *b, const struc
     if (kc->cnt) {
         kc->ln = b->last_ns && b->last_ns[i] ? b->last_ns[i] : x->mid;
         kc->fn = b->first_ns && b->first_ns[i] ? b->first_ns[i] : x->mid;
+    }
+    if (kc->cnt) {
+        const struct gt_counts *c = &b->counts[i];
+        kc->n = c->starts;
+        kc->e = c->idle_ms / 1000.0 / x->workers;
+        /* the silence since the key's previous bin, unless a capture gap or
+         * an outage lies inside it */
+        int64_t g = kc->fn - k->last_ns - GT_FLOW_GAP_NS;
+        if (k->last_ns && g > 0 && !k->down && k->last_ns >= a->gap_end) {
+            kc->bn = 1;
+            kc->be = (double)g / NS;
+            kc->n += kc->bn;
+            kc->e += kc->be;
+        }
     }
     kc->eff = (double)overlap(kc->cnt ? kc->ln : x->s_ns, x->e_ns, x->live_from, x->live_to) / NS;
     kc->live_s = (double)overlap(x->s_ns, x->e_ns, x->live_from, x->live_to) / NS;
@@ -179,6 +200,11 @@ static void key_down_step(gt_anomaly *a, const struct binctx *x, struct kst *k, 
     k->up_obs = k->up_exp = 0;
 }
 
+static double ucb(double n)
+{
+    return n + UCB_Z * UCB_Z / 2 + UCB_Z * sqrt(n + UCB_Z * UCB_Z / 4);
+}
+
 /* The change-point bound: for every change point tau at a bin start in the
  * last HIST_BINS bins, the rate of the packets from tau to the last one has
  * an upper bound; the smallest counts, if below the learned level. */
@@ -186,21 +212,24 @@ static double recent_bound(const gt_anomaly *a, const struct binctx *x, const st
                            const struct keyctx *kc)
 {
     int64_t from = x->s_ns > x->live_from ? x->s_ns : x->live_from;
-    double r = k->fast;
-    const uint32_t *hk = a->hist + (size_t)kc->id * HIST_BINS;
-    double nsum = 0;
+    double r = k->mu;
+    const struct hbin *hk = a->hist + (size_t)kc->id * HIST_BINS;
+    double nsum = 0, ssum = 0, isum = 0;
     for (uint32_t j = 0; j < HIST_BINS; j++) {
-        uint32_t c = j == 0 ? (uint32_t)(kc->cnt < HIST_GAP ? kc->cnt : HIST_GAP - 1)
-                            : hk[(a->hpos + HIST_BINS - j) % HIST_BINS];
-        if (c == HIST_GAP || (j > 0 && (double)j * x->w > k->hist_s))
+        struct hbin h = { (uint32_t)(kc->cnt < HIST_GAP ? kc->cnt : HIST_GAP - 1), (uint32_t)kc->n, (float)kc->e };
+        if (j > 0)
+            h = hk[(a->hpos + HIST_BINS - j) % HIST_BINS];
+        if (h.pk == HIST_GAP || (j > 0 && (double)j * x->w > k->hist_s))
             break;
-        nsum += c;
+        nsum += h.pk;
+        ssum += h.st;
+        isum += h.idle;
+        /* packets over the time to the last one bound the flow starts too */
         double dt = (double)(kc->ln - (j == 0 ? from : x->s_ns - (int64_t)j * x->w * NS)) / NS;
-        if (dt <= 0)
-            continue;
-        double ucb = (nsum + UCB_Z * UCB_Z / 2 + UCB_Z * sqrt(nsum + UCB_Z * UCB_Z / 4)) / dt;
-        if (ucb < r)
-            r = ucb;
+        if (dt > 0 && ucb(nsum) / dt < r)
+            r = ucb(nsum) / dt;
+        if (isum > 0 && ucb(ssum) / isum < r)
+            r = ucb(ssum) / isum;
     }
     return r;
 }
@@ -209,18 +238,21 @@ static double recent_bound(const gt_anomaly *a, const struct binctx *x, const st
  * judged on the learned level or the lower recent rate; learning of the
  * bin is held back while the silence after it may be an outage. */
 static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binctx *x,
-                        struct kst *k, const struct keyctx *kc)
+                        struct kst *k, struct keyctx *kc)
 {
     if (k->lam >= a->lthr / 2) {
         /* A silence this improbable that ends (often one stray packet
          * inside an outage not yet declared) teaches nothing: the level
          * stays where it was before it, and the recent-rate bound does not
          * see it either. */
-        uint32_t *hk = a->hist + (size_t)kc->id * HIST_BINS;
+        struct hbin *hk = a->hist + (size_t)kc->id * HIST_BINS;
         for (uint32_t j = 1; j <= k->deferred + 1 && j < HIST_BINS; j++)
-            hk[(a->hpos + HIST_BINS - j) % HIST_BINS] = HIST_GAP;
+            hk[(a->hpos + HIST_BINS - j) % HIST_BINS].pk = HIST_GAP;
         k->pend = 0;
         k->deferred = 0;
+        kc->n -= kc->bn;
+        kc->e -= kc->be;
+        kc->bn = kc->be = 0;
     }
     gt_anom_apply_deferred(k, x->w);
     k->h0 = gt_anom_hour_of(kc->ln);
@@ -230,11 +262,13 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
     k->up_obs = k->up_exp = 0;
     if (x->full_live) {
         if (k->lam < 1) {
-            gt_anom_learn(k, (double)kc->cnt, x->w, b->start);   /* no silence worth holding back */
+            gt_anom_learn(k, (double)kc->cnt, kc->n, kc->e, x->w, b->start);   /* no silence worth holding back */
             k->r_sil = r;
         } else {
             k->pend = 1;
             k->pend_c = (double)kc->cnt;
+            k->pend_n = kc->n;
+            k->pend_e = kc->e;
             k->pend_start = b->start;
         }
     }
@@ -260,12 +294,12 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     if (k->hist_s < a->o.warmup_s)
         return;
     k->warm = k->pkts >= a->o.warmup_pkts;
-    int meas = k->fast > 0 && a->lthr / k->fast <= a->o.max_delay_s;
+    int meas = k->mu > 0 && a->lthr / k->mu <= a->o.max_delay_s;
     if (!meas) {
         if (!k->unmeas) {
             k->unmeas = 1;
             struct gt_event ev = gt_anom_event(GT_EV_NOT_MEASURABLE, kc->id, k->last_ns, x->e_ns);
-            ev.expected_rate = k->fast;
+            ev.expected_rate = k->mu;
             ev.threshold = a->lthr;
             gt_anom_emit(a, &ev);
         }
@@ -273,6 +307,10 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     }
     k->unmeas = 0;
     if (!k->warm || x->e_ns < k->hold_until || k->lam < a->lthr)
+        return;
+    /* Too few flow starts seen to know the rate (the packet rate stands in,
+     * too high for clustered traffic): only a whole empty bin decides. */
+    if (k->tn < N_TAIL_MIN && !gt_anom_poisson_like(k) && x->e_ns - k->last_ns < (int64_t)x->w * NS)
         return;
 
     struct gt_event ev = gt_anom_event(GT_EV_DROP_TO_ZERO, kc->id, k->last_ns, x->e_ns);
@@ -328,8 +366,13 @@ static void history_step(gt_anomaly *a, const struct gt_bin *b, const struct bin
         uint64_t cnt = key_count(b, i);
         int skip = !x->full_live || a->k[i].was_down;
         a->k[i].was_down = 0;
-        a->hist[(size_t)i * HIST_BINS + a->hpos] =
-            skip ? HIST_GAP : cnt < HIST_GAP ? (uint32_t)cnt : HIST_GAP - 1;
+        struct hbin *h = &a->hist[(size_t)i * HIST_BINS + a->hpos];
+        const struct gt_counts *c = &b->counts[i];
+        h->pk = skip ? HIST_GAP : cnt < HIST_GAP ? (uint32_t)cnt : HIST_GAP - 1;
+        h->st = c->starts + (a->k[i].hist_bn ? 1 : 0);
+        h->idle = (float)(c->idle_ms / 1000.0 / x->workers + a->k[i].hist_be);
+        a->k[i].hist_bn = 0;
+        a->k[i].hist_be = 0;
     }
     a->hpos = (a->hpos + 1) % HIST_BINS;
 }
@@ -367,6 +410,7 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
     x.e_ns = (b->start + (int64_t)x.w) * NS;
     x.mid = x.s_ns + (x.e_ns - x.s_ns) / 2;
     x.n = b->nkeys < a->nkeys ? b->nkeys : a->nkeys;
+    x.workers = b->stats.workers ? b->stats.workers : 1;
     a->last_end = x.e_ns;
 
     capture_totals(a, b, &x);

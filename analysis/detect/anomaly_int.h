@@ -6,10 +6,17 @@
 #include "geotap/anomaly.h"
 
 #define NSLOT 24
-#define N_EFF 12.0              /* packets the recent level averages over */
+#define NWSLOT 168              /* hour-of-week slots */
+#define WEEK_S (7 * 86400.0)
+#define N_EFF 12.0              /* packets the recent packet level averages over */
+#define N_TAIL 60.0             /* flow starts the flow-start rate averages over */
+#define TAIL_MAX_S (6 * 3600.0) /* longest memory of the flow-start rate */
+#define DISP_BINS 60.0          /* bins the count dispersion averages over */
+#define DISP_POISSON 1.5        /* dispersion index below this: Poisson-like packets */
+#define N_TAIL_MIN 20.0         /* fewer flow starts remembered: decide on whole empty bins only */
 #define HIST_BINS 64            /* recent bins kept for the change-point bound */
 #define UCB_Z 1.0               /* one-sided z of the recent-rate upper bound */
-#define HIST_GAP UINT32_MAX     /* marks a bin the capture was not fully alive in */
+#define HIST_GAP UINT32_MAX     /* hbin.pk of a bin the capture or key was not fully up in */
 #define SLOT_MATURE_S 1800.0    /* history a time-of-day slot needs */
 #define SLOT_MEMORY_S (3 * 3600.0)  /* slot EWMA memory, in slot time (~3 days) */
 #define DAY_S 86400.0
@@ -27,22 +34,34 @@ struct slot {
     float pkts;
 };
 
+/* One bin of the history ring: packets, flow starts, idle seconds. */
+struct hbin {
+    uint32_t pk, st;
+    float idle;
+};
+
 struct kst {
     double fast;                /* recent level, packets/s */
-    double r_sil;               /* level the current silence is judged on */
+    double tn, te, tau_t;       /* flow starts and idle s, decayed with memory tau_t */
+    double mu;                  /* flow-start rate, /s: what silences are judged on */
+    double r_sil;               /* flow-start rate the current silence is judged on */
     double glob;                /* day-long level */
+    double prev_c, dsq, dmean;  /* bin-to-bin count differences: dispersion */
     double nbins, hist_s, pkts; /* history learned */
     struct slot slot[NSLOT];
+    struct slot wslot[NWSLOT];
     int64_t last_ns;            /* last packet of the key (0 = never seen) */
     /* Learning is held back while a silence may turn out to be an outage:
      * the last bin with packets (its tail is part of the silence) and the
      * zero bins after it are learned when traffic resumes, dropped when the
      * silence is declared an outage. */
     uint8_t pend;               /* a bin with packets is held back */
-    double pend_c;
+    double pend_c, pend_n, pend_e;
     int64_t pend_start;
     uint32_t deferred;          /* zero bins held back after it */
     int64_t deferred_start;     /* start (s) of the first of them */
+    uint8_t hist_bn;            /* this bin's silence from the previous bin, for the ring */
+    double hist_be;
     double lam;                 /* expected count over the current silence */
     int h0;                     /* hour slot at the silence start */
     uint8_t down, unmeas, warm;
@@ -64,7 +83,7 @@ struct gt_anomaly {
     const struct gt_keys *keys;
     uint32_t nkeys;
     struct kst *k;
-    uint32_t *hist;             /* [nkeys][HIST_BINS] recent counts, ring */
+    struct hbin *hist;          /* [nkeys][HIST_BINS] recent counts, ring */
     uint32_t hpos;              /* ring slot of the current bin */
     /* upstreams */
     uint32_t nup;               /* size of the arrays below */
@@ -82,6 +101,7 @@ struct gt_anomaly {
     enum gt_gap_reason gap_reason;
     uint64_t gap_drops;
     int64_t last_end;
+    int64_t gap_end;            /* end of the last capture gap */
     uint64_t out_of_range;      /* bins ignored: too far from the epoch */
 };
 
@@ -89,7 +109,8 @@ struct gt_anomaly {
 /* anomaly_model.c: the learned rates */
 int gt_anom_hour_of(int64_t ns);
 double gt_anom_rate_at(const struct kst *k, int64_t t);
-void gt_anom_learn(struct kst *k, double c, uint32_t w, int64_t s);
+void gt_anom_learn(struct kst *k, double c, double n, double e, uint32_t w, int64_t s);
+int gt_anom_poisson_like(const struct kst *k);
 void gt_anom_apply_deferred(struct kst *k, uint32_t w);
 
 /* anomaly.c: events */

@@ -180,7 +180,11 @@ double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width);
 uint32_t gt_anomaly_not_measurable(const gt_anomaly *a, uint32_t *ids, uint32_t max);
 /* Is key currently declared down? */
 int gt_anomaly_key_down(const gt_anomaly *a, uint32_t key);
-/* The key's current expected rate in packets/s (0 before any history). */
+/* The key's current expected rate of independent arrivals (flow starts; for
+ * Poisson traffic, packets) per second, what its silences are judged on
+ * (0 before any history). */
 double gt_anomaly_expected_rate(const gt_anomaly *a, uint32_t key);
+/* The key's current expected packets per second (0 before any history). */
+double gt_anomaly_expected_packet_rate(const gt_anomaly *a, uint32_t key);
 
 #endif
