@@ -1,6 +1,7 @@
 /* Shared option handling, classifier loading, bin fan-out and summary. */
 #include "cli/cli_common.h"
 #include "geotap/anomaly.h"
+#include "geotap/clock.h"
 #include "geotap/events.h"
 #include "geotap/engine.h"
 #include "geotap/routes.h"
@@ -74,6 +75,9 @@ int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg)
         return 0;
     case CLI_O_EVENTS:
         o->events = arg;
+        return 0;
+    case CLI_O_STATE:
+        o->state = arg;
         return 0;
     case CLI_O_FA_BUDGET: {
         char *end;
@@ -338,7 +342,10 @@ int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_
     s->cls = cls;
     s->table_f = table_f;
     s->table_events = format == GT_FMT_TABLE;
-    if (!o->events && !s->table_events)
+    s->state = o->state;
+    s->prog = prog;
+    s->state_saved = gt_mono_s();
+    if (!o->events && !s->table_events && !o->state)
         return 0;
     if (o->events) {
         if (!strcmp(o->events, "-")) {
@@ -439,8 +446,20 @@ void cli_sinks_bin(void *sinks, const struct gt_bin *bin)
         bin = &pb;
     }
     gt_output_bin(s->output, bin);
-    if (s->anomaly)
-        gt_anomaly_bin(s->anomaly, bin);
+    if (!s->anomaly)
+        return;
+    char err[512];
+    if (s->state && !s->state_loaded && bin->width) {
+        s->state_loaded = 1;
+        if (gt_anomaly_load(s->anomaly, s->state, bin->width, err, sizeof err) < 0)
+            fprintf(stderr, "%s: %s; starting with no learned state\n", s->prog, err);
+    }
+    gt_anomaly_bin(s->anomaly, bin);
+    if (s->state && s->state_loaded && gt_mono_s() - s->state_saved >= 300) {
+        s->state_saved = gt_mono_s();
+        if (gt_anomaly_save(s->anomaly, s->state, err, sizeof err) < 0)
+            fprintf(stderr, "%s: %s\n", s->prog, err);
+    }
 }
 
 int cli_sinks_finish(struct cli_sinks *s)
@@ -448,6 +467,11 @@ int cli_sinks_finish(struct cli_sinks *s)
     int rc = 0;
     if (s->anomaly)
         gt_anomaly_finish(s->anomaly);
+    char err[512];
+    if (s->anomaly && s->state && gt_anomaly_save(s->anomaly, s->state, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", s->prog, err);
+        rc = -1;
+    }
     if (gt_output_finish(s->output) != 0)
         rc = -1;
     if (s->table_events && s->table_f) {

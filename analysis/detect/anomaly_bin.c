@@ -11,6 +11,7 @@
 struct binctx {
     uint32_t w, n;
     int64_t s_ns, e_ns, mid;
+    int64_t prev_end;           /* end of the previous bin (0 = none) */
     double hold;                /* no drop this long after a restoration (s) */
     uint64_t total;             /* packets of all keys */
     int64_t tfirst, tlast;      /* capture's first and last packet in the bin */
@@ -85,6 +86,14 @@ static void capture_gap_step(gt_anomaly *a, const struct gt_bin *b, struct binct
 {
     x->live_from = x->s_ns;
     x->live_to = x->e_ns;
+    if (x->prev_end && x->s_ns > x->prev_end && !a->in_gap) {
+        /* bins missing (a restart with --state, or a clock jump): nobody
+         * was watching, so a gap from the end of the last bin */
+        a->in_gap = 1;
+        a->gap_start = x->prev_end;
+        a->gap_reason = GT_GAP_SILENCE;
+        a->gap_drops = 0;
+    }
     uint64_t seen = b->stats.packets + b->stats.drops;
     int bad_drops = b->stats.drops > 0 && (double)b->stats.drops >= a->o.drop_ratio * (double)seen;
     int degraded = x->total > 0 && x->exp_rate * x->w >= 100 &&
@@ -411,6 +420,7 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
     x.mid = x.s_ns + (x.e_ns - x.s_ns) / 2;
     x.n = b->nkeys < a->nkeys ? b->nkeys : a->nkeys;
     x.workers = b->stats.workers ? b->stats.workers : 1;
+    x.prev_end = a->last_end;
     a->last_end = x.e_ns;
 
     capture_totals(a, b, &x);

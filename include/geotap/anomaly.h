@@ -80,6 +80,7 @@
 #ifndef GEOTAP_ANOMALY_H
 #define GEOTAP_ANOMALY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "geotap/bins.h"
 #include "geotap/keys.h"
@@ -171,6 +172,14 @@ void gt_anomaly_bin(void *a, const struct gt_bin *bin);
  * open (no event): the data ended, not the outage. */
 void gt_anomaly_finish(gt_anomaly *a);
 
+/* Save the learned state to path atomically (path.tmp, fsync, rename); keys
+ * are stored by label. 0, or -1 with the reason in err. */
+int gt_anomaly_save(const gt_anomaly *a, const char *path, char *err, size_t errlen);
+/* Load a state saved by gt_anomaly_save, for bins of width s: 1 loaded, 0 no
+ * such file, -1 unusable (corrupt, truncated, another format version or bin
+ * width; err says which) and the detector left as new. Call before the first
+ * bin, after gt_anomaly_ignore_key. */
+int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen);
 /* Bins ignored because their time was out of range. */
 uint64_t gt_anomaly_out_of_range(const gt_anomaly *a);
 /* Lthr (the silence threshold) in use, for bins of width w seconds. */
