@@ -249,25 +249,33 @@ static double recent_bound(const gt_anomaly *a, const struct binctx *x, const st
 static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binctx *x,
                         struct kst *k, struct keyctx *kc)
 {
-    if (k->lam >= a->lthr / 2) {
-        /* A silence this improbable that ends (often one stray packet
-         * inside an outage not yet declared) teaches nothing: the level
-         * stays where it was before it, and the recent-rate bound does not
-         * see it either. */
-        struct hbin *hk = a->hist + (size_t)kc->id * HIST_BINS;
-        for (uint32_t j = 1; j <= k->deferred + 1 && j < HIST_BINS; j++)
-            hk[(a->hpos + HIST_BINS - j) % HIST_BINS].pk = HIST_GAP;
+    int suspect = k->lam >= a->lthr / 2;
+    double r_before = k->r_sil, lam_before = k->lam;
+    if (suspect) {
+        /* A silence this improbable that ends (one stray packet inside an
+         * outage not yet declared, or the onset of a partial drop) teaches
+         * the long-term level nothing. The recent-rate bound sees it, so
+         * the next silence is judged on the lower rate it shows (a partial
+         * drop is not mistaken for an outage); and so that a stray packet
+         * does not delay the outage much, the two silences together at the
+         * rate from before also decide, past a margin (key_decide). */
         k->pend = 0;
         k->deferred = 0;
-        kc->n -= kc->bn;
-        kc->e -= kc->be;
-        kc->bn = kc->be = 0;
     }
     gt_anom_apply_deferred(k, x->w);
     k->h0 = gt_anom_hour_of(kc->ln);
     double r = recent_bound(a, x, k, kc);
+    if (suspect && r < SUSPECT_FLOOR * r_before)
+        r = SUSPECT_FLOOR * r_before;
     k->r_sil = r;
     k->lam = r * kc->eff;
+    k->carry = suspect ? lam_before : 0;
+    k->r_full = r_before;
+    k->lam_full = r_before * kc->eff;
+    if (suspect) {
+        kc->n -= kc->bn;
+        kc->e -= kc->be;
+    }
     k->up_obs = k->up_exp = 0;
     if (x->full_live) {
         if (k->lam < 1) {
@@ -281,13 +289,18 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
             k->pend_start = b->start;
         }
     }
+    k->hist_bn = kc->bn > 0;
+    k->hist_be = kc->be;
     k->last_ns = kc->ln;
 }
 
 /* A key up and silent for the whole bin. */
 static void key_silent(const struct gt_bin *b, const struct binctx *x, struct kst *k, const struct keyctx *kc)
 {
-    k->lam += gt_anom_rate_at(k, x->mid) * kc->eff;
+    double r = gt_anom_rate_at(k, x->mid);
+    k->lam += r * kc->eff;
+    if (k->carry > 0 && k->r_sil > 0)
+        k->lam_full += r * k->r_full / k->r_sil * kc->eff;
     if (x->full_live) {
         if (!k->deferred)
             k->deferred_start = b->start;
@@ -315,7 +328,8 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
         return;
     }
     k->unmeas = 0;
-    if (!k->warm || x->e_ns < k->hold_until || k->lam < a->lthr)
+    int carried = k->carry > 0 && k->carry + k->lam_full >= a->lthr + CARRY_MARGIN;
+    if (!k->warm || x->e_ns < k->hold_until || (k->lam < a->lthr && !carried))
         return;
     /* Too few flow starts seen to know the rate (the packet rate stands in,
      * too high for clustered traffic): only a whole empty bin decides. */

@@ -20,6 +20,8 @@
 #define SLOT_MATURE_S 1800.0    /* history a time-of-day slot needs */
 #define SLOT_MEMORY_S (3 * 3600.0)  /* slot EWMA memory, in slot time (~3 days) */
 #define DAY_S 86400.0
+#define SUSPECT_FLOOR 0.5       /* after an improbable silence, judged on at least this share of the rate before */
+#define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this */
 #define RESET_L 5.0             /* silence after a candidate return that abandons it */
 #define ATTR_MIN_EXP 20.0       /* expected packets needed to attribute */
 #define GAP_REPORT_S 10.0       /* shorter silent gaps freeze learning but are not reported */
@@ -63,6 +65,8 @@ struct kst {
     uint8_t hist_bn;            /* this bin's silence from the previous bin, for the ring */
     double hist_be;
     double lam;                 /* expected count over the current silence */
+    double carry;               /* expected count of the improbable silence before it (0 = none) */
+    double r_full, lam_full;    /* the rate before that silence, and the current one's count at it */
     int h0;                     /* hour slot at the silence start */
     uint8_t down, unmeas, warm;
     uint8_t was_down;           /* down during this bin: its counts are no history */
