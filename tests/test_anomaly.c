@@ -498,7 +498,7 @@ static void test_json(void)
         "\"expected_rate\":2.5,\"duration_s\":34259.750,\"cause\":\"unknown\"}\n"
         "{\"type\":\"capture_gap\",\"start\":\"2014-12-22T00:00:00.000000Z\",\"end\":\"2014-12-22T00:30:00.000000Z\","
         "\"detected\":\"2014-12-22T00:31:00.000000Z\",\"duration_s\":1800.000,\"reason\":\"silence\",\"drops\":0}\n"
-        "2014-12-22 16:19:00Z  DROP TO ZERO   KP     silent since 16:15:03Z (237 s), expected 2.5 pkt/s, cause inside_country\n";
+        "2014-12-22 16:19:00Z  DROP TO ZERO   KP     silent since 16:15:03Z (237 s), expected 2.5 flows/s, cause inside_country\n";
     CHECK_MSG(buf && strcmp(buf, want) == 0, "got:\n%s\nwant:\n%s", buf ? buf : "", want);
     free(buf);
 }
