@@ -25,7 +25,11 @@ static char *take(FILE *f, char **buf)
     return *buf;
 }
 
-char *gt_alert_text(const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
+typedef void (*event_writer)(FILE *, const struct gt_keys *, gt_upstream_name_fn, void *,
+                             const struct gt_event *);
+
+/* One event through a writer of events.h, into a string. */
+static char *render(event_writer w, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
                     const struct gt_event *ev)
 {
     char *buf = NULL;
@@ -33,20 +37,20 @@ char *gt_alert_text(const struct gt_keys *keys, gt_upstream_name_fn un, void *un
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    gt_event_write_text(f, keys, un, unctx, ev);
+    w(f, keys, un, unctx, ev);
     return take(f, &buf);
+}
+
+char *gt_alert_text(const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
+                    const struct gt_event *ev)
+{
+    return render(gt_event_write_text, keys, un, unctx, ev);
 }
 
 char *gt_alert_event_json(const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
                           const struct gt_event *ev)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    gt_event_write_json(f, keys, un, unctx, ev);
-    return take(f, &buf);
+    return render(gt_event_write_json, keys, un, unctx, ev);
 }
 
 static void label(FILE *f, const char **sep, const char *name, const char *value)
