@@ -32,7 +32,16 @@ static uint32_t key_of(const char *cc)
     return keys.nkeys++;
 }
 
-static int64_t ns(const char *s) { return (int64_t)(strtod(s, NULL) * 1e9 + 0.5); }
+/* "SECONDS[.FRACTION]" to ns, exactly (a double would round the microseconds). */
+static int64_t ns(const char *s)
+{
+    char *end;
+    int64_t v = strtoll(s, &end, 10) * 1000000000LL, scale = 100000000LL;
+    if (*end == '.')
+        for (end++; *end >= '0' && *end <= '9' && scale; end++, scale /= 10)
+            v += (*end - '0') * scale;
+    return v;
+}
 
 static enum gt_cause cause_of(const char *s)
 {
