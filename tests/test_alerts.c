@@ -2,12 +2,14 @@
  * strings, URL checks, and that receivers which are down (connection refused,
  * or a listener that never answers) neither block the caller nor grow memory:
  * no enqueue of a burst waits for the network, and every event is either queued or counted as
- * dropped. Runs under TSan too (suite threads). */
+ * dropped; and two producer threads against a receiver that answers: all
+ * delivered, nothing dropped. Runs under TSan too (suite threads). */
 #include "check.h"
 #include "geotap/alerts.h"
 #include "geotap/clock.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,15 @@ static void test_render(void)
 static void test_urls(void)
 {
     char err[256];
+    char *u = gt_alert_post_url("http://127.0.0.1:9093/", 1, err, sizeof err);
+    CHECK_MSG(u && !strcmp(u, "http://127.0.0.1:9093/api/v2/alerts"), "%s", u ? u : err);
+    free(u);
+    u = gt_alert_post_url("https://am.example:9093/api/v2/alerts", 1, err, sizeof err);
+    CHECK_MSG(u && !strcmp(u, "https://am.example:9093/api/v2/alerts"), "%s", u ? u : err);
+    free(u);
+    u = gt_alert_post_url("http://[::1]:8080/hook/", 0, err, sizeof err);
+    CHECK_MSG(u && !strcmp(u, "http://[::1]:8080/hook/"), "%s", u ? u : err);
+    free(u);
     const char *bad[] = { "ftp://127.0.0.1:9093" };
     struct gt_alerts_opts o = { .alertmanagers = bad, .nalertmanagers = 1 };
     CHECK(!gt_alerts_new(&o, err, sizeof err));
@@ -162,10 +173,126 @@ static void test_down_receivers(void)
     close(silent);
 }
 
+/* A minimal HTTP responder for the threaded test: answers every request
+ * 200 and counts the bodies that are JSON arrays of alerts. */
+struct stub {
+    int fd;
+    int requests, arrays;
+};
+
+static void *stub_run(void *arg)
+{
+    struct stub *st = arg;
+    for (;;) {
+        int c = accept(st->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[1 << 16];
+        size_t n = 0;
+        long want = -1;
+        char *body = NULL;
+        while (n < sizeof buf - 1) {
+            ssize_t r = read(c, buf + n, sizeof buf - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            buf[n] = 0;
+            if (!body && (body = strstr(buf, "\r\n\r\n"))) {
+                body += 4;
+                char *cl = strcasestr(buf, "Content-Length:");
+                want = cl ? strtol(cl + 15, NULL, 10) : 0;
+            }
+            if (body && (long)(buf + n - body) >= want)
+                break;
+        }
+        if (!body) {   /* the test's shutdown poke */
+            close(c);
+            return NULL;
+        }
+        st->requests++;
+        st->arrays += body[0] == '[' && strstr(body, "\"alertname\":\"drop_to_zero\"") != NULL;
+        const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        if (write(c, ok, strlen(ok)) < 0)
+            perror("stub write");
+        close(c);
+    }
+}
+
+struct producer {
+    struct gt_alerts_sink *sink;
+    int first;
+};
+
+static void *produce(void *arg)
+{
+    struct producer *p = arg;
+    for (int i = 0; i < 200; i++) {
+        struct gt_event ev = {
+            .type = i % 2 ? GT_EV_RESTORED : GT_EV_DROP_TO_ZERO, .key = (uint32_t)(p->first + i / 2 % 50),
+            .last_seen_ns = (T0 + i) * 1000000000LL, .first_seen_ns = (T0 + i + 5) * 1000000000LL,
+            .detected_ns = (T0 + i + 5) * 1000000000LL, .upstream_ratio = -1,
+        };
+        gt_alerts_event_fn(p->sink, &ev);
+    }
+    return NULL;
+}
+
+/* Two producers and the delivery thread against a receiver that answers:
+ * everything delivered, nothing dropped (also under TSan). */
+static void test_delivery_threads(void)
+{
+    struct stub st = { 0 };
+    int port;
+    st.fd = loopback_socket(1, &port);
+    listen(st.fd, 64);
+    pthread_t srv, p1, p2;
+    pthread_create(&srv, NULL, stub_run, &st);
+    char u[64];
+    snprintf(u, sizeof u, "http://127.0.0.1:%d", port);
+    const char *am[] = { u };
+    struct gt_alerts_opts o = { .alertmanagers = am, .nalertmanagers = 1, .sensor = "t", .queue_len = 1024 };
+    char err[256];
+    gt_alerts *a = gt_alerts_new(&o, err, sizeof err);
+    CHECK_MSG(a, "%s", err);
+    struct gt_key kt[100];
+    memset(kt, 0, sizeof kt);
+    for (int i = 0; i < 100; i++) {
+        kt[i].cc[0] = (char)('A' + i / 26);
+        kt[i].cc[1] = (char)('A' + i % 26);
+    }
+    struct gt_keys k = { .dims = GT_DIM_COUNTRY, .nkeys = 100, .keys = kt };
+    struct gt_alerts_sink sink = { .alerts = a, .keys = &k };
+    struct producer pa = { &sink, 0 }, pb = { &sink, 50 };
+    if (a) {
+        pthread_create(&p1, NULL, produce, &pa);
+        pthread_create(&p2, NULL, produce, &pb);
+        pthread_join(p1, NULL);
+        pthread_join(p2, NULL);
+        CHECK(gt_alerts_flush(a, 20) == 0);
+        struct gt_alerts_stats s;
+        gt_alerts_free(a, &s);
+        CHECK_EQ_U(s.queued, 400);
+        CHECK_EQ_U(s.dropped, 0);
+        CHECK_EQ_U(s.failed, 0);
+        CHECK(s.sent >= 1);
+    }
+    /* stop the stub: a connection without a request */
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                              .sin_port = htons((uint16_t)port) };
+    if (connect(c, (struct sockaddr *)&sa, sizeof sa) == 0)
+        shutdown(c, SHUT_WR);
+    pthread_join(srv, NULL);
+    close(c);
+    close(st.fd);
+    CHECK(st.requests >= 1 && st.arrays == st.requests);
+}
+
 int main(void)
 {
     test_render();
     test_urls();
     test_down_receivers();
+    test_delivery_threads();
     return check_result();
 }

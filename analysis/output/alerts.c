@@ -85,44 +85,6 @@ static void alert_free(struct alert *al)
     free(al->restored);
 }
 
-/* Checks the URL is http(s) with a host; returns the URL to post to (for an
- * Alertmanager, its /api/v2/alerts), malloc'ed, or NULL with err set. */
-static char *check_url(const char *url, int kind, char *err, size_t errlen)
-{
-    const char *what = kind == AM ? "Alertmanager URL" : "webhook URL";
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *out = NULL;
-    if (!u) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
-        snprintf(err, errlen, "%s '%s': not a URL with a host", what, url);
-    } else if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-        snprintf(err, errlen, "%s '%s': scheme %s, expected http or https", what, url, scheme);
-    } else {
-        size_t n = strlen(url);
-        while (n && url[n - 1] == '/')
-            n--;
-        const char *tail = "/api/v2/alerts";
-        int has = n >= strlen(tail) && !strncmp(url + n - strlen(tail), tail, strlen(tail));
-        if (kind == HOOK || has) {
-            out = strdup(url);
-        } else if ((out = malloc(n + strlen(tail) + 1))) {
-            memcpy(out, url, n);
-            strcpy(out + n, tail);
-        }
-        if (!out)
-            snprintf(err, errlen, "out of memory");
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return out;
-}
-
 static void *run(void *arg);
 
 gt_alerts *gt_alerts_new(const struct gt_alerts_opts *o, char *err, size_t errlen)
@@ -166,7 +128,7 @@ gt_alerts *gt_alerts_new(const struct gt_alerts_opts *o, char *err, size_t errle
         int kind = i < o->nalertmanagers ? AM : HOOK;
         const char *url = kind == AM ? o->alertmanagers[i] : o->webhooks[i - o->nalertmanagers];
         a->rx[n].kind = kind;
-        if (!(a->rx[n].url = check_url(url, kind, err, errlen)))
+        if (!(a->rx[n].url = gt_alert_post_url(url, kind == AM, err, errlen)))
             goto fail;
         if (!(a->rx[n].h = curl_easy_init())) {
             snprintf(err, errlen, "libcurl: cannot create a handle");
@@ -253,6 +215,12 @@ int gt_alerts_event(gt_alerts *a, const struct gt_keys *keys, gt_upstream_name_f
     }
     count(&a->queued, 1);
     return 0;
+}
+
+void gt_alerts_event_fn(void *ctx, const struct gt_event *ev)
+{
+    struct gt_alerts_sink *s = ctx;
+    gt_alerts_event(s->alerts, s->keys, s->upstream_name, s->name_ctx, ev);
 }
 
 /* --- the delivery thread --- */

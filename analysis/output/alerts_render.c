@@ -1,10 +1,11 @@
-/* Rendering of events for alert receivers: Alertmanager labels, the readable
- * line and the event JSON, each into a malloc'ed string. The text and JSON
- * come from the event writers of events_json.c, so they say the same as the
- * --events file. */
+/* The pure part of alert delivery: receiver URLs checked, and events rendered
+ * for receivers (Alertmanager labels, the readable line, the event JSON), each
+ * into a malloc'ed string. The text and JSON come from the event writers of
+ * events_json.c, so they say the same as the --events file. */
 #include "geotap/alerts.h"
 #include "geotap/output.h"
 
+#include <curl/curl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,4 +109,40 @@ char *gt_alert_labels(const struct gt_keys *keys, gt_upstream_name_fn un, void *
         label(f, &sep, "cause", gt_cause_name(ev->cause));
     fputc('}', f);
     return take(f, &buf);
+}
+
+char *gt_alert_post_url(const char *url, int alertmanager, char *err, size_t errlen)
+{
+    const char *what = alertmanager ? "Alertmanager URL" : "webhook URL";
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *out = NULL;
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+        snprintf(err, errlen, "%s '%s': not a URL with a host", what, url);
+    } else if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+        snprintf(err, errlen, "%s '%s': scheme %s, expected http or https", what, url, scheme);
+    } else {
+        size_t n = strlen(url);
+        while (n && url[n - 1] == '/')
+            n--;
+        const char *tail = "/api/v2/alerts";
+        int has = n >= strlen(tail) && !strncmp(url + n - strlen(tail), tail, strlen(tail));
+        if (!alertmanager || has) {
+            out = strdup(url);
+        } else if ((out = malloc(n + strlen(tail) + 1))) {
+            memcpy(out, url, n);
+            strcpy(out + n, tail);
+        }
+        if (!out)
+            snprintf(err, errlen, "out of memory");
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return out;
 }

@@ -74,6 +74,20 @@ void gt_alerts_stats(gt_alerts *a, struct gt_alerts_stats *st);
  * in *final when final is not NULL. Call gt_alerts_flush first to drain. */
 void gt_alerts_free(gt_alerts *a, struct gt_alerts_stats *final);
 
+/* A gt_event_fn (a sink's event callback): ctx is a struct gt_alerts_sink,
+ * whose keys the caller keeps current (a reload may replace them). */
+struct gt_alerts_sink {
+    gt_alerts *alerts;
+    const struct gt_keys *keys;
+    gt_upstream_name_fn upstream_name;  /* may be NULL */
+    void *name_ctx;
+};
+void gt_alerts_event_fn(void *ctx, const struct gt_event *ev);
+
+/* The URL to POST to: url itself for a webhook, url's /api/v2/alerts for an
+ * Alertmanager (unless url names it). malloc'ed; NULL with err when url is not
+ * http(s) with a host. */
+char *gt_alert_post_url(const char *url, int alertmanager, char *err, size_t errlen);
 /* Rendering (alerts_render.c), exposed for the tests. Each returns a malloc'ed
  * string, or NULL when out of memory. */
 /* The Alertmanager labels object of ev, e.g. {"alertname":"drop_to_zero",
