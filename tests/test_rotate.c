@@ -1,6 +1,7 @@
 /* Rotating outputs (rotate.h): csv bins written through gt_output into files
  * named by "%Y/%m/%d/traffic-%H.csv" across a year boundary, a reopen after
- * logrotate renamed the file, and a reopen without a rename. Every file is
+ * logrotate renamed the file, a reopen without a rename, failures that keep
+ * the previous file, and events named by their deciding bin. Every file is
  * compared with hand-written contents (names and epoch times from
  * `date -u -d 2026-12-31T22:00:00Z +%s`). */
 #include "check.h"
@@ -138,6 +139,30 @@ static void test_errors(void)
     gt_output_free(ro.out);
 }
 
+/* Events go with the bin that decided them: detected at 23:00:00 (the end
+ * of the 22:59 bin) is the 22 file's, at 23:01:00 the 23 file's. */
+static void test_events(void)
+{
+    char pat[128], err[256];
+    snprintf(pat, sizeof pat, "%s/ev/events-%%H.jsonl", dir);
+    struct gt_events_out eo = { .keys = &keys };
+    struct gt_rotating_events re = { .out = &eo, .rot = gt_rotate_new(pat, err, sizeof err) };
+    struct gt_event ev = { .type = GT_EV_CAPTURE_GAP, .key = GT_NO_KEY, .last_seen_ns = (T22 + 3000) * 1000000000LL,
+                           .first_seen_ns = (T22 + 3500) * 1000000000LL, .detected_ns = (T22 + 3600) * 1000000000LL,
+                           .duration_s = 500, .gap_reason = GT_GAP_SILENCE };
+    gt_rotating_events_fn(&re, &ev);
+    ev.detected_ns += 60 * 1000000000LL;
+    gt_rotating_events_fn(&re, &ev);
+    CHECK_EQ_U(re.errors, 0);
+    CHECK(gt_rotate_free(re.rot, err, sizeof err) == 0);
+    CHECK_FILE("ev/events-22.jsonl",
+               "{\"type\":\"capture_gap\",\"start\":\"2026-12-31T22:50:00.000000Z\",\"end\":\"2026-12-31T22:58:20.000000Z\","
+               "\"detected\":\"2026-12-31T23:00:00.000000Z\",\"duration_s\":500.000,\"reason\":\"silence\",\"drops\":0}\n");
+    CHECK_FILE("ev/events-23.jsonl",
+               "{\"type\":\"capture_gap\",\"start\":\"2026-12-31T22:50:00.000000Z\",\"end\":\"2026-12-31T22:58:20.000000Z\","
+               "\"detected\":\"2026-12-31T23:01:00.000000Z\",\"duration_s\":500.000,\"reason\":\"silence\",\"drops\":0}\n");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/geotap-rotate-XXXXXX");
@@ -147,6 +172,7 @@ int main(void)
     }
     test_rotation();
     test_errors();
+    test_events();
     int rc = check_result();
     if (!rc) {
         char cmd[128];

@@ -121,16 +121,24 @@ int gt_rotate_free(gt_rotate *r, char *err, size_t errlen)
     return rc;
 }
 
+/* gt_rotate_file for an adapter: failures counted, the last kept in err. */
+static FILE *adapter_file(gt_rotate *rot, int64_t t, enum gt_rotate_change *ch, uint64_t *errors,
+                          char *err, size_t errlen)
+{
+    char e[512];
+    FILE *f = gt_rotate_file(rot, t, ch, e, sizeof e);
+    if (e[0]) {
+        (*errors)++;
+        snprintf(err, errlen, "%s", e);
+    }
+    return f;
+}
+
 void gt_rotating_output_bin(void *ctx, const struct gt_bin *bin)
 {
     struct gt_rotating_output *ro = ctx;
     enum gt_rotate_change ch;
-    char err[sizeof ro->err];
-    FILE *f = gt_rotate_file(ro->rot, bin->start, &ch, err, sizeof err);
-    if (err[0]) {
-        ro->errors++;
-        memcpy(ro->err, err, sizeof err);
-    }
+    FILE *f = adapter_file(ro->rot, bin->start, &ch, &ro->errors, ro->err, sizeof ro->err);
     if (!f) {
         ro->lost_bins++;
         return;
@@ -143,4 +151,19 @@ void gt_rotating_output_bin(void *ctx, const struct gt_bin *bin)
 int gt_rotating_output_finish(struct gt_rotating_output *ro)
 {
     return ro->rot->f ? gt_output_finish(ro->out) : 0;
+}
+
+void gt_rotating_events_fn(void *ctx, const struct gt_event *ev)
+{
+    struct gt_rotating_events *re = ctx;
+    enum gt_rotate_change ch;
+    int64_t ns = ev->detected_ns - 1;
+    int64_t t = ns >= 0 ? ns / 1000000000 : (ns - 999999999) / 1000000000;
+    FILE *f = adapter_file(re->rot, t, &ch, &re->errors, re->err, sizeof re->err);
+    if (!f) {
+        re->lost_events++;
+        return;
+    }
+    re->out->f = f;
+    gt_events_out_fn(re->out, ev);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "geotap/bins.h"
+#include "geotap/events.h"
 #include "geotap/output.h"
 
 typedef struct gt_rotate gt_rotate;
@@ -54,5 +55,18 @@ void gt_rotating_output_bin(void *ctx, const struct gt_bin *bin);
 /* End of run: gt_output_finish into the file in use (nothing when no bin
  * came). 0, or -1 when writing failed. */
 int gt_rotating_output_finish(struct gt_rotating_output *ro);
+
+/* A gt_event_fn writing events through a gt_events_out (JSON or text lines)
+ * into rotating files, named by the time of the bin that decided each event
+ * (detected_ns is that bin's end: an event decided by the 22:59 bin goes to
+ * the 22 file). Set out and rot, pass it as ctx. */
+struct gt_rotating_events {
+    struct gt_events_out *out;
+    gt_rotate *rot;
+    uint64_t errors;
+    uint64_t lost_events; /* events with no file to go to */
+    char err[512];
+};
+void gt_rotating_events_fn(void *ctx, const struct gt_event *ev);
 
 #endif
