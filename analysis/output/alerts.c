@@ -188,8 +188,8 @@ int gt_alerts_event(gt_alerts *a, const struct gt_keys *keys, gt_upstream_name_f
         it.labels = gt_alert_labels(keys, un, unctx, ev, a->sensor, 1);
         it.text = gt_alert_text(keys, un, unctx, ev);
         it.starts_ns = ev->last_seen_ns;
-        if (ev->type == GT_EV_RESTORED)
-            it.ends_ns = ev->first_seen_ns ? ev->first_seen_ns : ev->detected_ns;
+        if (ev->type == GT_EV_RESTORED)   /* a resolved alert needs an end time */
+            it.ends_ns = ev->first_seen_ns ? ev->first_seen_ns : ev->detected_ns ? ev->detected_ns : gt_realtime_ns();
         else if (ev->type == GT_EV_CAPTURE_GAP)
             it.ends_ns = gt_realtime_ns() + (int64_t)(a->o.gap_hold_s * 1e9);
     }
