@@ -40,6 +40,17 @@ static int loopback_socket(int listen_it, int *port)
     return fd;
 }
 
+/* 100 country keys "AA".."DV". */
+static struct gt_keys hundred_keys(void)
+{
+    static struct gt_key kt[100];
+    for (int i = 0; i < 100; i++) {
+        kt[i].cc[0] = (char)('A' + i / 26);
+        kt[i].cc[1] = (char)('A' + i % 26);
+    }
+    return (struct gt_keys){ .dims = GT_DIM_COUNTRY, .nkeys = 100, .keys = kt };
+}
+
 static void test_render(void)
 {
     struct gt_key kt[2] = { { .cc = "KP", .asn = 131279, .upstream = 7 }, { .home = 1 } };
@@ -128,13 +139,7 @@ static void test_down_receivers(void)
     CHECK_MSG(a, "%s", err);
     if (!a)
         return;
-    struct gt_key kt[100];
-    memset(kt, 0, sizeof kt);
-    for (int i = 0; i < 100; i++) {
-        kt[i].cc[0] = (char)('A' + i / 26);
-        kt[i].cc[1] = (char)('A' + i % 26);
-    }
-    struct gt_keys k = { .dims = GT_DIM_COUNTRY, .nkeys = 100, .keys = kt };
+    struct gt_keys k = hundred_keys();
     enum { N = 5000 };
     double worst = 0, t0 = gt_mono_s();
     uint64_t ok = 0;
@@ -254,13 +259,7 @@ static void test_delivery_threads(void)
     char err[256];
     gt_alerts *a = gt_alerts_new(&o, err, sizeof err);
     CHECK_MSG(a, "%s", err);
-    struct gt_key kt[100];
-    memset(kt, 0, sizeof kt);
-    for (int i = 0; i < 100; i++) {
-        kt[i].cc[0] = (char)('A' + i / 26);
-        kt[i].cc[1] = (char)('A' + i % 26);
-    }
-    struct gt_keys k = { .dims = GT_DIM_COUNTRY, .nkeys = 100, .keys = kt };
+    struct gt_keys k = hundred_keys();
     struct gt_alerts_sink sink = { .alerts = a, .keys = &k };
     struct producer pa = { &sink, 0 }, pb = { &sink, 50 };
     if (a) {
