@@ -200,6 +200,7 @@ static void key_down_step(gt_anomaly *a, const struct binctx *x, struct kst *k, 
     }
     gt_anom_emit(a, &ev);
     k->down = 0;
+    k->carry = 0;
     k->hold_until = x->e_ns + (int64_t)(x->hold * NS);
     k->last_ns = kc->ln;
     k->h0 = gt_anom_hour_of(kc->ln);
@@ -269,7 +270,9 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
         r = SUSPECT_FLOOR * r_before;
     k->r_sil = r;
     k->lam = r * kc->eff;
-    k->carry = suspect ? lam_before : 0;
+    /* (a silence past Lthr that was not declared, while warming up or
+     * holding after a restoration, carries nothing) */
+    k->carry = suspect && lam_before < a->lthr ? lam_before : 0;
     k->r_full = r_before;
     k->lam_full = r_before * kc->eff;
     if (suspect) {
@@ -353,6 +356,7 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     }
     gt_anom_emit(a, &ev);
     k->down = 1;
+    k->carry = 0;
     k->down_last_seen = k->last_ns;
     k->deferred = 0;            /* the outage teaches nothing */
     k->pend = 0;
