@@ -3,6 +3,7 @@
 #include "geotap/anomaly.h"
 #include "geotap/events.h"
 #include "geotap/engine.h"
+#include "geotap/report.h"
 #include "geotap/routes.h"
 #include "geotap/sources.h"
 #include "geotap/upstream_map.h"
@@ -328,6 +329,8 @@ static void on_event(void *ctx, const struct gt_event *ev)
         }
         s->held[s->n_held++] = *ev;
     }
+    if (s->report)
+        gt_report_event(s->report, ev);
 }
 
 int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_output *out,
@@ -338,7 +341,7 @@ int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_
     s->cls = cls;
     s->table_f = table_f;
     s->table_events = format == GT_FMT_TABLE;
-    if (!o->events && !s->table_events)
+    if (!o->events && !s->table_events && !o->report)
         return 0;
     if (o->events) {
         if (!strcmp(o->events, "-")) {
@@ -445,6 +448,8 @@ void cli_sinks_bin(void *sinks, const struct gt_bin *bin)
     gt_output_bin(s->output, bin);
     if (s->anomaly)
         gt_anomaly_bin(s->anomaly, bin);
+    if (s->report)
+        gt_report_bin(s->report, bin);
 }
 
 int cli_sinks_finish(struct cli_sinks *s)

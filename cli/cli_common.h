@@ -22,6 +22,7 @@ struct cli_cls_opts {
     const char *upstream_map;               /* --upstream-map FILE */
     const char *events;                     /* --events FILE ('-' = stdout), NULL = none */
     double fa_per_day;                      /* --fa-budget; 0 = the module's default */
+    const char *report;                     /* analyze --report FILE: needs the detector */
 };
 
 enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET,
@@ -78,6 +79,7 @@ struct cli_cls {
 
 /* Bins go to the output (and, when asked, the anomaly module). */
 struct gt_anomaly;
+struct gt_report;
 struct cli_sinks {
     struct gt_output *output;
     struct gt_anomaly *anomaly;        /* NULL when not asked for */
@@ -88,6 +90,7 @@ struct cli_sinks {
     size_t n_held, cap_held;
     const struct cli_cls *cls;
     FILE *table_f;
+    struct gt_report *report;          /* --report, set by the command; NULL = none */
     /* attribution (cls->fine): the bin projected onto the output keys */
     struct gt_counts *p_counts;
     int64_t *p_first, *p_last;
