@@ -115,3 +115,19 @@ class Browser:
             img.onerror = () => done({error: 'undecodable'});
             img.src = 'data:image/png;base64,' + arguments[0];
         """, base64.b64encode(png).decode())
+
+
+if __name__ == "__main__":
+    # browser.py URL OUT.png WIDTH HEIGHT: a screenshot of the top of a page (for the README).
+    url, out, w, h = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    b = Browser()
+    try:
+        b.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": False})
+        b.load(url)
+        png = base64.b64decode(b.d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"])
+        with open(out, "wb") as f:
+            f.write(png)
+        print(out, len(png), "bytes", b.pixel_stats(png))
+    finally:
+        b.close()

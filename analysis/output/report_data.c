@@ -274,10 +274,11 @@ int gt_report_write_data(const struct gt_report *r, FILE *f)
             top++;
         }
     fputs("],\"charts\":[", f);
+    /* Keys with an event first: they are what the reader came for. */
     const char *sep = "";
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t k = order[i];
-        if (!chart[k])
+    for (uint32_t i = 0; i < 2 * n; i++) {
+        uint32_t k = order[i % n];
+        if (chart[k] != (i < n ? 1 : 2))
             continue;
         fprintf(f, "%s{", sep);
         key_fields(f, r, k);

@@ -86,7 +86,8 @@ GT.charts = function (parent, D) {
   }
   var sync = uPlot.sync("gt");
   var plots = [];
-  var width = Math.max(320, Math.min(620, (grid.clientWidth || 1200) / 2 - 24));
+  /* Two columns when there is room: 24 px gap, 14 px of padding and border per chart. */
+  var width = Math.floor(Math.max(320, Math.min(620, ((grid.clientWidth || 1200) - 24) / 2 - 14)));
   D.charts.forEach(function (c) {
     var box = GT.el("div", { "class": "chart" + (c.event ? " has-event" : ""), id: "chart-" + c.id,
                              "data-key": c.label });
