@@ -207,6 +207,36 @@ def small_cases(b, tmp):
     check(z["zero"] == 0 and z["ones"] > 1000, "100k bins: the one silent bin is still a zero (%s)" % z)
 
 
+def other_keys(b, tmp):
+    """--by asn and --by country,asn,upstream (with routes) on a real capture: pages open cleanly."""
+    pcap = os.path.join(SHARED, "pcap", "whatsapp_login_call.pcap")
+    for name, args in (("by-asn", ["--by", "asn"]),
+                       ("by-all", ["--by", "country,asn,upstream", "--routes",
+                                   os.path.join(SRC, "bench/data/kp2014-routes.txt.gz")])):
+        rep = os.path.join(tmp, name + ".html")
+        analyze(args + ["--events", os.path.join(tmp, name + ".events")], pcap, rep)
+        open_clean(b, rep, name)
+        labels = b.js("return Array.from(document.querySelectorAll('.chart')).map(c => c.dataset.key)")
+        check(len(labels) >= 3 and all(labels), name + ": charts with labels (%s)" % labels[:4])
+        if name == "by-asn":
+            check("counts by asn, not by country" in b.js("return document.body.innerText"),
+                  "by-asn: the map says why it is empty")
+
+
+def cli_errors(tmp):
+    """Errors are one line naming the file, exit 2, and no half-written report."""
+    one = os.path.join(tmp, "one.pcap")
+    base = [GEOTAP, "analyze", "-q", "--country-db", TEST_DB, "--asn-db", TEST_ASN, "-o", os.devnull]
+    r = subprocess.run(base + ["--report", "/nonexistent/dir/r.html", one], capture_output=True, text=True)
+    check(r.returncode == 2 and "/nonexistent/dir/r.html" in r.stderr and r.stderr.count("\n") == 1,
+          "unwritable report: exit 2, one line naming it (%r)" % r.stderr)
+    env = dict(os.environ, GEOTAP_DATA=os.path.join(tmp, "empty-cache"))
+    rep = os.path.join(tmp, "nolib.html")
+    r = subprocess.run(base + ["--report", rep, one], capture_output=True, text=True, env=env)
+    check(r.returncode == 2 and "internmap.min.js" in r.stderr and "scripts/setup" in r.stderr
+          and not os.path.exists(rep), "libraries missing: exit 2 naming the file, no report (%r)" % r.stderr)
+
+
 def main():
     why = browser.available()
     if why:
@@ -217,6 +247,8 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             demo(b, tmp)
             small_cases(b, tmp)
+            other_keys(b, tmp)
+            cli_errors(tmp)
     finally:
         b.close()
     print("screenshots in " + ART)
