@@ -487,6 +487,30 @@ void cli_sinks_free(struct cli_sinks *s)
     memset(s, 0, sizeof *s);
 }
 
+struct gt_report *cli_report_new(const struct cli_cls_opts *co, const struct cli_cls *cls,
+                                 const struct gt_anomaly *an, const char *path,
+                                 const char *const *files, int nfiles, char *err, size_t errlen)
+{
+    const char *dbs[2 * CLI_MAX_LIST + 4];
+    int n = 0;
+    dbs[n++] = co->country_db ? co->country_db : gt_default_country_db();
+    if (!co->n_asn) {
+        dbs[n++] = gt_default_asn_v4();
+        dbs[n++] = gt_default_asn_v6();
+    }
+    for (int i = 0; i < co->n_asn; i++)
+        dbs[n++] = co->asn_dbs[i];
+    for (int i = 0; i < co->n_routes; i++)
+        dbs[n++] = co->routes[i];
+    if (co->upstream_map)
+        dbs[n++] = co->upstream_map;
+    struct gt_report_opts ro = {
+        .path = path, .cls = cls->c, .anomaly = an,
+        .files = files, .nfiles = nfiles, .dbs = dbs, .ndbs = n,
+    };
+    return gt_report_new(&ro, &cls->keys, err, errlen);
+}
+
 static void span(char *buf, size_t len, const struct gt_bin_stats *t)
 {
     char a[32], b[32];

@@ -71,31 +71,6 @@ static void on_signal(int sig)
     stop_ = 1;
 }
 
-/* The report names the captures and every database in its header. */
-static struct gt_report *analyze_report(const struct cli_cls_opts *co, const struct cli_cls *cls,
-                                        const struct gt_anomaly *an, char **files, int nfiles,
-                                        char *err, size_t errlen)
-{
-    const char *dbs[2 * CLI_MAX_LIST + 4];
-    int n = 0;
-    dbs[n++] = co->country_db ? co->country_db : gt_default_country_db();
-    if (!co->n_asn) {
-        dbs[n++] = gt_default_asn_v4();
-        dbs[n++] = gt_default_asn_v6();
-    }
-    for (int i = 0; i < co->n_asn; i++)
-        dbs[n++] = co->asn_dbs[i];
-    for (int i = 0; i < co->n_routes; i++)
-        dbs[n++] = co->routes[i];
-    if (co->upstream_map)
-        dbs[n++] = co->upstream_map;
-    struct gt_report_opts ro = {
-        .path = co->report, .cls = cls->c, .anomaly = an,
-        .files = (const char *const *)files, .nfiles = nfiles, .dbs = dbs, .ndbs = n,
-    };
-    return gt_report_new(&ro, &cls->keys, err, errlen);
-}
-
 int cmd_analyze(int argc, char **argv)
 {
     struct cli_cls_opts co;
@@ -205,7 +180,7 @@ int cmd_analyze(int argc, char **argv)
         gt_output_free(output);
         goto done_out;
     }
-    if (co.report && !(sinks.report = analyze_report(&co, &cls, sinks.anomaly, argv + optind, nfiles, err, sizeof err))) {
+    if (co.report && !(sinks.report = cli_report_new(&co, &cls, sinks.anomaly, co.report, (const char *const *)argv + optind, nfiles, err, sizeof err))) {
         fprintf(stderr, "geotap analyze: --report: %s\n", err);
         status = 2;
         goto done_sinks;

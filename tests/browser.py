@@ -20,7 +20,7 @@ except ImportError:  # Debian's python3-selenium lives in the system Python's pa
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,1000"]
+                  "--disable-dev-shm-usage", "--no-proxy-server", "--hide-scrollbars", "--window-size=1400,1000"]
 
 
 def available():

@@ -70,25 +70,29 @@ struct gt_report *gt_report_new(const struct gt_report_opts *o, const struct gt_
                                 char *err, size_t errlen)
 {
     struct gt_report *r = calloc(1, sizeof *r);
-    if (!r || !o->path || !(r->path = strdup(o->path))) {
-        snprintf(err, errlen, o->path ? "out of memory" : "no report file given");
+    if (!r || (o->path && !(r->path = strdup(o->path)))) {
+        snprintf(err, errlen, "out of memory");
         free(r);
         return NULL;
     }
+    pthread_mutex_init(&r->mu, NULL);
     r->o = *o;
     r->o.path = r->path;
     if (!r->o.top_charts)
         r->o.top_charts = 12;
     if (!r->o.top_rows)
         r->o.top_rows = 500;
-    if (o->ndbs > 0) {
-        if (!(r->dbs = calloc((size_t)o->ndbs, sizeof *r->dbs))) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-        memcpy(r->dbs, o->dbs, (size_t)o->ndbs * sizeof *r->dbs);
-        r->o.dbs = r->dbs;
+    if ((o->ndbs > 0 && !(r->dbs = calloc((size_t)o->ndbs, sizeof *r->dbs))) ||
+        (o->nfiles > 0 && !(r->files = calloc((size_t)o->nfiles, sizeof *r->files)))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
+    if (r->dbs)
+        memcpy(r->dbs, o->dbs, (size_t)o->ndbs * sizeof *r->dbs);
+    if (r->files)
+        memcpy(r->files, o->files, (size_t)o->nfiles * sizeof *r->files);
+    r->o.dbs = r->dbs;
+    r->o.files = r->files;
     r->keys = keys;
     r->step = 1;
     r->last_bucket = -1;
@@ -147,7 +151,7 @@ static uint32_t clamp32(uint64_t v)
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
-void gt_report_bin(struct gt_report *r, const struct gt_bin *b)
+static void add_bin(struct gt_report *r, const struct gt_bin *b)
 {
     if (!r->nbins) {
         r->t0 = b->start;
@@ -208,19 +212,37 @@ void gt_report_bin(struct gt_report *r, const struct gt_bin *b)
     }
 }
 
+void gt_report_bin(struct gt_report *r, const struct gt_bin *b)
+{
+    pthread_mutex_lock(&r->mu);
+    add_bin(r, b);
+    pthread_mutex_unlock(&r->mu);
+}
+
+uint64_t gt_report_bins(struct gt_report *r)
+{
+    pthread_mutex_lock(&r->mu);
+    uint64_t n = r->nbins;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
 void gt_report_event(struct gt_report *r, const struct gt_event *ev)
 {
+    pthread_mutex_lock(&r->mu);
     if (r->nev == r->cap_ev) {
         size_t nc = r->cap_ev ? r->cap_ev * 2 : 64;
         struct gt_event *e = realloc(r->ev, nc * sizeof *e);
         if (!e) {
             r->oom = 1;
+            pthread_mutex_unlock(&r->mu);
             return;
         }
         r->ev = e;
         r->cap_ev = nc;
     }
     r->ev[r->nev++] = *ev;
+    pthread_mutex_unlock(&r->mu);
 }
 
 void gt_report_free(struct gt_report *r)
@@ -239,5 +261,7 @@ void gt_report_free(struct gt_report *r)
     free(r->codes);
     free(r->path);
     free(r->dbs);
+    free(r->files);
+    pthread_mutex_destroy(&r->mu);
     free(r);
 }

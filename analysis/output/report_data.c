@@ -126,12 +126,12 @@ static void write_meta(FILE *f, const struct gt_report *r, uint64_t all, uint64_
     const struct gt_bin_stats *s = &r->stats;
     fprintf(f, "\",\"bin\":%" PRIu32 ",\"first\":%.6f,\"last\":%.6f,\"frames\":%" PRIu64 ",\"bytes\":%" PRIu64
                ",\"ip\":%" PRIu64 ",\"nonip\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"malformed\":%" PRIu64
-               ",\"drops\":%" PRIu64 ",\"unknown\":%.6f,\"unknown_dim\":\"%s\",\"detector\":%s"
+               ",\"drops\":%" PRIu64 ",\"unknown\":%.6f,\"unknown_dim\":\"%s\",\"detector\":%s,\"live\":%s"
                ",\"series_refused\":%" PRIu64 ",\"nkeys_seen\":",
             r->width, (double)s->first_ns / 1e9, (double)s->last_ns / 1e9, s->packets, s->bytes, s->ip,
             s->nonip, s->truncated, s->malformed, s->drops, all ? (double)unknown / (double)all : 0.0,
             r->keys->dims & GT_DIM_COUNTRY ? "country" : "AS", r->o.anomaly ? "true" : "false",
-            r->ser_refused);
+            r->path ? "false" : "true", r->ser_refused);
 }
 
 /* A float with few digits (the page draws it, nobody reads the 9th digit). */
@@ -193,7 +193,15 @@ static void write_event(FILE *f, const struct gt_report *r, const struct gt_even
     fputc('}', f);
 }
 
-int gt_report_write_data(const struct gt_report *r, FILE *f)
+int gt_report_write_data(struct gt_report *r, FILE *f)
+{
+    pthread_mutex_lock(&r->mu);
+    int rc = gt_report_write_data_locked(r, f);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+int gt_report_write_data_locked(const struct gt_report *r, FILE *f)
 {
     uint32_t nk = r->keys->nkeys, n = 0;
     uint32_t *order = malloc(((size_t)nk + 1) * sizeof *order);

@@ -5,23 +5,11 @@
 #include <errno.h>
 #include <string.h>
 
-int gt_report_finish(struct gt_report *r, char *err, size_t errlen)
+int gt_report_write_page(struct gt_report *r, FILE *f)
 {
-    if (r->oom) {
-        snprintf(err, errlen, "%s: out of memory while collecting the report", r->path);
-        return -1;
-    }
-    /* Write beside the target and rename: a reader never sees half a page. */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-        return -1;
-    }
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<title>geotap report</title>\n<style>\n", f);
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n", f);
+    fprintf(f, "<title>geotap %s</title>\n<style>\n", r->path ? "report" : "live");
     fputs(r->lib_css, f);
     fputs(gt_web_report_css, f);
     fputs("</style></head>\n<body>\n<div id=\"app\"><p id=\"noscript\">geotap report: this page needs JavaScript.</p></div>\n"
@@ -39,9 +27,28 @@ int gt_report_finish(struct gt_report *r, char *err, size_t errlen)
     fputs(gt_web_report_charts_js, f);
     fputs(gt_web_report_js, f);
     fputs("</script>\n</body></html>\n", f);
-    int werr = ferror(f);
-    if (fclose(f) != 0 || werr || rc != 0) {
-        snprintf(err, errlen, "%s: %s", tmp, rc != 0 ? "out of memory" : "write failed");
+    return rc != 0 || ferror(f) ? -1 : 0;
+}
+
+int gt_report_finish(struct gt_report *r, char *err, size_t errlen)
+{
+    if (!r->path)
+        return 0;
+    if (r->oom) {
+        snprintf(err, errlen, "%s: out of memory while collecting the report", r->path);
+        return -1;
+    }
+    /* Write beside the target and rename: a reader never sees half a page. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int rc = gt_report_write_page(r, f);
+    if (fclose(f) != 0 || rc != 0) {
+        snprintf(err, errlen, "%s: write failed", tmp);
         remove(tmp);
         return -1;
     }

@@ -5,6 +5,8 @@
 
 #include "geotap/report.h"
 
+#include <pthread.h>
+
 /* Min and max over the bins a bucket covers: packets from and to per bin,
  * and the detector's expected rate (packets/s, from and to together). */
 struct gt_rbucket {
@@ -18,7 +20,7 @@ struct gt_rbucket {
 struct gt_report {
     struct gt_report_opts o;
     char *path;
-    const char **dbs;                /* copy of o.dbs (the strings must outlive the report) */
+    const char **dbs, **files;       /* copies of o.dbs, o.files (the strings must outlive the report) */
     const struct gt_keys *keys;
     struct gt_counts *tot;           /* [nkeys] totals */
     struct gt_rbucket **ser;         /* [nkeys] bucket arrays, NULL until the key has traffic */
@@ -33,6 +35,7 @@ struct gt_report {
     struct gt_event *ev;
     size_t nev, cap_ev;
     int oom;                         /* an allocation failed while collecting */
+    pthread_mutex_t mu;              /* the collector adds, the HTTP server reads */
     char *lib_css, *lib_js, *atlas, *codes;   /* the inlined libraries and data */
 };
 
@@ -40,6 +43,9 @@ struct gt_report {
  * time by embed.py). */
 extern const char gt_web_report_js[], gt_web_report_map_js[], gt_web_report_charts_js[];
 extern const char gt_web_report_css[];
+
+/* gt_report_write_data with the lock held. */
+int gt_report_write_data_locked(const struct gt_report *r, FILE *f);
 
 /* Write s as a JSON string safe inside an HTML <script> element. */
 void gt_report_json_str(FILE *f, const char *s);

@@ -20,10 +20,11 @@
 #define GT_REPORT_BUCKETS 2048
 
 struct gt_report_opts {
-    const char *path;                   /* the HTML file written by finish */
+    const char *path;                   /* the HTML file written by finish; NULL = none (live page) */
     const gt_classifier *cls;           /* names of ASes and upstreams; may be NULL */
     const gt_anomaly *anomaly;          /* expected rates, sampled per bin; may be NULL */
-    const char *const *files;           /* the capture files, for the header */
+    const char *const *files;           /* the capture files (or live source), for the header;
+                                         * the array is copied, its strings must outlive the report */
     int nfiles;
     const char *const *dbs;             /* database files used, for the header */
     int ndbs;
@@ -47,9 +48,18 @@ int gt_report_finish(struct gt_report *r, char *err, size_t errlen);
 /* Free the report. */
 void gt_report_free(struct gt_report *r);
 
+/* The calls above and below may come from different threads (collector,
+ * HTTP server): the report locks itself. */
+
 /* Write the report's data (the JSON object the page reads) to f. 0, or -1
  * when out of memory. */
-int gt_report_write_data(const struct gt_report *r, FILE *f);
+int gt_report_write_data(struct gt_report *r, FILE *f);
+/* Write the whole page to f; a report without a path (live) makes a page
+ * that polls /api/bins?since=N on its own origin for new bins. 0, or -1
+ * when out of memory or writing failed. */
+int gt_report_write_page(struct gt_report *r, FILE *f);
+/* Bins added so far. */
+uint64_t gt_report_bins(struct gt_report *r);
 
 /* One line describing a database file for the header, e.g.
  * "GeoLite2-Country, built 2019-12-24" (MaxMind metadata) or

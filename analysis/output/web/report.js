@@ -75,10 +75,10 @@ GT.table = function (id, cols, rows, rowAttrs) {
 
 GT.header = function (app, D) {
   var m = D.meta;
-  app.appendChild(GT.el("h1", {}, "geotap report"));
+  app.appendChild(GT.el("h1", {}, m.live ? "geotap live" : "geotap report"));
   var dl = GT.el("dl", { "class": "meta" });
   function row(k, v) { dl.appendChild(GT.el("dt", {}, k)); dl.appendChild(GT.el("dd", {}, v)); }
-  row("files", m.files.length ? m.files.join(", ") : "(none)");
+  row(m.live ? "source" : "files", m.files.length ? m.files.join(", ") : "(none)");
   row("time span", m.first ? GT.time(m.first) + " .. " + GT.time(m.last) + " (" + GT.dur(m.last - m.first) + ")"
                             : "no packets");
   row("frames", m.frames + " (" + GT.human(m.bytes) + "B): " + m.ip + " IP, " + m.nonip + " non-IP, " +
@@ -141,6 +141,7 @@ GT.keyTable = function (app, D) {
 };
 
 GT.render = function (D) {
+  GT.data = D;
   var app = document.getElementById("app");
   app.textContent = "";
   GT.header(app, D);
@@ -152,4 +153,25 @@ GT.render = function (D) {
   document.body.setAttribute("data-ready", "1");
 };
 
-GT.render(JSON.parse(document.getElementById("gt-data").textContent));
+/* The sensor's live page: ask this same origin for bins newer than the
+ * ones shown, every second, and redraw when there are. */
+GT.poll = function (D) {
+  GT.updates = 0;
+  setInterval(function () {
+    fetch("/api/bins?since=" + D.grid.bins, { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (nd) {
+        if (!nd || !nd.grid) return;
+        var y = window.scrollY;
+        D = nd;
+        GT.render(D);
+        window.scrollTo(0, y);
+        document.body.setAttribute("data-updates", ++GT.updates);
+      })
+      .catch(function () { /* the sensor stopped: keep what is shown */ });
+  }, 1000);
+};
+
+GT.data = JSON.parse(document.getElementById("gt-data").textContent);
+GT.render(GT.data);
+if (GT.data.meta.live) GT.poll(GT.data);
