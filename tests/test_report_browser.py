@@ -8,9 +8,12 @@ generator's ground truth), KP's chart has an outage span whose times equal
 the events file's last_seen/first_seen and whose pixels sit where those
 times fall on the 20-hour axis, one table row per event line, the map's KP
 outlined; no console message at error level; no request but the page
-itself (performance log). Then reports of a 1-packet capture, a capture
-with no IP packet and 100k one-second bins (with one silent bin that the
-chart must still show as a zero) open without error. Screenshots go to
+itself (performance log); KP's expected-rate line near the event's rate.
+Then reports of a 1-packet capture, a capture with no IP packet and 100k
+one-second bins (with one silent bin that the chart must still show as a
+zero) open without error; a capture gap is shaded on every chart over the
+gap event's span; --by asn and --by country,asn,upstream pages open; an
+unwritable report and missing libraries are one error line, exit 2. Screenshots go to
 BUILD/test-artefacts/ and must not be blank."""
 import json
 import os
@@ -129,6 +132,14 @@ def demo(b, tmp):
         fl, fr = (t_last - scen["start_s"]) / span, (t_first - scen["start_s"]) / span
         check(abs(sp["left"] - fl) < 0.01 and abs(sp["right"] - fr) < 0.01 and sp["h"] > 0.9,
               "span drawn at %.3f..%.3f of the axis (times give %.3f..%.3f)" % (sp["left"], sp["right"], fl, fr))
+    # The expected rate drawn at the decision is close to the one the event reports
+    # (the line samples gt_anomaly_expected_rate per bin; the event keeps its frozen r0).
+    if drop:
+        e = b.js("""const c = GT.data.charts.filter(c => c.label === 'KP')[0], g = GT.grid(GT.data);
+                    const j = Math.floor((%f - g.t0) / (g.step * g.w)); return c.e0 ? c.e0[j] : null;"""
+                 % (ts(drop[0]["detected"]) - 30))
+        check(e is not None and abs(e - drop[0]["expected_rate"]) <= 0.2 * drop[0]["expected_rate"],
+              "KP's expected-rate line at the detection: %s pkt/s, the event says %.3f" % (e, drop[0]["expected_rate"]))
     others = b.js("return document.querySelectorAll('.chart:not([data-key=\"KP\"]) .span.outage').length")
     check(others == 0, "no outage span on any other chart")
 
@@ -207,6 +218,41 @@ def small_cases(b, tmp):
     check(z["zero"] == 0 and z["ones"] > 1000, "100k bins: the one silent bin is still a zero (%s)" % z)
 
 
+def gap_case(b, tmp):
+    """A capture gap (every key silent at once for 20 minutes): shaded on every chart, over
+    the event's span, and unlike an outage. Three countries of MaxMind's test database
+    (mmdblookup gives GB, SE, US) at 1, 1 and 0.5 packets/s for 3 h, then silence, then 1 h."""
+    t0 = 1419235200
+    src = [("81.2.69.142", 1), ("89.160.20.112", 1), ("216.160.83.56", 2)]
+    frames = []
+    for s in range(0, 4 * 3600 + 1200):
+        if 3 * 3600 <= s < 3 * 3600 + 1200:
+            continue
+        for ip, every in src:
+            if s % every == 0:
+                frames.append((t0 + s + 0.25, ipv4_udp(ip, "10.0.0.1")))
+    pcap, events, rep = (os.path.join(tmp, "gap" + x) for x in (".pcap", ".events", ".html"))
+    write_pcap(pcap, frames, linktype=101)
+    analyze(["--country-db", TEST_DB, "--asn-db", TEST_ASN, "--events", events], pcap, rep)
+    ev = [json.loads(line) for line in open(events)]
+    gaps = [e for e in ev if e["type"] == "capture_gap"]
+    check(len(gaps) == 1 and not [e for e in ev if e["type"] == "drop_to_zero"],
+          "gap: one capture_gap event, no drop (%s)" % [e["type"] for e in ev])
+    open_clean(b, rep, "capture-gap")
+    if not gaps:
+        return
+    g = b.js("""return Array.from(document.querySelectorAll('.chart')).map(c => {
+                  const s = c.querySelector('.span.gap');
+                  return {key: c.dataset.key, gap: s ? [+s.dataset.from, +s.dataset.to] : null,
+                          outage: c.querySelectorAll('.span.outage').length,
+                          bg: s ? getComputedStyle(s).backgroundImage : ''};});""")
+    want = [ts(gaps[0]["start"]), ts(gaps[0]["end"])]
+    check(len(g) == 4 and all(c["gap"] and abs(c["gap"][0] - want[0]) < 0.01 and abs(c["gap"][1] - want[1]) < 0.01
+                              and not c["outage"] for c in g),
+          "gap: every chart (GB, SE, US, ZZ) shades the event's span, none an outage (%s)" % g)
+    check(all("gradient" in c["bg"] for c in g), "gap: shaded with a hatch, unlike an outage")
+
+
 def other_keys(b, tmp):
     """--by asn and --by country,asn,upstream (with routes) on a real capture: pages open cleanly."""
     pcap = os.path.join(SHARED, "pcap", "whatsapp_login_call.pcap")
@@ -247,6 +293,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             demo(b, tmp)
             small_cases(b, tmp)
+            gap_case(b, tmp)
             other_keys(b, tmp)
             cli_errors(tmp)
     finally:
