@@ -12,7 +12,8 @@ itself (performance log); KP's expected-rate line near the event's rate.
 Then reports of a 1-packet capture, a capture with no IP packet and 100k
 one-second bins (with one silent bin that the chart must still show as a
 zero) open without error; a capture gap is shaded on every chart over the
-gap event's span; --by asn and --by country,asn,upstream pages open; an
+gap event's span; --by asn and --by country,asn,upstream pages open, and
+one with thousands of ASNs keeps to the top 500 and "other"; an
 unwritable report and missing libraries are one error line, exit 2. Screenshots go to
 BUILD/test-artefacts/ and must not be blank."""
 import json
@@ -269,6 +270,29 @@ def other_keys(b, tmp):
                   "by-asn: the map says why it is empty")
 
 
+def many_asns(b, tmp):
+    """Thousands of ASNs (bench/gen_trace: addresses from the real GeoLite2 networks, Zipf 0.6
+    over 100k flows): the key table is the top 500 and one "other" row, the charts stay a
+    dozen, the not_measurable flood is counted, not listed, and the page stays small."""
+    pcap, rep, events = (os.path.join(tmp, "asns" + x) for x in (".pcap", ".html", ".events"))
+    subprocess.run([os.path.join(BUILD, "bench", "gen_trace"), "--packets", "100000", "--flows", "100000",
+                    "--zipf", "0.6", "--rate", "20", "--out", pcap], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    analyze(["--by", "asn", "--events", events], pcap, rep)
+    n_ev = sum(1 for _ in open(events))
+    open_clean(b, rep, "many-asns")
+    got = b.js("""return {rows: document.querySelectorAll('#keys tbody tr').length,
+                          last: document.querySelector('#keys tbody tr:last-child td').textContent,
+                          charts: document.querySelectorAll('.chart').length,
+                          listed: document.querySelectorAll('#events tbody tr').length,
+                          head: document.querySelector('#events-section h2').textContent};""")
+    check(got["rows"] == 501 and got["last"].startswith("other (") and got["charts"] <= 12 + 60,
+          "many ASNs: 500 rows + other, %d charts (%s)" % (got["charts"], got["last"]))
+    check(got["head"] == "%d events" % n_ev and got["listed"] <= n_ev, "many ASNs: %s, %d listed, events file has %d"
+          % (got["head"], got["listed"], n_ev))
+    check(os.path.getsize(rep) < 2_000_000, "many ASNs: report %d bytes" % os.path.getsize(rep))
+
+
 def cli_errors(tmp):
     """Errors are one line naming the file, exit 2, and no half-written report."""
     one = os.path.join(tmp, "one.pcap")
@@ -295,6 +319,7 @@ def main():
             small_cases(b, tmp)
             gap_case(b, tmp)
             other_keys(b, tmp)
+            many_asns(b, tmp)
             cli_errors(tmp)
     finally:
         b.close()

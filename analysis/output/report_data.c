@@ -266,22 +266,35 @@ int gt_report_write_data_locked(const struct gt_report *r, FILE *f)
                 csep = ",";
             }
     }
+    /* Events: every drop, restoration and gap; not_measurable ones (a quiet
+     * key, often thousands with --by asn) up to a few hundred. */
     fputs("},\"events\":[", f);
+    uint64_t nm = 0, left_out = 0;
+    const char *esep = "";
     for (size_t i = 0; i < r->nev; i++) {
-        if (i)
-            fputc(',', f);
-        write_event(f, r, &r->ev[i]);
-        if (r->ev[i].key < nk && r->ev[i].type != GT_EV_CAPTURE_GAP)
-            chart[r->ev[i].key] = 1;
+        const struct gt_event *e = &r->ev[i];
+        if (e->type == GT_EV_NOT_MEASURABLE && ++nm > GT_REPORT_MAX_QUIET_EVENTS) {
+            left_out++;
+            continue;
+        }
+        fputs(esep, f);
+        esep = ",";
+        write_event(f, r, e);
+        if (e->key < nk && (e->type == GT_EV_DROP_TO_ZERO || e->type == GT_EV_RESTORED))
+            chart[e->key] = 3;      /* an outage: charted (the busiest GT_REPORT_MAX_EVENT_CHARTS) */
     }
-    /* Charts: the top keys (home networks are not a place) and every key with an event. */
-    unsigned top = 0;
+    fprintf(f, "],\"events_left_out\":%" PRIu64, left_out);
+    /* Charts: keys with an outage, then the top keys (home networks are not a place). */
+    unsigned top = 0, with_ev = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (chart[order[i]] == 3)
+            chart[order[i]] = with_ev++ < GT_REPORT_MAX_EVENT_CHARTS ? 1 : 0;
     for (uint32_t i = 0; i < n && top < r->o.top_charts; i++)
         if (!r->keys->keys[order[i]].home && !chart[order[i]]) {
             chart[order[i]] = 2;
             top++;
         }
-    fputs("],\"charts\":[", f);
+    fputs(",\"charts\":[", f);
     /* Keys with an event first: they are what the reader came for. */
     const char *sep = "";
     for (uint32_t i = 0; i < 2 * n; i++) {

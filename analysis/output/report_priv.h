@@ -14,6 +14,11 @@ struct gt_rbucket {
     float emin, emax;
 };
 
+/* Bounds on the page's size: charts for keys with an outage, and
+ * not_measurable events listed (the rest are counted). */
+#define GT_REPORT_MAX_EVENT_CHARTS 60
+#define GT_REPORT_MAX_QUIET_EVENTS 200
+
 /* Series are kept for at most this many keys (memory bound for 70k ASNs). */
 #define GT_REPORT_MAX_SERIES 4096
 

@@ -93,8 +93,13 @@ GT.header = function (app, D) {
 
 GT.eventTable = function (app, D) {
   var sec = app.appendChild(GT.el("section", { id: "events-section" }));
-  sec.appendChild(GT.el("h2", {}, D.events.length + " event" + (D.events.length === 1 ? "" : "s")));
+  var total = D.events.length + (D.events_left_out || 0);
+  sec.appendChild(GT.el("h2", {}, total + " event" + (total === 1 ? "" : "s")));
   if (!D.meta.detector) sec.appendChild(GT.el("p", { "class": "note" }, "The detector did not run."));
+  if (D.events_left_out) {
+    sec.appendChild(GT.el("p", { "class": "note" }, D.events_left_out +
+      " more not_measurable events (keys too quiet to judge) are left out of this table; --events lists them all."));
+  }
   var rows = D.events.map(function (e, i) { e.i = i; return e; });
   function link(e) {
     if (e.key === null) return e.label;
