@@ -127,11 +127,11 @@ static void write_meta(FILE *f, const struct gt_report *r, uint64_t all, uint64_
     fprintf(f, "\",\"bin\":%" PRIu32 ",\"first\":%.6f,\"last\":%.6f,\"frames\":%" PRIu64 ",\"bytes\":%" PRIu64
                ",\"ip\":%" PRIu64 ",\"nonip\":%" PRIu64 ",\"truncated\":%" PRIu64 ",\"malformed\":%" PRIu64
                ",\"drops\":%" PRIu64 ",\"unknown\":%.6f,\"unknown_dim\":\"%s\",\"detector\":%s,\"live\":%s"
-               ",\"series_refused\":%" PRIu64 ",\"nkeys_seen\":",
+               ",\"series_refused\":%" PRIu64 ",\"series_max\":%d,\"nkeys_seen\":",
             r->width, (double)s->first_ns / 1e9, (double)s->last_ns / 1e9, s->packets, s->bytes, s->ip,
             s->nonip, s->truncated, s->malformed, s->drops, all ? (double)unknown / (double)all : 0.0,
             r->keys->dims & GT_DIM_COUNTRY ? "country" : "AS", r->o.anomaly ? "true" : "false",
-            r->path ? "false" : "true", r->ser_refused);
+            r->path ? "false" : "true", r->ser_refused, GT_REPORT_MAX_SERIES);
 }
 
 /* A float with few digits (the page draws it, nobody reads the 9th digit). */

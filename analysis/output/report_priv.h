@@ -20,7 +20,7 @@ struct gt_rbucket {
 #define GT_REPORT_MAX_QUIET_EVENTS 200
 
 /* Series are kept for at most this many keys (memory bound for 70k ASNs). */
-#define GT_REPORT_MAX_SERIES 4096
+#define GT_REPORT_MAX_SERIES 2048
 
 struct gt_report {
     struct gt_report_opts o;

@@ -87,7 +87,7 @@ GT.header = function (app, D) {
   row("counted by", m.by + (m.bin ? ", " + m.bin + " s bins" : ", one bin") + ", " + D.grid.bins + " bins, " +
       m.nkeys_seen + " keys with traffic");
   m.dbs.forEach(function (d) { row("database", d.path + " (" + d.desc + ")"); });
-  if (m.series_refused) row("note", m.series_refused + " keys beyond the first 4096 with traffic have no chart");
+  if (m.series_refused) row("note", m.series_refused + " keys beyond the first " + m.series_max + " with traffic have no chart");
   app.appendChild(dl);
 };
 
