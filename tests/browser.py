@@ -42,6 +42,11 @@ class Browser:
         o.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
         self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
         self.d.set_page_load_timeout(60)
+        # The browser's own start-up pages (new tab page: chrome:// resources) must not
+        # mix into the first test page's logs.
+        self.d.get("about:blank")
+        time.sleep(0.5)
+        self.logs()
 
     def close(self):
         try:
@@ -59,6 +64,12 @@ class Browser:
                 return
             time.sleep(0.2)
         raise AssertionError(url + ": page not ready after %d s; console: %s" % (timeout, self.console()))
+
+    @staticmethod
+    def network(urls):
+        """The URLs that could reach the network: not the browser's built-in chrome://
+        resources, not data: URLs."""
+        return [u for u in urls if not u.startswith(("chrome://", "chrome-extension://", "data:", "about:"))]
 
     def logs(self):
         """(console entries, request URLs) since the last call."""

@@ -129,8 +129,7 @@ def main():
         console, urls = br.logs()
         errors = [c for c in console if c["level"] in ("SEVERE", "ERROR")]
         check(not errors, "no console error (%s)" % errors[:3])
-        # chrome:// (the browser's built-in resources) and data: URLs never reach the network.
-        foreign = [u for u in urls if not u.startswith((base + "/", "chrome://", "data:"))]
+        foreign = [u for u in browser.Browser.network(urls) if not u.startswith(base + "/")]
         check(urls and not foreign, "%d requests, all to the sensor (%s)" % (len(urls), foreign[:3]))
         check(any("/api/bins?since=" in u for u in urls), "the page polls /api/bins?since=N")
         st = br.screenshot(os.path.join(BUILD, "test-artefacts", "live-page.png"))

@@ -76,8 +76,8 @@ def open_clean(b, report, name):
     console, urls = b.logs()
     errors = [c for c in console if c["level"] in ("SEVERE", "ERROR")]
     check(not errors, name + ": no console error (%s)" % errors[:3])
-    others = [u for u in urls if u != url]
-    check(urls == [url] or not others, name + ": no request but the page itself (%s)" % others[:5])
+    net = browser.Browser.network(urls)
+    check(net == [url], name + ": no request but the page itself (%s)" % net[:5])
     st = b.screenshot(os.path.join(ART, "report-%s.png" % name))
     check(st.get("distinct", 0) >= 8 and st.get("nonwhite", 0) > 0.02,
           name + ": screenshot not blank (%s)" % st)

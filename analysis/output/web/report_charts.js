@@ -72,7 +72,7 @@ GT.charts = function (parent, D) {
   var G = GT.grid(D);
   sec.appendChild(GT.el("h2", {}, "Packets per second by key"));
   sec.appendChild(GT.el("p", { "class": "note" },
-    D.charts.length + " charts: the top keys by packets and every key with an event; " +
+    D.charts.length + " chart" + (D.charts.length === 1 ? "" : "s") + ": keys with an outage, then the top keys by packets; " +
     (G.step > 1 ? "each point pair is the minimum and maximum over " + G.step + " bins of " + G.w + " s; "
                 : "one point per " + G.w + " s bin; ") +
     "red shading: outage (last packet to first packet back), grey: capture gap" +
@@ -95,11 +95,12 @@ GT.charts = function (parent, D) {
                                     "  (" + GT.human(c.pf + c.pt) + " packets)"));
     grid.appendChild(box);
     var spans = GT.spans(D, c.id);
-    var series = [{}, { label: "from", stroke: "#1f77b4", width: 1.5, points: { show: false } },
-                  { label: "to", stroke: "#ff7f0e", width: 1.5, points: { show: false } }];
+    var data = GT.series(D, c);
+    var dots = { show: data[0].length <= 60 };     /* a line needs two points: show short series as dots */
+    var series = [{}, { label: "from", stroke: "#1f77b4", width: 1.5, points: dots },
+                  { label: "to", stroke: "#ff7f0e", width: 1.5, points: dots }];
     if (D.meta.detector)
       series.push({ label: "expected (from+to)", stroke: "rgba(0,0,0,0.45)", width: 1, dash: [4, 4], points: { show: false } });
-    var data = GT.series(D, c);
     if (!D.meta.detector) data.pop();
     var opts = {
       width: width, height: 160, series: series,
