@@ -399,7 +399,7 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < nkeys && kp; k++) {
         struct skey *s = &K[k];
         int isk = !strcmp(s->cc, "KP"), isc = !strcmp(s->cc, "CN");
-        s->rate = scale * (isk ? 0.25 : isc ? 2 : logu(0.01, 1));
+        s->rate = scale * (isk ? 0.25 : isc ? 2 : logu(0.1, 0.5));
         s->weekend = 1;
         s->amp = 0.2 + 0.3 * urand();
         s->phase_h = 24 * urand();

@@ -203,7 +203,7 @@ static void add_bin(struct gt_report *r, const struct gt_bin *b)
             clamp32(c->pkts_from), clamp32(c->pkts_from), clamp32(c->pkts_to), clamp32(c->pkts_to), 0, 0
         };
         if (r->o.anomaly)
-            v.emin = v.emax = (float)gt_anomaly_expected_packet_rate(r->o.anomaly, k);
+            v.emin = v.emax = (float)gt_anomaly_expected_rate(r->o.anomaly, k);
         struct gt_rbucket *dst = &r->ser[k][bi];
         if (fresh)
             *dst = v;
