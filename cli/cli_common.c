@@ -239,6 +239,8 @@ int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
         cli_cls_free(out);
         return -1;
     }
+    if (o->classes_only)
+        return 0;
     if (gt_keys_build(&out->keys, out->c, dims) != 0 ||
         gt_keys_build(&out->count, out->c, cdims) != 0)
         goto oom;

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,25 +22,17 @@
 #define MAX_INPUTS 66
 #define ALIGN 64
 
-static char cache_dir[4096];
-static int cache_off;
-static pthread_once_t dir_once = PTHREAD_ONCE_INIT;
-
-static void init_dir(void)
+const char *gt_classifier_cache_dir(char *buf, size_t len)
 {
+    /* read every time: tests and embedders point it elsewhere at run time */
     const char *e = getenv("GEOTAP_CACHE_DIR");
     if (e && !strcmp(e, "off"))
-        cache_off = 1;
-    else if (e && *e)
-        snprintf(cache_dir, sizeof cache_dir, "%s", e);
+        return NULL;
+    if (e && *e)
+        snprintf(buf, len, "%s", e);
     else
-        snprintf(cache_dir, sizeof cache_dir, "%s/compiled", gt_default_data_dir());
-}
-
-const char *gt_classifier_cache_dir(void)
-{
-    pthread_once(&dir_once, init_dir);
-    return cache_off ? NULL : cache_dir;
+        snprintf(buf, len, "%s/compiled", gt_default_data_dir());
+    return buf;
 }
 
 enum gt_cache_state gt_classifier_cache_state(const gt_classifier *c)
@@ -645,7 +636,8 @@ int gt_classifier_cache_path(const struct gt_classifier_opts *opts, const char *
                              char *err, size_t errlen)
 {
     struct inputs in;
-    if (!dir && !(dir = gt_classifier_cache_dir())) {
+    char dbuf[4096];
+    if (!dir && !(dir = gt_classifier_cache_dir(dbuf, sizeof dbuf))) {
         set_err(err, errlen, "the compiled-classifier cache is off (GEOTAP_CACHE_DIR=off)");
         return -1;
     }
@@ -660,7 +652,8 @@ int gt_classifier_cache_path(const struct gt_classifier_opts *opts, const char *
 
 gt_classifier *gt_classifier_cached(const struct gt_classifier_opts *opts, char *err, size_t errlen)
 {
-    const char *dir = gt_classifier_cache_dir();
+    char dbuf[4096];
+    const char *dir = gt_classifier_cache_dir(dbuf, sizeof dbuf);
     struct inputs in;
     if (err && errlen)
         err[0] = 0;

@@ -104,26 +104,26 @@ static int build_fast(struct gt_keys *k, const gt_classifier *c, uint32_t nc, un
 int gt_keys_build(struct gt_keys *k, const gt_classifier *c, unsigned dims)
 {
     uint32_t nc = gt_classifier_nclasses(c);
-    size_t hcap = 16;
-    while (hcap < (size_t)nc * 2)
-        hcap <<= 1;
-    uint32_t *tab = malloc(hcap * sizeof *tab);   /* key id + 1; 0 = empty */
     memset(k, 0, sizeof *k);
     k->dims = dims;
     k->keys = malloc(((size_t)nc + 1) * sizeof *k->keys);
     k->class_key = malloc(((size_t)nc + 1) * sizeof *k->class_key);
-    if (!tab || !k->keys || !k->class_key) {
-        free(tab);
+    if (!k->keys || !k->class_key) {
         gt_keys_free(k);
         return -1;
     }
-    memset(tab, 0, hcap * sizeof *tab);
     /* Start-up cost (one pass over ~150k classes): when the counted
      * dimensions are all a class has, or the country only, keys need no
      * hash table. Both give the ids the general loop below would. */
-    if (build_fast(k, c, nc, dims)) {
-        free(tab);
+    if (build_fast(k, c, nc, dims))
         return 0;
+    size_t hcap = 16;
+    while (hcap < (size_t)nc * 2)
+        hcap <<= 1;
+    uint32_t *tab = calloc(hcap, sizeof *tab);   /* key id + 1; 0 = empty */
+    if (!tab) {
+        gt_keys_free(k);
+        return -1;
     }
     for (uint32_t id = 0; id < nc; id++) {
         struct gt_key key = project(gt_classifier_class(c, id), dims);

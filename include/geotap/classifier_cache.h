@@ -16,9 +16,9 @@ enum gt_cache_state {
     GT_CACHE_WRITTEN,       /* compiled in memory and written to the cache */
 };
 
-/* The cache directory: $GEOTAP_CACHE_DIR, else <data dir>/compiled; NULL
- * when GEOTAP_CACHE_DIR is "off". Static string. */
-const char *gt_classifier_cache_dir(void);
+/* The cache directory into buf: $GEOTAP_CACHE_DIR, else <data dir>/compiled.
+ * Returns buf, or NULL when GEOTAP_CACHE_DIR is "off". */
+const char *gt_classifier_cache_dir(char *buf, size_t len);
 /* gt_classifier_build through the cache: maps the entry for opts when it is
  * valid, else compiles and writes it (temporary file + rename). On success
  * err holds "" or one warning line (cache unusable: compiled in memory);
