@@ -478,6 +478,7 @@ void gt_classifier_free(gt_classifier *c)
     gt_asn_orgs_free(c->orgs);
     if (c->file_map)
         munmap(c->file_map, c->file_bytes);
+    free(c->cache_file);
     free(c);
 }
 

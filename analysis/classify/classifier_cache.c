@@ -40,6 +40,11 @@ enum gt_cache_state gt_classifier_cache_state(const gt_classifier *c)
     return (enum gt_cache_state)c->cache_state;
 }
 
+const char *gt_classifier_cache_file(const gt_classifier *c)
+{
+    return c->cache_file;
+}
+
 /* ---- identity of the options and inputs ---------------------------------- */
 
 /* The input files of opts, resolved to absolute paths (the same file from
@@ -452,6 +457,7 @@ static gt_classifier *map_checked(const char *path, const struct gt_classifier_o
         return NULL;
     }
     c->build_seconds = gt_mono_s() - t0;
+    c->cache_file = strdup(path);
     return c;
 }
 
@@ -626,8 +632,10 @@ static gt_classifier *build_and_write(const struct gt_classifier_opts *opts, con
         *slash = 0;
     if (slash && mkdirs(dir) != 0)
         set_err(warn, wlen, "%s: cannot write (%s)", dir, strerror(errno));
-    else if (write_file(path, buf, len, warn, wlen) == 0)
+    else if (write_file(path, buf, len, warn, wlen) == 0) {
         c->cache_state = GT_CACHE_WRITTEN;
+        c->cache_file = strdup(path);
+    }
     free(buf);
     return c;
 }

@@ -21,6 +21,7 @@ struct gt_classifier {
     void *file_map;                     /* the cache file mapped (arrays point into it), or NULL */
     size_t file_bytes;
     void *owned[3];                     /* built in memory: classes, up_off, up_arena */
+    char *cache_file;                   /* the entry mapped or written, or NULL */
 };
 
 #endif

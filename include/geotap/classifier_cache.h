@@ -35,5 +35,7 @@ int gt_classifier_compile_file(const struct gt_classifier_opts *opts, const char
 gt_classifier *gt_classifier_map(const char *path, const struct gt_classifier_opts *opts, char *err, size_t errlen);
 /* How c was obtained. */
 enum gt_cache_state gt_classifier_cache_state(const gt_classifier *c);
+/* The cache file c was mapped from or written to; NULL when not cached. */
+const char *gt_classifier_cache_file(const gt_classifier *c);
 
 #endif
