@@ -495,12 +495,14 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
     size_t i = 0;
     for (size_t l = 0; l < LANES && l < n; l++)
         __builtin_prefetch(&pt->direct[addrs[l] >> sh]);
-    for (; i + LANES <= n; i += LANES) {
+    /* the last group may be partial: a burst's few addresses are batched too */
+    for (; i < n; i += LANES) {
+        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
         const struct gt_pt_node *nd[LANES];
         uint64_t k[LANES];
         uint32_t leaf[LANES];
         uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < LANES; l++) {
+        for (unsigned l = 0; l < m; l++) {
             if (i + LANES + l < n)
                 __builtin_prefetch(&pt->direct[addrs[i + LANES + l] >> sh]);
             uint32_t e = pt->direct[addrs[i + l] >> sh];
@@ -536,20 +538,24 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
             ids[i + l] = pt->leaves[leaf[l]];
         }
     }
-    for (; i < n; i++)
-        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
 }
 
 void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n)
 {
     const struct gt_poptrie *pt = &c->lk.v6;
+    const unsigned sh = pt->sbits <= 16 ? 16 - pt->sbits : 0;   /* direct index from the first two bytes */
     size_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
+    for (size_t l = 0; l < LANES && l < n; l++)
+        __builtin_prefetch(&pt->direct[((unsigned)addrs[l][0] << 8 | addrs[l][1]) >> sh]);
+    for (; i < n; i += LANES) {
+        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
         const struct gt_pt_node *nd[LANES];
         gt_u128 k[LANES];
         uint32_t leaf[LANES];
         uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < LANES; l++) {
+        for (unsigned l = 0; l < m; l++) {
+            if (i + LANES + l < n)
+                __builtin_prefetch(&pt->direct[((unsigned)addrs[i + LANES + l][0] << 8 | addrs[i + LANES + l][1]) >> sh]);
             uint64_t hi, lo;
             memcpy(&hi, addrs[i + l], 8);
             memcpy(&lo, addrs[i + l] + 8, 8);
@@ -587,8 +593,6 @@ void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint
             ids[i + l] = pt->leaves[leaf[l]];
         }
     }
-    for (; i < n; i++)
-        ids[i] = gt_classify6(c, addrs[i]);
 }
 
 uint32_t gt_classifier_nclasses(const gt_classifier *c)
