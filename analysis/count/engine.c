@@ -49,6 +49,9 @@ struct gt_worker {
     uint32_t b4[2 * BURST], c4[2 * BURST], c6[2 * BURST];
     uint8_t b6[2 * BURST][16];
     uint8_t bpos[BURST];             /* index of the frame's pair in b4/c4 or b6/c6 */
+    /* Times [fast_lo, fast_hi) fall in the open bin of start fast_start:
+     * count_frame skips worker_advance's division for them. */
+    int64_t fast_lo, fast_hi, fast_start;
     /* Shared: each on its own cache line, one writer each. */
     _Alignas(CACHELINE) _Atomic uint64_t published;  /* worker writes */
     _Atomic int64_t watermark;                        /* worker writes: start of the open bin */
@@ -236,7 +239,24 @@ static inline void worker_advance(struct gt_worker *w, int64_t ts_ns)
 /* A frame's time into the bin stats; the open bin after advancing to it. */
 static inline struct slot *count_frame(struct gt_worker *w, int64_t ts_ns, uint32_t wirelen)
 {
-    worker_advance(w, ts_ns);
+    /* Most frames fall in the open bin: two compares instead of the
+     * division in bin_of (a fifth of the per-frame cost). The window is
+     * exactly the times bin_of maps to the open bin's start, recomputed
+     * when the bin changes (also through gt_worker_tick). */
+    if (!(w->open && ts_ns >= w->fast_lo && ts_ns < w->fast_hi && w->cur->start == w->fast_start)) {
+        worker_advance(w, ts_ns);
+        int64_t st = w->cur->start;
+        w->fast_start = st;
+        w->fast_lo = w->fast_hi = 0;        /* empty unless set below */
+        if (w->width == 0) {
+            w->fast_lo = INT64_MIN;
+            w->fast_hi = INT64_MAX;
+        } else if (st > INT64_MIN / 1000000000 + 1 && st < INT64_MAX / 1000000000 - (int64_t)w->width - 1 &&
+                   bin_of(w->width, st * 1000000000) == st) {
+            w->fast_lo = st * 1000000000;
+            w->fast_hi = (st + (int64_t)w->width) * 1000000000;
+        }
+    }
     struct slot *s = w->cur;
     s->stats.packets++;
     s->stats.bytes += wirelen;
