@@ -12,6 +12,7 @@
 
 #define RING 4                       /* closed bins a worker may run ahead of the collector */
 #define BURST 64                     /* frames parsed and looked up together (gt_worker_burst) */
+#define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
 #define CACHELINE 64
 
 /* Cache-line aligned so the collector reading a closed slot never shares a
@@ -336,9 +337,12 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
 static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n)
 {
     unsigned n4 = 0, n6 = 0;
+    /* frame headers a few frames ahead: a DRAM miss outlasts several parses */
+    for (unsigned i = 0; i < PF_AHEAD && i < n; i++)
+        __builtin_prefetch(f[i].data);
     for (unsigned i = 0; i < n; i++) {
-        if (i + 4 < n)
-            __builtin_prefetch(f[i + 4].data);
+        if (i + PF_AHEAD < n)
+            __builtin_prefetch(f[i + PF_AHEAD].data);
         struct gt_pkt *p = &w->bp[i];
         gt_parse(dlt, f[i].data, f[i].caplen, w->parse_flags, p);
         if (p->kind != GT_PKT_IP)
