@@ -42,7 +42,7 @@ static void on_bin(void *ctx, const struct gt_bin *b)
         const struct gt_counts *c = &b->counts[k];
         if (c->pkts_from | c->pkts_to)
             put(l, (struct rec){ k, (int64_t)c->pkts_from, (int64_t)c->bytes_from, (int64_t)c->pkts_to,
-                                 (int64_t)c->bytes_to, b->first_ns[k] * 31 + b->last_ns[k] });
+                                 (int64_t)c->bytes_to, (int64_t)((uint64_t)b->first_ns[k] * 31 + (uint64_t)b->last_ns[k]) });
     }
 }
 
