@@ -3,7 +3,7 @@
  * elsewhere): every bin's start, stats and per-key counters and first/last
  * times, on every shared capture and on a generated IMIX trace whose bins
  * change inside bursts (late frames and gaps included), for burst sizes
- * 1..100, with and without tunnel decapsulation and L3 byte counting. The
+ * 1..300, with and without tunnel decapsulation and L3 byte counting. The
  * classifier is the real GeoLite2 country + ASN data (through the test
  * cache) with a home network; keys by country, and by country and ASN. */
 #include "check.h"
@@ -75,7 +75,7 @@ static long compared;
 
 static void compare(const char *what, const struct gt_frame *f, size_t n, int dlt)
 {
-    static const unsigned sizes[] = { 1, 7, 32, 64, 100 };
+    static const unsigned sizes[] = { 1, 7, 32, 100, 300 };   /* 300: several internal chunks */
     for (unsigned v = 0; v < 4; v++) {
         unsigned flags = v & 1 ? GT_PARSE_DECAP : 0;
         int l3 = (v & 2) != 0;

@@ -11,7 +11,8 @@
 #include <string.h>
 
 #define RING 4                       /* closed bins a worker may run ahead of the collector */
-#define BURST 64                     /* frames parsed and looked up together (gt_worker_burst) */
+#define BURST 128                    /* frames parsed and looked up together (gt_worker_burst) */
+_Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
 #define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
 #define CACHELINE 64
 
@@ -286,11 +287,10 @@ static inline int count_kind(struct slot *s, const struct gt_pkt *p)
     }
 }
 
-/* Count an IP frame whose addresses have classes cs, cd. */
+/* Count an IP frame whose addresses have keys ks, kd (before L2 rules). */
 static inline void count_ip(struct gt_worker *w, struct slot *s, int64_t ts_ns, uint32_t wirelen,
-                            const struct gt_pkt *pk, uint32_t cs, uint32_t cd)
+                            const struct gt_pkt *pk, uint32_t ks, uint32_t kd)
 {
-    uint32_t ks = w->class_key[cs], kd = w->class_key[cd];
     if (__builtin_expect(w->l2map != NULL, 0)) {
         uint32_t u = gt_upstream_map_l2(w->l2map, pk, w->iface);
         if (u && w->l2_row[u]) {
@@ -327,7 +327,7 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
         cs = gt_classify6(w->cls, p.src.v6);
         cd = gt_classify6(w->cls, p.dst.v6);
     }
-    count_ip(w, s, ts_ns, wirelen, &p, cs, cd);
+    count_ip(w, s, ts_ns, wirelen, &p, w->class_key[cs], w->class_key[cd]);
 }
 
 /* Up to BURST frames in three passes, as DPDK's l3fwd does: parse all
@@ -361,6 +361,11 @@ static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, 
         gt_classify4_batch(w->cls, w->b4, w->c4, n4);
     if (n6)
         gt_classify6_batch(w->cls, (const uint8_t (*)[16])w->b6, w->c6, n6);
+    /* class -> key for all at once: independent loads whose misses overlap */
+    for (unsigned j = 0; j < n4; j++)
+        w->c4[j] = w->class_key[w->c4[j]];
+    for (unsigned j = 0; j < n6; j++)
+        w->c6[j] = w->class_key[w->c6[j]];
     for (unsigned i = 0; i < n; i++) {
         const struct gt_pkt *p = &w->bp[i];
         struct slot *s = count_frame(w, f[i].ts_ns, f[i].wirelen);
