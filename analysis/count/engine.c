@@ -306,9 +306,11 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
     struct slot *s = w->cur;
     s->stats.packets++;
     s->stats.bytes += wirelen;
-    if (!s->stats.first_ns)
+    /* earliest and latest, so a late packet cannot make the span negative */
+    if (!s->stats.first_ns || ts_ns < s->stats.first_ns)
         s->stats.first_ns = ts_ns;
-    s->stats.last_ns = ts_ns;
+    if (ts_ns > s->stats.last_ns)
+        s->stats.last_ns = ts_ns;
 
     gt_parse(dlt, data, caplen, w->parse_flags, &p);
     switch (p.kind) {

@@ -25,7 +25,7 @@ struct gt_bin_stats {
     uint64_t bad_time;       /* frames with an unrepresentable time (GT_TS_BAD) */
     uint64_t clock_jumps;    /* frames far from the recent time, counted in the open bin (engine.h) */
     uint64_t gap_skipped;    /* totals only: empty bins not written (the gap-fill bound, engine.h) */
-    int64_t first_ns, last_ns;  /* times of the first and last frame; 0 when none */
+    int64_t first_ns, last_ns;  /* earliest and latest frame time (clock jumps aside); 0 when none */
 };
 
 struct gt_bin {
