@@ -567,6 +567,15 @@ void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct cli
             tot->packets, tot->bytes, tot->ip, tot->nonip, tot->truncated, tot->malformed);
     if (tot->drops)
         fprintf(f, ", %" PRIu64 " dropped by the capture", tot->drops);
+    if (tot->bad_time)
+        fprintf(f, "\ngeotap: %" PRIu64 " frames with an unrepresentable timestamp, counted in the open bin",
+                tot->bad_time);
+    if (tot->clock_jumps)
+        fprintf(f, "\ngeotap: %" PRIu64 " frames more than max(1 h, 4 bins) from the capture's recent time "
+                   "(clock jumps), counted in the open bin and left out of the time span", tot->clock_jumps);
+    if (tot->gap_skipped)
+        fprintf(f, "\ngeotap: warning: %" PRIu64 " empty bins of long silences not written (zero rows bounded "
+                   "by the output; the first empty bins of each gap are)", tot->gap_skipped);
     fprintf(f, "\ngeotap: unknown %s: %.2f%% of addresses; time span %s\n",
             cls->keys.dims & GT_DIM_COUNTRY ? "country" : "AS", addrs ? 100.0 * (double)unknown / (double)addrs : 0.0, sp);
     fprintf(f, "geotap: %.3f s elapsed, %.0f frames/s%s%s\n", elapsed,

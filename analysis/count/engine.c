@@ -43,6 +43,12 @@ struct gt_worker {
     int open;                        /* a bin is open in cur */
     struct slot *cur;
     uint64_t pending_drops;          /* drops reported while no bin was open */
+    /* Clock-jump state (engine.h "Clock jumps"). */
+    int have_recent;
+    int64_t recent_ns;               /* latest accepted packet or tick */
+    int64_t jump_ns;                 /* J */
+    int64_t jump_at;                 /* time of the first unconfirmed jump in a row */
+    unsigned jump_n;                 /* jumps in a row near jump_at */
     uint64_t seq;                    /* closed bins so far (== published) */
     struct slot ring[RING];
     /* gt_worker_burst's scratch: parsed frames, their addresses per family
@@ -70,6 +76,7 @@ struct gt_engine {
     _Atomic int collecting;
     int have_last;
     int64_t last_emitted;
+    uint64_t real_bins, zero_bins;   /* emitted from slots / filled in gaps */
     struct gt_counts *m_counts;
     int64_t *m_first, *m_last;
     struct gt_bin_stats totals;
@@ -160,6 +167,8 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
         w->l2_base = opts->l2_base;
         w->cls = opts->cls;
         w->width = opts->bin_seconds;
+        w->jump_ns = (int64_t)(4 * (uint64_t)opts->bin_seconds > 3600 ? 4 * (uint64_t)opts->bin_seconds : 3600)
+                     * 1000000000;
         w->parse_flags = opts->parse_flags;
         w->bytes_l3 = opts->bytes_l3;
         for (int r = 0; r < RING; r++)
@@ -238,33 +247,105 @@ static inline void worker_advance(struct gt_worker *w, int64_t ts_ns)
     worker_open(w, b);
 }
 
-/* A frame's time into the bin stats; the open bin after advancing to it. */
-static inline struct slot *count_frame(struct gt_worker *w, int64_t ts_ns, uint32_t wirelen)
+/* worker_advance, without bin_of's division for times inside the open bin
+ * (most frames; the division is a fifth of the per-frame cost). The window
+ * [fast_lo, fast_hi) is exactly the times bin_of maps to the open bin's
+ * start, recomputed whenever the bin changes (also through gt_worker_tick). */
+static inline void advance_to(struct gt_worker *w, int64_t ts_ns)
 {
-    /* Most frames fall in the open bin: two compares instead of the
-     * division in bin_of (a fifth of the per-frame cost). The window is
-     * exactly the times bin_of maps to the open bin's start, recomputed
-     * when the bin changes (also through gt_worker_tick). */
-    if (!(w->open && ts_ns >= w->fast_lo && ts_ns < w->fast_hi && w->cur->start == w->fast_start)) {
-        worker_advance(w, ts_ns);
-        int64_t st = w->cur->start;
-        w->fast_start = st;
-        w->fast_lo = w->fast_hi = 0;        /* empty unless set below */
-        if (w->width == 0) {
-            w->fast_lo = INT64_MIN;
-            w->fast_hi = INT64_MAX;
-        } else if (st > INT64_MIN / 1000000000 + 1 && st < INT64_MAX / 1000000000 - (int64_t)w->width - 1 &&
-                   bin_of(w->width, st * 1000000000) == st) {
-            w->fast_lo = st * 1000000000;
-            w->fast_hi = (st + (int64_t)w->width) * 1000000000;
-        }
+    if (w->open && ts_ns >= w->fast_lo && ts_ns < w->fast_hi && w->cur->start == w->fast_start)
+        return;
+    worker_advance(w, ts_ns);
+    int64_t st = w->cur->start;
+    w->fast_start = st;
+    w->fast_lo = w->fast_hi = 0;        /* empty unless set below */
+    if (w->width == 0) {
+        w->fast_lo = INT64_MIN;
+        w->fast_hi = INT64_MAX;
+    } else if (st > INT64_MIN / 1000000000 + 1 && st < INT64_MAX / 1000000000 - (int64_t)w->width - 1 &&
+               bin_of(w->width, st * 1000000000) == st) {
+        w->fast_lo = st * 1000000000;
+        w->fast_hi = (st + (int64_t)w->width) * 1000000000;
     }
+}
+
+/* a - b, saturated (times may be anything a file holds). */
+static inline int64_t sat_sub(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d))
+        d = a > b ? INT64_MAX : INT64_MIN;
+    return d;
+}
+
+/* The rare cases of worker_clock: bad time, first packet, jumps. */
+static int64_t worker_clock_slow(struct gt_worker *w, int64_t ts_ns)
+{
+    if (ts_ns == GT_TS_BAD) {
+        int64_t t = w->have_recent ? w->recent_ns : 0;
+        if (!w->open)
+            advance_to(w, t);
+        w->cur->stats.bad_time++;
+        return t;
+    }
+    if (!w->have_recent) {
+        w->have_recent = 1;
+        w->recent_ns = ts_ns;
+        advance_to(w, ts_ns);
+        return ts_ns;
+    }
+    if (ts_ns > w->recent_ns) {
+        int64_t d = sat_sub(ts_ns, w->jump_at);
+        if (w->jump_n && d <= w->jump_ns && d >= -w->jump_ns) {
+            w->jump_n++;
+        } else {
+            w->jump_at = ts_ns;
+            w->jump_n = 1;
+        }
+        if (w->jump_n >= GT_JUMP_CONFIRM) {   /* a real step forward */
+            w->jump_n = 0;
+            w->recent_ns = ts_ns;
+            advance_to(w, ts_ns);
+            return ts_ns;
+        }
+    } else {
+        w->jump_n = 0;
+    }
+    if (!w->open)
+        advance_to(w, w->recent_ns);
+    w->cur->stats.clock_jumps++;
+    return w->recent_ns;
+}
+
+/* Open the right bin for a packet of time ts_ns and return the time to
+ * record for it (engine.h "Clock jumps"). */
+static inline int64_t worker_clock(struct gt_worker *w, int64_t ts_ns)
+{
+    int64_t d = sat_sub(ts_ns, w->recent_ns);
+    if (__builtin_expect(w->have_recent && ts_ns != GT_TS_BAD && d <= w->jump_ns && d >= -w->jump_ns, 1)) {
+        w->jump_n = 0;
+        if (d > 0)
+            w->recent_ns = ts_ns;
+        advance_to(w, ts_ns);
+        return ts_ns;
+    }
+    return worker_clock_slow(w, ts_ns);
+}
+
+/* A frame's time through the clock-jump policy into the bin stats; *ts_ns
+ * becomes the time to record for it. Returns the open bin. */
+static inline struct slot *count_frame(struct gt_worker *w, int64_t *ts_ns, uint32_t wirelen)
+{
+    int64_t t = worker_clock(w, *ts_ns);
+    *ts_ns = t;
     struct slot *s = w->cur;
     s->stats.packets++;
     s->stats.bytes += wirelen;
-    if (!s->stats.first_ns)
-        s->stats.first_ns = ts_ns;
-    s->stats.last_ns = ts_ns;
+    /* earliest and latest, so a late packet cannot make the span negative */
+    if (!s->stats.first_ns || t < s->stats.first_ns)
+        s->stats.first_ns = t;
+    if (t > s->stats.last_ns)
+        s->stats.last_ns = t;
     return s;
 }
 
@@ -318,7 +399,7 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
     struct gt_pkt p;
-    struct slot *s = count_frame(w, ts_ns, wirelen);
+    struct slot *s = count_frame(w, &ts_ns, wirelen);
     gt_parse(dlt, data, caplen, w->parse_flags, &p);
     if (!count_kind(s, &p))
         return;
@@ -371,11 +452,12 @@ static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, 
         w->c6[j] = w->class_key[w->c6[j]];
     for (unsigned i = 0; i < n; i++) {
         const struct gt_pkt *p = &w->bp[i];
-        struct slot *s = count_frame(w, f[i].ts_ns, f[i].wirelen);
+        int64_t ts = f[i].ts_ns;
+        struct slot *s = count_frame(w, &ts, f[i].wirelen);
         if (!count_kind(s, p))
             continue;
         const uint32_t *c = p->family == 4 ? &w->c4[w->bpos[i]] : &w->c6[w->bpos[i]];
-        count_ip(w, s, f[i].ts_ns, f[i].wirelen, p, c[0], c[1]);
+        count_ip(w, s, ts, f[i].wirelen, p, c[0], c[1]);
     }
 }
 
@@ -387,6 +469,14 @@ void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, uns
 
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns)
 {
+    if (now_ns == GT_TS_BAD)
+        return;
+    /* the clock itself: authoritative, never a jump */
+    if (!w->have_recent || now_ns > w->recent_ns) {
+        w->have_recent = 1;
+        w->recent_ns = now_ns;
+        w->jump_n = 0;
+    }
     worker_advance(w, now_ns);
 }
 
@@ -421,6 +511,9 @@ static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
     a->truncated += b->truncated;
     a->malformed += b->malformed;
     a->drops += b->drops;
+    a->bad_time += b->bad_time;
+    a->clock_jumps += b->clock_jumps;
+    a->gap_skipped += b->gap_skipped;
     if (b->first_ns && (!a->first_ns || b->first_ns < a->first_ns))
         a->first_ns = b->first_ns;
     if (b->last_ns > a->last_ns)
@@ -443,22 +536,29 @@ static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
     e->last_emitted = start;
 }
 
-/* Emit the empty bins between the last emitted one and start, bounded so
- * a corrupt timestamp cannot make us write for ever. */
+/* Emit the empty bins between the last emitted one and start: the first
+ * ones of the gap, as many as the per-gap and the run-wide bounds allow
+ * (engine.h "Gaps"), so a crafted time cannot make the output explode. */
 static void fill_gap(gt_engine *e, int64_t start)
 {
-    if (!e->have_last || e->o.bin_seconds == 0)
-        return;
     int64_t w = e->o.bin_seconds;
-    if ((uint64_t)((start - e->last_emitted) / w) > e->o.max_gap_bins + 1)
+    if (!e->have_last || w == 0 || start - e->last_emitted <= w)
         return;
+    uint64_t gap = (uint64_t)((start - e->last_emitted) / w) - 1;   /* start > last_emitted */
+    uint64_t budget = GT_GAP_FREE + GT_GAP_RATIO * e->real_bins;
+    budget = budget > e->zero_bins ? budget - e->zero_bins : 0;
+    uint64_t fill = gap < e->o.max_gap_bins ? gap : e->o.max_gap_bins;
+    if (fill > budget)
+        fill = budget;
     struct gt_bin_stats zero;
     memset(&zero, 0, sizeof zero);
     memset(e->m_counts, 0, e->nkeys * sizeof *e->m_counts);
     memset(e->m_first, 0, e->nkeys * sizeof *e->m_first);
     memset(e->m_last, 0, e->nkeys * sizeof *e->m_last);
-    for (int64_t t = e->last_emitted + w; t < start; t += w)
-        emit(e, t, &zero);
+    for (uint64_t i = 1; i <= fill; i++)
+        emit(e, e->last_emitted + w, &zero);
+    e->zero_bins += fill;
+    e->totals.gap_skipped += gap - fill;
 }
 
 /* Emit every bin all workers are past; the caller holds e->collecting. */
@@ -519,6 +619,7 @@ static int collect_locked(gt_engine *e)
             }
         }
         emit(e, next, &st);
+        e->real_bins++;
         n++;
     }
     return n;
