@@ -3,6 +3,7 @@
 #include "geotap/anomaly.h"
 #include "geotap/events.h"
 #include "geotap/engine.h"
+#include "geotap/report.h"
 #include "geotap/routes.h"
 #include "geotap/sources.h"
 #include "geotap/upstream_map.h"
@@ -328,6 +329,8 @@ static void on_event(void *ctx, const struct gt_event *ev)
         }
         s->held[s->n_held++] = *ev;
     }
+    if (s->report)
+        gt_report_event(s->report, ev);
 }
 
 int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_output *out,
@@ -338,7 +341,7 @@ int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_
     s->cls = cls;
     s->table_f = table_f;
     s->table_events = format == GT_FMT_TABLE;
-    if (!o->events && !s->table_events)
+    if (!o->events && !s->table_events && !o->report)
         return 0;
     if (o->events) {
         if (!strcmp(o->events, "-")) {
@@ -445,6 +448,8 @@ void cli_sinks_bin(void *sinks, const struct gt_bin *bin)
     gt_output_bin(s->output, bin);
     if (s->anomaly)
         gt_anomaly_bin(s->anomaly, bin);
+    if (s->report)
+        gt_report_bin(s->report, bin);
 }
 
 int cli_sinks_finish(struct cli_sinks *s)
@@ -480,6 +485,30 @@ void cli_sinks_free(struct cli_sinks *s)
     free(s->key_up);
     free(s->best);
     memset(s, 0, sizeof *s);
+}
+
+struct gt_report *cli_report_new(const struct cli_cls_opts *co, const struct cli_cls *cls,
+                                 const struct gt_anomaly *an, const char *path,
+                                 const char *const *files, int nfiles, char *err, size_t errlen)
+{
+    const char *dbs[2 * CLI_MAX_LIST + 4];
+    int n = 0;
+    dbs[n++] = co->country_db ? co->country_db : gt_default_country_db();
+    if (!co->n_asn) {
+        dbs[n++] = gt_default_asn_v4();
+        dbs[n++] = gt_default_asn_v6();
+    }
+    for (int i = 0; i < co->n_asn; i++)
+        dbs[n++] = co->asn_dbs[i];
+    for (int i = 0; i < co->n_routes; i++)
+        dbs[n++] = co->routes[i];
+    if (co->upstream_map)
+        dbs[n++] = co->upstream_map;
+    struct gt_report_opts ro = {
+        .path = path, .cls = cls->c, .anomaly = an,
+        .files = files, .nfiles = nfiles, .dbs = dbs, .ndbs = n,
+    };
+    return gt_report_new(&ro, &cls->keys, err, errlen);
 }
 
 static void span(char *buf, size_t len, const struct gt_bin_stats *t)

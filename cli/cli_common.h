@@ -22,6 +22,7 @@ struct cli_cls_opts {
     const char *upstream_map;               /* --upstream-map FILE */
     const char *events;                     /* --events FILE ('-' = stdout), NULL = none */
     double fa_per_day;                      /* --fa-budget; 0 = the module's default */
+    const char *report;                     /* analyze --report FILE, live --listen: need the detector */
 };
 
 enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET,
@@ -78,6 +79,7 @@ struct cli_cls {
 
 /* Bins go to the output (and, when asked, the anomaly module). */
 struct gt_anomaly;
+struct gt_report;
 struct cli_sinks {
     struct gt_output *output;
     struct gt_anomaly *anomaly;        /* NULL when not asked for */
@@ -88,6 +90,7 @@ struct cli_sinks {
     size_t n_held, cap_held;
     const struct cli_cls *cls;
     FILE *table_f;
+    struct gt_report *report;          /* --report, set by the command; NULL = none */
     /* attribution (cls->fine): the bin projected onto the output keys */
     struct gt_counts *p_counts;
     int64_t *p_first, *p_last;
@@ -127,6 +130,12 @@ void cli_sinks_bin(void *sinks, const struct gt_bin *bin);
 int cli_sinks_finish(struct cli_sinks *s);
 /* Free the consumers (not the output). */
 void cli_sinks_free(struct cli_sinks *s);
+
+/* The HTML report (path NULL: the live page) of this classification, naming
+ * files and every database in its header; NULL with err. */
+struct gt_report *cli_report_new(const struct cli_cls_opts *co, const struct cli_cls *cls,
+                                 const struct gt_anomaly *an, const char *path,
+                                 const char *const *files, int nfiles, char *err, size_t errlen);
 
 /* The end-of-run summary: frames, non-IP, truncated, unknown share, span, rate. */
 void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct cli_cls *cls,

@@ -6,6 +6,7 @@
 #include "geotap/output.h"
 #include "geotap/parse.h"
 #include "geotap/pcap_file.h"
+#include "geotap/report.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -50,6 +51,9 @@ CLI_UPSTREAM_USAGE
 "                        packets_to, bytes_to. A key seen before stays in later bins,\n"
 "                        with zeros when silent.\n"
 "  -o, --output FILE     write there instead of standard output\n"
+"  --report FILE.html    also write an HTML report: one self-contained page (opens\n"
+"                        from disk, no network) with a world map, per-key charts\n"
+"                        with outages shaded, and the event and key tables\n"
 CLI_EVENTS_USAGE
 "  -q, --quiet           no summary or progress on standard error\n"
 "  -h, --help            this text\n"
@@ -75,7 +79,7 @@ int cmd_analyze(int argc, char **argv)
     int bytes_l3 = 0, decap = 0, quiet = 0;
     cli_cls_opts_init(&co);
 
-    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_CLS_BASE };
+    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_REPORT, O_CLS_BASE };
     static const struct option lo[] = {
         { "by", required_argument, 0, O_BY },
         { "bin", required_argument, 0, O_BIN },
@@ -84,6 +88,7 @@ int cmd_analyze(int argc, char **argv)
         { "filter", required_argument, 0, 'f' },
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
+        { "report", required_argument, 0, O_REPORT },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -115,6 +120,7 @@ int cmd_analyze(int argc, char **argv)
         case 'f': bpf = optarg; break;
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
+        case O_REPORT: co.report = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default:
@@ -151,7 +157,7 @@ int cmd_analyze(int argc, char **argv)
     }
 
     struct cli_cls cls;
-    if (cli_cls_build(&co, dims, co.events != NULL || format == GT_FMT_TABLE, &cls, "geotap analyze") != 0) {
+    if (cli_cls_build(&co, dims, co.events != NULL || co.report || format == GT_FMT_TABLE, &cls, "geotap analyze") != 0) {
         for (int j = 0; j < nfiles; j++)
             gt_pcap_file_close(files[j]);
         free(files);
@@ -173,6 +179,11 @@ int cmd_analyze(int argc, char **argv)
         status = 2;
         gt_output_free(output);
         goto done_out;
+    }
+    if (co.report && !(sinks.report = cli_report_new(&co, &cls, sinks.anomaly, co.report, (const char *const *)argv + optind, nfiles, err, sizeof err))) {
+        fprintf(stderr, "geotap analyze: --report: %s\n", err);
+        status = 2;
+        goto done_sinks;
     }
     struct gt_engine_opts eo = {
         .parse_flags = decap ? GT_PARSE_DECAP : 0,
@@ -241,12 +252,17 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "geotap analyze: %s: write failed: %m\n", outpath ? outpath : "standard output");
         status = 2;
     }
+    if (sinks.report && gt_report_finish(sinks.report, err, sizeof err) != 0) {
+        fprintf(stderr, "geotap analyze: --report: %s\n", err);
+        status = 2;
+    }
     if (!quiet) {
         struct gt_bin_stats tot = gt_engine_totals(eng);
         cli_print_summary(stderr, &tot, &cls, gt_output_totals(output), elapsed, stop_ ? "interrupted" : NULL);
     }
     gt_engine_free(eng);
 done_sinks:
+    gt_report_free(sinks.report);
     cli_sinks_free(&sinks);
     gt_output_free(output);
 done_out:

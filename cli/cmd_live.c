@@ -3,6 +3,7 @@
  * wall-clock bins. Workers count; the main thread collects every 100 ms. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "geotap/http.h"
 #include "geotap/clock.h"
 #include "geotap/country_names.h"
 #include "geotap/engine.h"
@@ -76,6 +77,9 @@ CLI_UPSTREAM_USAGE
 "                        bin, and the totals at the end), csv (default otherwise) or\n"
 "                        jsonl, one row per bin and key, flushed each bin\n"
 "  -o, --output FILE     write there instead of standard output\n"
+"  --listen HOST:PORT    serve the live page (the HTML report, updated every bin)\n"
+"                        at http://HOST:PORT/ and its data at /api/bins?since=N;\n"
+"                        read-only; HOST defaults to 127.0.0.1 ('PORT' alone)\n"
 CLI_EVENTS_USAGE
 "  -q, --quiet           no summary on standard error\n"
 "  -h, --help            this text\n"
@@ -341,7 +345,7 @@ int cmd_live(int argc, char **argv)
     cli_cls_opts_init(&co);
 
     enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION, O_IDLE_STOP,
-           O_DPDK, O_PORT, O_QUEUES };
+           O_DPDK, O_PORT, O_QUEUES, O_LISTEN };
     static const struct option lo[] = {
         { "interface", required_argument, 0, 'i' },
         { "filter", required_argument, 0, 'f' },
@@ -361,6 +365,7 @@ int cmd_live(int argc, char **argv)
         { "decap", no_argument, 0, O_DECAP },
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
+        { "listen", required_argument, 0, O_LISTEN },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -396,6 +401,7 @@ int cmd_live(int argc, char **argv)
         case O_DECAP: decap = 1; break;
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
+        case O_LISTEN: co.report = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default:
@@ -449,7 +455,7 @@ int cmd_live(int argc, char **argv)
      * ring would fill meanwhile. Then the capture, then drop privileges. */
     struct cli_cls cls;
     /* Finer keys for the anomaly module's attribution only when it runs. */
-    if (cli_cls_build(&co, dims, co.events != NULL, &cls, "geotap live") != 0)
+    if (cli_cls_build(&co, dims, co.events != NULL || co.report, &cls, "geotap live") != 0)
         return 2;
     if (iface) {
         struct gt_live_opts lo2 = { iface, bpf, (int)snaplen, (int)buffer_mb, 100, nworkers };
@@ -491,6 +497,7 @@ int cmd_live(int argc, char **argv)
     pthread_t *th = NULL;
     struct view view;
     memset(&view, 0, sizeof view);
+    struct gt_http *http = NULL;
 
     if (outpath && !(out = fopen(outpath, "w"))) {
         fprintf(stderr, "geotap live: %s: cannot write: %m\n", outpath);
@@ -509,6 +516,17 @@ int cmd_live(int argc, char **argv)
         goto done;
     }
     sinks_ok = 1;
+    if (co.report) {
+        const char *src[1] = { source };
+        if (!(sinks.report = cli_report_new(&co, &cls, sinks.anomaly, NULL, src, 1, err, sizeof err)) ||
+            !(http = gt_http_start(co.report, sinks.report, err, sizeof err))) {
+            fprintf(stderr, "geotap live: --listen: %s\n", err);
+            status = 2;
+            goto done;
+        }
+        if (!quiet)
+            fprintf(stderr, "geotap live: serving the live page on %s (port %u)\n", co.report, gt_http_port(http));
+    }
     view = (struct view){ &sinks, &cls, out, format == GT_FMT_TABLE && isatty(fileno(out)), quiet, source,
                           malloc(((size_t)cls.keys.nkeys + 1) * sizeof(uint32_t)) };
     struct gt_engine_opts eo = {
@@ -654,12 +672,15 @@ int cmd_live(int argc, char **argv)
             fprintf(stderr, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", kd);
     }
 done:
+    gt_http_stop(http);
     gt_engine_free(eng);
     free(wk);
     free(th);
     free(view.ids);
-    if (sinks_ok)
+    if (sinks_ok) {
+        gt_report_free(sinks.report);
         cli_sinks_free(&sinks);
+    }
     gt_output_free(output);
     if (out && out != stdout && fclose(out) != 0 && status == 0) {
         fprintf(stderr, "geotap live: %s: write failed: %m\n", outpath);

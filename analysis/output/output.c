@@ -300,3 +300,9 @@ int gt_output_finish(struct gt_output *o)
         return -1;
     return 0;
 }
+
+void gt_output_set_file(struct gt_output *o, FILE *f, int header)
+{
+    o->o.out = f;
+    o->header_done = !header;
+}

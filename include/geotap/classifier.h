@@ -86,5 +86,7 @@ double gt_classifier_build_seconds(const gt_classifier *c);
 const char *gt_default_country_db(void);
 const char *gt_default_asn_v4(void);
 const char *gt_default_asn_v6(void);
+/* The cache directory itself (also holds the report's npm packages). */
+const char *gt_default_data_dir(void);
 
 #endif
