@@ -1,6 +1,8 @@
 /* Shared option handling, classifier loading, bin fan-out and summary. */
 #include "cli/cli_common.h"
 #include "geotap/anomaly.h"
+#include "geotap/classifier_cache.h"
+#include "geotap/clock.h"
 #include "geotap/events.h"
 #include "geotap/engine.h"
 #include "geotap/report.h"
@@ -75,6 +77,9 @@ int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg)
         return 0;
     case CLI_O_EVENTS:
         o->events = arg;
+        return 0;
+    case CLI_O_STATE:
+        o->state = arg;
         return 0;
     case CLI_O_FA_BUDGET: {
         char *end;
@@ -228,8 +233,10 @@ int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
         co.upstream_names = gt_upstreams_names(out->ups);
         co.n_upstream_names = out->n_upstreams;
     }
-    out->c = gt_classifier_build(&co, err, sizeof err);
+    out->c = gt_classifier_cached(&co, err, sizeof err);
     gt_rangeset_free(&up_rs);
+    if (out->c && err[0])
+        fprintf(stderr, "%s: warning: %s\n", prog, err);
     if (!out->c) {
         fprintf(stderr, "%s: %s\n", prog, err);
         if (!o->country_db && access(co.country_db, R_OK) != 0)
@@ -237,6 +244,8 @@ int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
         cli_cls_free(out);
         return -1;
     }
+    if (o->classes_only)
+        return 0;
     if (gt_keys_build(&out->keys, out->c, dims) != 0 ||
         gt_keys_build(&out->count, out->c, cdims) != 0)
         goto oom;
@@ -341,7 +350,10 @@ int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_
     s->cls = cls;
     s->table_f = table_f;
     s->table_events = format == GT_FMT_TABLE;
-    if (!o->events && !s->table_events && !o->report)
+    s->state = o->state;
+    s->prog = prog;
+    s->state_saved = gt_mono_s();
+    if (!o->events && !s->table_events && !o->report && !o->state)
         return 0;
     if (o->events) {
         if (!strcmp(o->events, "-")) {
@@ -404,11 +416,7 @@ static void project_bin(struct cli_sinks *s, const struct gt_bin *in, struct gt_
         uint32_t k = c->proj[i];
         uint64_t n = ci->pkts_from + ci->pkts_to;
         if (n) {
-            struct gt_counts *m = &s->p_counts[k];
-            m->pkts_from += ci->pkts_from;
-            m->bytes_from += ci->bytes_from;
-            m->pkts_to += ci->pkts_to;
-            m->bytes_to += ci->bytes_to;
+            gt_counts_add(&s->p_counts[k], ci);
             if (!s->p_first[k] || in->first_ns[i] < s->p_first[k])
                 s->p_first[k] = in->first_ns[i];
             if (in->last_ns[i] > s->p_last[k])
@@ -446,8 +454,20 @@ void cli_sinks_bin(void *sinks, const struct gt_bin *bin)
         bin = &pb;
     }
     gt_output_bin(s->output, bin);
-    if (s->anomaly)
+    if (s->anomaly) {
+        char err[512];
+        if (s->state && !s->state_loaded && bin->width) {
+            s->state_loaded = 1;
+            if (gt_anomaly_load(s->anomaly, s->state, bin->width, err, sizeof err) < 0)
+                fprintf(stderr, "%s: %s; starting with no learned state\n", s->prog, err);
+        }
         gt_anomaly_bin(s->anomaly, bin);
+        if (s->state && s->state_loaded && gt_mono_s() - s->state_saved >= 300) {
+            s->state_saved = gt_mono_s();
+            if (gt_anomaly_save(s->anomaly, s->state, err, sizeof err) < 0)
+                fprintf(stderr, "%s: %s\n", s->prog, err);
+        }
+    }
     if (s->report)
         gt_report_bin(s->report, bin);
 }
@@ -457,6 +477,11 @@ int cli_sinks_finish(struct cli_sinks *s)
     int rc = 0;
     if (s->anomaly)
         gt_anomaly_finish(s->anomaly);
+    char err[512];
+    if (s->anomaly && s->state && gt_anomaly_save(s->anomaly, s->state, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", s->prog, err);
+        rc = -1;
+    }
     if (gt_output_finish(s->output) != 0)
         rc = -1;
     if (s->table_events && s->table_f) {

@@ -22,11 +22,13 @@ struct cli_cls_opts {
     const char *upstream_map;               /* --upstream-map FILE */
     const char *events;                     /* --events FILE ('-' = stdout), NULL = none */
     double fa_per_day;                      /* --fa-budget; 0 = the module's default */
+    const char *state;                      /* --state FILE, NULL = none */
     const char *report;                     /* analyze --report FILE, live --listen: need the detector */
+    int classes_only;                       /* no key tables (lookup): they cost start-up time */
 };
 
 enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET,
-       CLI_O_ROUTES, CLI_O_UPSTREAM_MAP };
+       CLI_O_ROUTES, CLI_O_UPSTREAM_MAP, CLI_O_STATE };
 
 #define CLI_CLS_LONGOPTS \
     { "country-db", required_argument, 0, CLI_O_COUNTRY_DB }, \
@@ -35,7 +37,8 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
     { "routes", required_argument, 0, CLI_O_ROUTES }, \
     { "upstream-map", required_argument, 0, CLI_O_UPSTREAM_MAP }, \
     { "events", required_argument, 0, CLI_O_EVENTS }, \
-    { "fa-budget", required_argument, 0, CLI_O_FA_BUDGET }
+    { "fa-budget", required_argument, 0, CLI_O_FA_BUDGET }, \
+    { "state", required_argument, 0, CLI_O_STATE }
 
 #define CLI_UPSTREAM_USAGE \
 "  --routes FILE         BGP routes: bgpdump -m output (plain or gzip), or a binary\n" \
@@ -55,7 +58,9 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
 "                        not_measurable events as JSON lines ('-' = standard output).\n" \
 "                        The table format always lists the events after the table.\n" \
 "  --fa-budget N         false alarms per day allowed across all keys together\n" \
-"                        (default 0.01); sets the silence threshold ln(1/alpha)\n"
+"                        (default 0.01); sets the silence threshold ln(1/alpha)\n" \
+"  --state FILE          keep the learned baselines across runs: loaded at start\n" \
+"                        when FILE exists, saved at exit and every 5 minutes\n"
 
 struct gt_routes;
 struct gt_upstream_map;
@@ -86,6 +91,9 @@ struct cli_sinks {
     FILE *events_f;                    /* --events target */
     int events_close;
     int table_events;                  /* the table format lists events */
+    const char *state, *prog;          /* --state FILE; the program for its messages */
+    int state_loaded;                  /* tried at the first bin (its width is known then) */
+    double state_saved;                /* monotonic time of the last save */
     struct gt_event *held;             /* events held for the table */
     size_t n_held, cap_held;
     const struct cli_cls *cls;

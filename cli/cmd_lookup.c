@@ -117,6 +117,7 @@ int cmd_lookup(int argc, char **argv)
             return 2;
         }
     }
+    co.classes_only = 1;
     if (cli_cls_build(&co, GT_DIM_COUNTRY | GT_DIM_ASN, 0, &cls, "geotap lookup") != 0)
         return 2;
     int status = 0;

@@ -216,7 +216,7 @@ void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_f
     hms(a, sizeof a, ev->last_seen_ns);
     switch (ev->type) {
     case GT_EV_DROP_TO_ZERO:
-        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g pkt/s, cause %s",
+        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g flows/s, cause %s",
                 when, key, a, ev->silence_s, ev->expected_rate, gt_cause_name(ev->cause));
         text_upstream(f, un, unctx, ev);
         break;
@@ -227,7 +227,7 @@ void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_f
         text_upstream(f, un, unctx, ev);
         break;
     default:
-        fprintf(f, "%s  NOT MEASURABLE %-6s %.3g pkt/s: deciding would take %.0f s\n", when, key,
+        fprintf(f, "%s  NOT MEASURABLE %-6s %.3g flows/s: deciding would take %.0f s\n", when, key,
                 ev->expected_rate, ev->expected_rate > 0 ? ev->threshold / ev->expected_rate : -1.0);
         break;
     }

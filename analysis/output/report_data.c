@@ -228,7 +228,7 @@ int gt_report_write_data_locked(const struct gt_report *r, FILE *f)
     fprintf(f, "%" PRIu32 "},\"grid\":{\"t0\":%" PRId64 ",\"w\":%" PRIu32 ",\"step\":%" PRIu32
                ",\"n\":%" PRId64 ",\"bins\":%" PRIu64 "},\"keys\":[",
             n, r->t0, r->width, r->step, r->last_bucket + 1, r->nbins);
-    struct gt_counts other = { 0, 0, 0, 0 };
+    struct gt_counts other = { 0 };
     for (uint32_t i = 0; i < n; i++) {
         const struct gt_counts *c = &r->tot[order[i]];
         if (i >= r->o.top_rows) {

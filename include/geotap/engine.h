@@ -102,6 +102,17 @@ struct gt_worker *gt_engine_worker(gt_engine *e, unsigned i);
  * caplen bytes captured of wirelen). Bins close on the packet's time. */
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+/* One captured frame of a burst. */
+struct gt_frame {
+    int64_t ts_ns;
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+};
+
+/* Count n frames of link type dlt: the same counts as gt_worker_packet on
+ * each in turn, faster (the burst is parsed first, then all its addresses
+ * looked up together with the trie reads overlapped, then counted). */
+void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n);
 /* Advance the worker's clock to now_ns with no packet (live, silent link):
  * closes bins that ended, so zero bins still appear. */
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns);
