@@ -1,6 +1,7 @@
 /* Shared option handling, classifier loading, bin fan-out and summary. */
 #include "cli/cli_common.h"
 #include "geotap/anomaly.h"
+#include "geotap/classifier_cache.h"
 #include "geotap/clock.h"
 #include "geotap/events.h"
 #include "geotap/engine.h"
@@ -232,8 +233,10 @@ int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
         co.upstream_names = gt_upstreams_names(out->ups);
         co.n_upstream_names = out->n_upstreams;
     }
-    out->c = gt_classifier_build(&co, err, sizeof err);
+    out->c = gt_classifier_cached(&co, err, sizeof err);
     gt_rangeset_free(&up_rs);
+    if (out->c && err[0])
+        fprintf(stderr, "%s: warning: %s\n", prog, err);
     if (!out->c) {
         fprintf(stderr, "%s: %s\n", prog, err);
         if (!o->country_db && access(co.country_db, R_OK) != 0)
@@ -241,6 +244,8 @@ int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
         cli_cls_free(out);
         return -1;
     }
+    if (o->classes_only)
+        return 0;
     if (gt_keys_build(&out->keys, out->c, dims) != 0 ||
         gt_keys_build(&out->count, out->c, cdims) != 0)
         goto oom;
@@ -562,6 +567,15 @@ void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct cli
             tot->packets, tot->bytes, tot->ip, tot->nonip, tot->truncated, tot->malformed);
     if (tot->drops)
         fprintf(f, ", %" PRIu64 " dropped by the capture", tot->drops);
+    if (tot->bad_time)
+        fprintf(f, "\ngeotap: %" PRIu64 " frames with an unrepresentable timestamp, counted in the open bin",
+                tot->bad_time);
+    if (tot->clock_jumps)
+        fprintf(f, "\ngeotap: %" PRIu64 " frames more than max(1 h, 4 bins) from the capture's recent time "
+                   "(clock jumps), counted in the open bin and left out of the time span", tot->clock_jumps);
+    if (tot->gap_skipped)
+        fprintf(f, "\ngeotap: warning: %" PRIu64 " empty bins of long silences not written (zero rows bounded "
+                   "by the output; the first empty bins of each gap are)", tot->gap_skipped);
     fprintf(f, "\ngeotap: unknown %s: %.2f%% of addresses; time span %s\n",
             cls->keys.dims & GT_DIM_COUNTRY ? "country" : "AS", addrs ? 100.0 * (double)unknown / (double)addrs : 0.0, sp);
     fprintf(f, "geotap: %.3f s elapsed, %.0f frames/s%s%s\n", elapsed,

@@ -24,6 +24,7 @@ struct cli_cls_opts {
     double fa_per_day;                      /* --fa-budget; 0 = the module's default */
     const char *state;                      /* --state FILE, NULL = none */
     const char *report;                     /* analyze --report FILE, live --listen: need the detector */
+    int classes_only;                       /* no key tables (lookup): they cost start-up time */
 };
 
 enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET,

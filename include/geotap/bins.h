@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 
+/* A capture time the reader could not represent (fraction out of range, or
+ * beyond int64 nanoseconds): such a frame is counted in the open bin as
+ * bad_time, never binned at a wrapped time. */
+#define GT_TS_BAD INT64_MIN
+
 struct gt_counts {
     uint64_t pkts_from, bytes_from;   /* the key is the source address's */
     uint64_t pkts_to, bytes_to;       /* the key is the destination address's */
@@ -49,7 +54,10 @@ struct gt_bin_stats {
     uint64_t ip;             /* frames with an IP header counted per key */
     uint64_t nonip, truncated, malformed;
     uint64_t drops;          /* reported lost by the capture (kernel, interface, NIC) */
-    int64_t first_ns, last_ns;  /* times of the first and last frame; 0 when none */
+    uint64_t bad_time;       /* frames with an unrepresentable time (GT_TS_BAD) */
+    uint64_t clock_jumps;    /* frames far from the recent time, counted in the open bin (engine.h) */
+    uint64_t gap_skipped;    /* totals only: empty bins not written (the gap-fill bound, engine.h) */
+    int64_t first_ns, last_ns;  /* earliest and latest frame time (clock jumps aside); 0 when none */
     uint32_t workers;        /* workers whose counts the bin merges (0 = taken as 1) */
 };
 
