@@ -210,6 +210,14 @@ static void key_down_step(gt_anomaly *a, const struct binctx *x, struct kst *k, 
     k->up_obs = k->up_exp = 0;
 }
 
+/* The silence a drop needs: Lthr, and improbable (e^-RESID_L) even at the
+ * residual RESID_FRAC of the rate: the first silence after an abrupt
+ * partial drop began at the full rate and is judged on it. */
+static double decide_l(const gt_anomaly *a)
+{
+    return a->lthr > RESID_L / RESID_FRAC ? a->lthr : RESID_L / RESID_FRAC;
+}
+
 static double ucb(double n)
 {
     return n + UCB_Z * UCB_Z / 2 + UCB_Z * sqrt(n + UCB_Z * UCB_Z / 4);
@@ -272,7 +280,7 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
     k->lam = r * kc->eff;
     /* (a silence past Lthr that was not declared, while warming up or
      * holding after a restoration, carries nothing) */
-    k->carry = suspect && lam_before < a->lthr ? lam_before : 0;
+    k->carry = suspect && lam_before < decide_l(a) ? lam_before : 0;
     k->r_full = r_before;
     k->lam_full = r_before * kc->eff;
     if (suspect) {
@@ -332,7 +340,8 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     }
     k->unmeas = 0;
     int carried = k->carry > 0 && k->carry + k->lam_full >= a->lthr + CARRY_MARGIN;
-    if (!k->warm || x->e_ns < k->hold_until || (k->lam < a->lthr && !carried))
+    double ld = decide_l(a);
+    if (!k->warm || x->e_ns < k->hold_until || (k->lam < ld && !carried))
         return;
     /* Too few flow starts seen to know the rate (the packet rate stands in,
      * too high for clustered traffic): only a whole empty bin decides. */
@@ -342,7 +351,7 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     struct gt_event ev = gt_anom_event(GT_EV_DROP_TO_ZERO, kc->id, k->last_ns, x->e_ns);
     ev.expected_rate = gt_anom_rate_at(k, x->e_ns);
     ev.expected_count = k->lam;
-    ev.threshold = a->lthr;
+    ev.threshold = ld;
     ev.silence_s = (double)(x->e_ns - k->last_ns) / NS;
     if (kc->attr) {
         double o = k->up_obs, e = k->up_exp;

@@ -22,6 +22,8 @@
 #define DAY_S 86400.0
 #define SUSPECT_FLOOR 0.5       /* after an improbable silence, judged on at least this share of the rate before */
 #define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this */
+#define RESID_FRAC 0.3          /* a partial drop's residual share of the rate ... */
+#define RESID_L 6.0             /* ... at which a drop's silence must be this improbable (e^-6) */
 #define RESET_L 5.0             /* silence after a candidate return that abandons it */
 #define ATTR_MIN_EXP 20.0       /* expected packets needed to attribute */
 #define GAP_REPORT_S 10.0       /* shorter silent gaps freeze learning but are not reported */

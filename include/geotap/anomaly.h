@@ -25,8 +25,8 @@
  * one packet, the rest Pareto(1.3) up to 2,000, 5 on average): a key at 0.1
  * flows/s sends 0.5 packets/s; judged as Poisson packets it would be
  * declared after 35 s of silence, and a normal gap between its flows is
- * longer than that 3 % of the time; judged on mu it is declared after 174 s,
- * which an up key stays silent for with probability e^-17.4.
+ * longer than that 3 % of the time; judged on mu it is declared after 200 s
+ * (Ldec below), which an up key stays silent for with probability e^-20.
  * Also learned: the packet level `fast` (EWMA with tau = max(width, 12 /
  * rate)), a day-long level, a time-of-day profile (one EWMA per hour of the
  * day, ~3 days of memory) and a time-of-week profile (per hour of the week,
@@ -60,10 +60,19 @@
  * alarms per day over all K keys and bins of width w, the per-decision
  * false-alarm probability is
  *    alpha = B / (K * 86400 / w)   and the threshold is  Lthr = ln(1/alpha).
- * (B = 0.01/day, K = 250, w = 60 s gives Lthr = 17.4: a key at 1 flow/s is
- * declared after 17.4 s of silence, at 0.01 flows/s after 29 minutes.)
+ * (B = 0.01/day, K = 250, w = 60 s gives Lthr = 17.4.)
+ * Partial drops. A key that fell abruptly to part of its rate a moment ago
+ * has its first silence judged on the rate from before (nothing showed the
+ * fall yet); at 30 % of the rate that silence reaches Lthr = 15.6 (K = 40)
+ * with probability e^-0.3*15.6 = 1 % per partial drop: as many false outages
+ * as real ones where partial drops are as common. So a drop also needs the
+ * silence to be improbable, e^-6 = 0.25 %, at a residual 30 % of the rate:
+ *    L >= Ldec = max(Lthr, 6 / 0.3 = 20),
+ * which costs 15 % of delay at K = 250 (17.4 -> 20) and nothing once
+ * Lthr >= 20 (K >= 3,400 at the defaults). A key at 1 flow/s is declared
+ * after 20 s of silence, at 0.01 flows/s after 33 minutes.
  * The silence runs from the key's last packet (last_ns, packet-time precise);
- * drop_to_zero is declared at the end of the first bin where L >= Lthr.
+ * drop_to_zero is declared at the end of the first bin where L >= Ldec.
  * While fewer than 20 flow starts are remembered, the packet rate stands in
  * for mu and may be far too high for clustered traffic: then only a silence
  * of a whole bin decides, unless the bin counts are as dispersed as Poisson
@@ -146,7 +155,7 @@ struct gt_event {
     double duration_s;          /* restored: first_seen - last_seen; gap: end - start */
     double expected_rate;       /* flow starts/s (packets/s for Poisson keys) expected at the decision */
     double expected_count;      /* drop: L over the silence at the decision */
-    double threshold;           /* drop: Lthr ; not_measurable: Lthr too */
+    double threshold;           /* drop: Ldec (the L it needed); not_measurable: Lthr */
     double silence_s;           /* drop: detected - last_seen */
     enum gt_cause cause;
     uint32_t upstream;          /* upstream id used for the attribution, 0 = none */
