@@ -30,6 +30,21 @@ struct gt_bin {
     struct gt_bin_stats stats;
 };
 
+/* Add counts c of a key (first/last packet times f, l; 0 = none) into
+ * m, *mf, *ml: the one merge of per-key counters. */
+static inline void gt_counts_merge(struct gt_counts *m, int64_t *mf, int64_t *ml,
+                                   const struct gt_counts *c, int64_t f, int64_t l)
+{
+    m->pkts_from += c->pkts_from;
+    m->bytes_from += c->bytes_from;
+    m->pkts_to += c->pkts_to;
+    m->bytes_to += c->bytes_to;
+    if (f && (!*mf || f < *mf))
+        *mf = f;
+    if (l > *ml)
+        *ml = l;
+}
+
 /* A consumer of closed bins, called in time order, once per bin. */
 typedef void (*gt_bin_fn)(void *ctx, const struct gt_bin *bin);
 
