@@ -2,6 +2,7 @@
 #include "geotap/output.h"
 #include "geotap/country_names.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,5 +299,42 @@ int gt_output_finish(struct gt_output *o)
     }
     if (fflush(o->o.out) != 0 || ferror(o->o.out))
         return -1;
+    return 0;
+}
+
+/* The output as a sink. */
+struct out_sink {
+    struct gt_output *o;
+    char what[256];
+};
+
+static void out_sink_bin(void *self, const struct gt_bin *b)
+{
+    gt_output_bin(((struct out_sink *)self)->o, b);
+}
+
+static int out_sink_finish(void *self, char *err, size_t errlen)
+{
+    struct out_sink *s = self;
+    if (gt_output_finish(s->o) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", s->what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void out_sink_free(void *self)
+{
+    free(self);
+}
+
+int gt_output_sink(struct gt_sink *out, struct gt_output *o, const char *what)
+{
+    struct out_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->o = o;
+    snprintf(s->what, sizeof s->what, "%s", what);
+    *out = (struct gt_sink){ "output", s, out_sink_bin, NULL, out_sink_finish, out_sink_free };
     return 0;
 }
