@@ -107,3 +107,13 @@ void gt_attribution_bin(gt_attribution *t, const struct gt_bin *in, struct gt_bi
     out->first_ns = t->p_first;
     out->last_ns = t->p_last;
 }
+
+const uint32_t *gt_attribution_key_upstreams(const gt_attribution *t)
+{
+    return t->key_up;
+}
+
+const uint64_t *gt_attribution_upstream_pkts(const gt_attribution *t)
+{
+    return t->up_pkts;
+}

@@ -30,6 +30,10 @@ gt_attribution *gt_attribution_new(const struct gt_keys *fine, const struct gt_k
 /* Project bin `in` (fine keys) into *out (coarse keys; valid until the next
  * call) and hand the detector its upstream inputs for that bin. */
 void gt_attribution_bin(gt_attribution *t, const struct gt_bin *in, struct gt_bin *out);
+/* What the detector was last given: the upstream of each written key
+ * ([coarse->nkeys], 0 = none) and each upstream's packets in the last bin. */
+const uint32_t *gt_attribution_key_upstreams(const gt_attribution *t);
+const uint64_t *gt_attribution_upstream_pkts(const gt_attribution *t);
 /* Free it. */
 void gt_attribution_free(gt_attribution *t);
 
