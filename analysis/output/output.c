@@ -338,3 +338,9 @@ int gt_output_sink(struct gt_sink *out, struct gt_output *o, const char *what)
     *out = (struct gt_sink){ "output", s, out_sink_bin, NULL, out_sink_finish, out_sink_free };
     return 0;
 }
+
+void gt_output_set_file(struct gt_output *o, FILE *f, int header)
+{
+    o->o.out = f;
+    o->header_done = !header;
+}

@@ -32,6 +32,9 @@ void gt_output_bin(void *output, const struct gt_bin *bin);
 int gt_output_finish(struct gt_output *o);
 /* Per-key totals over all bins written so far, [nkeys]. */
 const struct gt_counts *gt_output_totals(const struct gt_output *o);
+/* Write the next bins to f instead (a rotated file, rotate.h); header
+ * non-zero: f is empty, so the csv header is written again first. */
+void gt_output_set_file(struct gt_output *o, FILE *f, int header);
 /* Free the output (does not close the FILE). */
 void gt_output_free(struct gt_output *o);
 /* The output as a sink (it stays the caller's: the sink's free leaves it);

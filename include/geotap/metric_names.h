@@ -1,0 +1,48 @@
+/* The metrics the Prometheus exporter serves (/metrics), one table so the
+ * exporter, dist/alerts.yml and the tests agree on the names. Conventions
+ * (prometheus.io/docs/practices/naming): geotap_ prefix, base units (seconds,
+ * bytes), counters end in _total, _info gauges are 1 with the facts as labels.
+ * The key's dimensions are the labels country, asn and upstream, each present
+ * when counted by; label cardinality stays bounded: countries and upstreams by
+ * default, ASNs only when asked for, and then the top N. Keys seen once are
+ * exported with zeros from then on.
+ *
+ * X(name, type, labels, help) */
+#ifndef GEOTAP_METRIC_NAMES_H
+#define GEOTAP_METRIC_NAMES_H
+
+#define GT_METRICS(X) \
+    X("geotap_packets_total", "counter", "direction,country,asn,upstream", \
+      "Packets counted per key; direction from: the key is the source address's, to: the destination's.") \
+    X("geotap_bytes_total", "counter", "direction,country,asn,upstream", \
+      "Bytes (frame lengths) counted per key and direction.") \
+    X("geotap_frames_total", "counter", "interface,result", \
+      "Frames read per interface by parse result: ip, non_ip, truncated, malformed.") \
+    X("geotap_capture_drops_total", "counter", "interface", \
+      "Frames the capture reported lost (kernel, interface or NIC), per interface.") \
+    X("geotap_key_state", "gauge", "country,asn,upstream", \
+      "Detector state of the key: 1 up, 0 down (drop_to_zero declared, not yet restored).") \
+    X("geotap_key_measurable", "gauge", "country,asn,upstream", \
+      "1 when the detector can judge the key, 0 when it is too quiet (not_measurable).") \
+    X("geotap_last_packet_timestamp_seconds", "gauge", "country,asn,upstream", \
+      "Time of the key's last packet, seconds since the epoch.") \
+    X("geotap_expected_rate", "gauge", "country,asn,upstream", \
+      "Packets per second the detector expects for the key now.") \
+    X("geotap_events_total", "counter", "type", \
+      "Detector events by type: drop_to_zero, restored, capture_gap, not_measurable.") \
+    X("geotap_reloads_total", "counter", "result", \
+      "Reloads of the configuration and databases by result: success, failure.") \
+    X("geotap_alerts_sent_total", "counter", "", \
+      "Alert and webhook POSTs a receiver accepted.") \
+    X("geotap_alerts_failed_total", "counter", "", \
+      "Alert and webhook POSTs that failed and are retried with back-off.") \
+    X("geotap_alerts_dropped_total", "counter", "", \
+      "Alerts given up undelivered: queue full, receiver rejected them, or still pending at exit.") \
+    X("geotap_output_errors_total", "counter", "output", \
+      "Failures to open, rotate or write an output file (bins, events).") \
+    X("geotap_build_info", "gauge", "version,country_db,country_db_build_epoch,asn_db,asn_db_build_epoch", \
+      "Always 1; the version and the databases in use as labels.") \
+    X("process_start_time_seconds", "gauge", "", \
+      "Start time of the process since the epoch, seconds.")
+
+#endif
