@@ -176,11 +176,7 @@ int cmd_analyze(int argc, char **argv)
     };
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
     if (!s) {
-        /* The files open first: an error naming a file is not a set-up one. */
-        if (strstr(err, "(the default") || access(argv[optind], F_OK) == 0 || !strchr(err, ':'))
-            cli_setup_error("geotap analyze", &co, err);
-        else
-            fprintf(stderr, "geotap analyze: %s\n", err);
+        cli_setup_error("geotap analyze", &co, err);
         return 2;
     }
     int status = 0;
