@@ -261,7 +261,7 @@ static void write_table(struct gt_output *o)
             gt_key_label(keys, o->o.cls, k, dim_list[j], part, sizeof part);
             size_t l = strlen(name);
             if (keys->keys[k].home) {
-                snprintf(name, sizeof name, "home (--home-net)");
+                snprintf(name, sizeof name, "home");
                 break;
             }
             if (dim_list[j] == GT_DIM_COUNTRY) {
