@@ -377,11 +377,12 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         if (f == 4 ? gt_rangeset_add4(&rs[DIM_HOME], lo4, hi4, 1) : gt_rangeset_add6(&rs[DIM_HOME], lo6, hi6, 1))
             goto oom;
     }
+    static const struct gt_classifier_opts nothing_to_read;
     struct asn_job aj = { .opts = opts, .rs = &rs[DIM_ASN], .orgs = c->orgs };
     if (opts->asn_ranges) {
         if (copy_rangeset(&rs[DIM_ASN], opts->asn_ranges))
             goto oom;
-        aj.opts = &(struct gt_classifier_opts){ 0 };   /* nothing left to read */
+        aj.opts = &nothing_to_read;   /* read by the caller already */
     }
     pthread_t ath;
     int athreaded = aj.opts->n_asn_dbs && pthread_create(&ath, NULL, asn_job_run, &aj) == 0;
