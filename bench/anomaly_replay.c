@@ -73,6 +73,8 @@ static void add(struct counter *k, uint32_t key, int from, int64_t tns)
         k->c[key].pkts_to++;
     if (!k->first[key])
         k->first[key] = tns;
+    else
+        gt_counts_gap(&k->c[key], k->last[key], tns);
     k->last[key] = tns;
 }
 
@@ -176,11 +178,16 @@ int main(int argc, char **argv)
         unsigned key;
         uint64_t c;
         int64_t f, l;
+        unsigned st, idle;
         while (fgets(line, sizeof line, bf)) {
+            st = idle = 0;
             if (sscanf(line, "B %lld", &start) == 1) {
                 advance(&k, start);
-            } else if (sscanf(line, "K %u %" SCNu64 " %" SCNd64 " %" SCNd64, &key, &c, &f, &l) == 4 && key < n) {
+            } else if (sscanf(line, "K %u %" SCNu64 " %" SCNd64 " %" SCNd64 " %u %u", &key, &c, &f, &l, &st, &idle) >= 4 &&
+                       key < n) {
                 k.c[key].pkts_from += c;
+                k.c[key].starts += st;
+                k.c[key].idle_ms += idle;
                 k.first[key] = f;
                 k.last[key] = l;
                 k.packets += c;

@@ -4,7 +4,10 @@
  * with N workers, each on its own thread with its share of the packets
  * (round-robin, as a fanout would spread them), while the main thread
  * collects bins concurrently. Several passes, a fresh engine each; the best
- * pass is reported as one key=value line on stdout. */
+ * pass is reported as one key=value line on stdout. --burst N hands the
+ * engine bursts of N frames (gt_worker_burst) instead of one frame at a
+ * time; --compare-burst N alternates single passes of both, 1 worker, and
+ * prints the median ratio. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +18,7 @@
 #include "geotap/datadir.h"
 #include "geotap/clock.h"
 #include "geotap/classifier.h"
+#include "geotap/classifier_cache.h"
 #include "geotap/engine.h"
 #include "geotap/routes.h"
 #include "geotap/upstream_map.h"
@@ -33,30 +37,54 @@ static void on_bin(void *ctx, const struct gt_bin *b)
         s->pkts_from += b->counts[k].pkts_from;
 }
 
+static unsigned burst_;     /* frames per gt_worker_burst call; 0: gt_worker_packet per frame */
+
+/* Feed n frames to w, per frame or in bursts. */
+static void feed(struct gt_worker *w, int dlt, const struct gt_frame *f, size_t n)
+{
+    if (burst_) {
+        for (size_t i = 0; i < n; i += burst_)
+            gt_worker_burst(w, dlt, f + i, (unsigned)(n - i < burst_ ? n - i : burst_));
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        gt_worker_packet(w, dlt, f[i].ts_ns, f[i].data, f[i].caplen, f[i].wirelen);
+}
+
 struct job {
     struct gt_worker *w;
     int dlt;
-    const struct trace_pkt *const *pkts; /* this worker's packets */
+    const struct gt_frame *frames;      /* this worker's packets */
     size_t n;
     atomic_int *go;
     atomic_int done;            /* set by the worker when it finished */
+    double cpu;                 /* the worker thread's CPU seconds */
 };
+
+/* CPU time of the calling thread: on a shared machine the rate per CPU
+ * second moves less than the wall-clock rate when others take the cores. */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void *worker_main(void *arg)
 {
     struct job *j = arg;
     while (!atomic_load_explicit(j->go, memory_order_acquire))
         ; /* spin: the start must not include thread wake-up latency */
-    for (size_t i = 0; i < j->n; i++) {
-        const struct trace_pkt *p = j->pkts[i];
-        gt_worker_packet(j->w, j->dlt, p->ts_ns, p->data, p->caplen, p->wirelen);
-    }
+    double c0 = thread_cpu_s();
+    feed(j->w, j->dlt, j->frames, j->n);
     gt_worker_finish(j->w);
+    j->cpu = thread_cpu_s() - c0;
     atomic_store_explicit(&j->done, 1, memory_order_release);
     return NULL;
 }
 
 static double last_pps_;   /* rate of the last run_workers() call */
+static double last_cpu_pps_;   /* and per CPU second of a worker */
 static int quiet_;         /* run_workers() prints nothing */
 
 /* Run passes over the trace with `workers` workers; prints one line. 0 or 1. */
@@ -64,8 +92,8 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
                        unsigned workers, unsigned passes, unsigned bin)
 {
     const struct trace_mem t = *tm;
-    /* Each worker's packets, round-robin. */
-    const struct trace_pkt **lists = malloc(t.n * sizeof *lists);
+    /* Each worker's packets, round-robin, as contiguous frame arrays. */
+    struct gt_frame *lists = malloc(t.n * sizeof *lists);
     struct job *jobs = calloc(workers, sizeof *jobs);
     pthread_t *th = calloc(workers, sizeof *th);
     if (!lists || !jobs || !th) {
@@ -78,13 +106,13 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
     }
     size_t pos = 0;
     for (unsigned w = 0; w < workers; w++) {
-        jobs[w].pkts = lists + pos;
+        jobs[w].frames = lists + pos;
         for (size_t i = w; i < t.n; i += workers)
-            lists[pos++] = &t.pkts[i];
-        jobs[w].n = (size_t)(lists + pos - jobs[w].pkts);
+            lists[pos++] = (struct gt_frame){ t.pkts[i].ts_ns, t.pkts[i].data, t.pkts[i].caplen, t.pkts[i].wirelen };
+        jobs[w].n = (size_t)(lists + pos - jobs[w].frames);
     }
 
-    double best = 0;
+    double best = 0, best_cpu = 0;
     struct gt_bin_stats tot = {0};
     struct sink sink = {0};
     for (unsigned p = 0; p < passes; p++) {
@@ -103,12 +131,11 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
         if (workers == 1) {
             /* One worker runs on the main thread, collecting at the end, as analyze does. */
             struct gt_worker *w = gt_engine_worker(e, 0);
+            double c0 = thread_cpu_s();
             t0 = gt_mono_s();
-            for (size_t i = 0; i < t.n; i++) {
-                const struct trace_pkt *pk = &t.pkts[i];
-                gt_worker_packet(w, t.dlt, pk->ts_ns, pk->data, pk->caplen, pk->wirelen);
-            }
+            feed(w, t.dlt, lists, t.n);
             gt_worker_finish(w);
+            jobs[0].cpu = thread_cpu_s() - c0;
             gt_engine_finish(e);
             t1 = gt_mono_s();
         } else {
@@ -144,11 +171,19 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
         gt_engine_free(e);
         if (p == 0 || t1 - t0 < best)
             best = t1 - t0;
+        double cpu = 0;             /* the busiest worker's CPU seconds */
+        for (unsigned w = 0; w < workers; w++)
+            if (jobs[w].cpu > cpu)
+                cpu = jobs[w].cpu;
+        if (p == 0 || cpu < best_cpu)
+            best_cpu = cpu;
     }
     last_pps_ = (double)t.n / best;
+    last_cpu_pps_ = (double)t.n / workers / best_cpu;
     if (!quiet_)
-    printf("workers=%u packets=%zu passes=%u seconds=%.6f pps=%.0f counted=%llu ip=%llu bins=%llu pkts_from=%llu\n",
-           workers, t.n, passes, best, (double)t.n / best, (unsigned long long)tot.packets,
+    printf("workers=%u burst=%u packets=%zu passes=%u seconds=%.6f pps=%.0f cpu_pps_per_worker=%.0f counted=%llu ip=%llu bins=%llu pkts_from=%llu\n",
+           workers, burst_, t.n, passes, best, (double)t.n / best, (double)t.n / workers / best_cpu,
+           (unsigned long long)tot.packets,
            (unsigned long long)tot.ip, (unsigned long long)sink.bins, (unsigned long long)sink.pkts_from);
     free(lists);
     free(jobs);
@@ -162,7 +197,11 @@ static void usage(FILE *to)
                 "                    [--country-db F] [--asn-db F]... [--no-asn] [--routes F]...\n"
                 "                    [--paired N]   (with --routes: N alternating pairs of single passes\n"
                 "                                    without and with the routes, 1 worker; prints the\n"
-                "                                    median of the pairs' rate ratios)\n");
+                "                                    median of the pairs' rate ratios)\n"
+                "                    [--burst N]    (gt_worker_burst with N frames per call)\n"
+                "                    [--compare-burst N] (N alternating pairs of single passes, 1 worker,\n"
+                "                                    per frame and in bursts of --burst (default 32))\n"
+                "                    [--cache]      (the classifier through the compiled-classifier cache)\n");
 }
 
 int main(int argc, char **argv)
@@ -174,9 +213,11 @@ int main(int argc, char **argv)
     int no_asn = 0;
     const char *routes[8];
     size_t nroutes = 0;
-    unsigned paired = 0;
+    unsigned paired = 0, cmp_burst = 0, burst = 0;
+    int use_cache = 0;
     static const struct option lopts[] = {
         {"routes", 1, 0, 'r'}, {"paired", 1, 0, 'P'},
+        {"burst", 1, 0, 'B'}, {"compare-burst", 1, 0, 'C'}, {"cache", 0, 0, 'K'},
         {"workers", 1, 0, 'w'}, {"passes", 1, 0, 'p'}, {"bin", 1, 0, 'b'}, {"country-db", 1, 0, 'c'},
         {"asn-db", 1, 0, 'a'}, {"no-asn", 0, 0, 'n'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
@@ -202,6 +243,9 @@ int main(int argc, char **argv)
         case 'n': no_asn = 1; break;
         case 'r': if (nroutes < 8) routes[nroutes++] = optarg; break;
         case 'P': paired = (unsigned)atoi(optarg); break;
+        case 'B': burst = (unsigned)atoi(optarg); break;
+        case 'C': cmp_burst = (unsigned)atoi(optarg); break;
+        case 'K': use_cache = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -251,7 +295,9 @@ int main(int argc, char **argv)
         co.upstream_names = gt_upstreams_names(ups);
         co.n_upstream_names = gt_upstreams_count(ups);
     }
-    gt_classifier *cls = gt_classifier_build(&co, err, sizeof err);
+    gt_classifier *cls = use_cache ? gt_classifier_cached(&co, err, sizeof err) : gt_classifier_build(&co, err, sizeof err);
+    if (cls && use_cache && err[0])
+        fprintf(stderr, "bench_engine: warning: %s\n", err);
     gt_rangeset_free(&up_rs);
     gt_routes_free(rt);
     gt_upstreams_free(ups);
@@ -304,6 +350,44 @@ int main(int argc, char **argv)
         gt_keys_free(&pkeys);
         gt_classifier_free(plain);
     }
+    if (cmp_burst && !plain) {
+        /* Per frame and in bursts, alternating single passes (1 worker). */
+        double *r = calloc(cmp_burst, sizeof *r), *rc_ = calloc(cmp_burst, sizeof *rc_), bf = 0, bb = 0;
+        double bfc = 0, bbc = 0;
+        unsigned b = burst ? burst : 32;
+        if (!r || !rc_)
+            return 1;
+        quiet_ = 1;
+        for (unsigned i = 0; i < cmp_burst && rc == 0; i++) {
+            burst_ = 0;
+            rc = run_workers(cls, &keys, &t, 1, 1, bin);
+            double a = last_pps_, ac = last_cpu_pps_;
+            burst_ = b;
+            rc |= run_workers(cls, &keys, &t, 1, 1, bin);
+            r[i] = last_pps_ / a;
+            rc_[i] = last_cpu_pps_ / ac;
+            if (ac > bfc) bfc = ac;
+            if (last_cpu_pps_ > bbc) bbc = last_cpu_pps_;
+            if (a > bf) bf = a;
+            if (last_pps_ > bb) bb = last_pps_;
+        }
+        for (unsigned i = 1; i < cmp_burst; i++)
+            for (unsigned j = i; j > 0 && r[j] < r[j - 1]; j--) {
+                double x = r[j]; r[j] = r[j - 1]; r[j - 1] = x;
+            }
+        for (unsigned i = 1; i < cmp_burst; i++)
+            for (unsigned j = i; j > 0 && rc_[j] < rc_[j - 1]; j--) {
+                double x = rc_[j]; rc_[j] = rc_[j - 1]; rc_[j - 1] = x;
+            }
+        printf("burst_pairs pairs=%u burst=%u ratio_median=%.4f ratio_min=%.4f ratio_max=%.4f best_frame=%.0f best_burst=%.0f"
+               " cpu_ratio_median=%.4f cpu_best_frame=%.0f cpu_best_burst=%.0f\n",
+               cmp_burst, b, r[cmp_burst / 2], r[0], r[cmp_burst - 1], bf, bb, rc_[cmp_burst / 2], bfc, bbc);
+        free(r);
+        free(rc_);
+        quiet_ = 0;
+        nworkers = 0;
+    }
+    burst_ = burst;
     for (unsigned i = 0; i < nworkers && rc == 0 && !plain; i++)
         rc = run_workers(cls, &keys, &t, worker_list[i], passes, bin);
     trace_mem_free(&t);

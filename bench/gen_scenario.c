@@ -4,6 +4,12 @@
  * sometimes with one stray packet inside), partial drops to 30 %, natural
  * lulls (silences whose expected count is 2..6) and one capture gap.
  * Packets are non-homogeneous Poisson (thinning), deterministic for --seed.
+ * --flows: the rates are of flow starts instead (Poisson, thinned), each flow
+ * 1 packet (40 %) or Pareto(1.3)-sized from 2 up to 2,000 packets (about 5 on
+ * average), its packets 0.2 s apart on average (exponential), sharing one
+ * 5-tuple; level shifts (the key's flows doubling or halving for 1-6 h) too.
+ * --weekly: weekends (Saturday, Sunday UTC) at 50-90 % of weekdays per key.
+ * --no-outages: no outage, stray packet or capture gap (false-alarm runs).
  * Writes the labels (JSON lines), and optionally the pcap (minimum-size
  * Ethernet/IPv4/UDP frames, each country's packets from addresses inside
  * that country's space in the GeoLite2 DB) and/or the per-bin counts the
@@ -29,6 +35,7 @@
 #include <time.h>
 
 #include "geotap/datadir.h"
+#include "geotap/bins.h"
 #include "geotap/classifier.h"
 #include "geotap/events.h"
 #include "geotap/ranges.h"
@@ -36,22 +43,25 @@
 
 #define NS 1000000000LL
 static long long T_START = 1419120000LL;  /* 2014-12-21T00:00:00Z; kp2014: 2014-12-22T08:00:00Z */
-#define MAXEV 8
+#define MAXEV 40
 #define NADDR 4
 
-enum { EV_OUTAGE = 1, EV_PARTIAL, EV_LULL };
+enum { EV_OUTAGE = 1, EV_PARTIAL, EV_LULL, EV_SHIFT };
 
 struct sev { int type; double t0, t1; double factor; };
 
 struct skey {
     char cc[3];
     uint32_t addr[NADDR];
-    double rate, amp, phase_h;
+    double rate, amp, phase_h, weekend;
     struct sev ev[MAXEV];
     int nev, cur;
 };
 
-struct hent { double t; uint32_t key; uint8_t stray; };
+/* A heap entry: a Poisson arrival (packet, or flow start with --flows), a
+ * stray packet, or the next packet of a flow (rem packets left after it). */
+enum { H_ARRIVAL, H_STRAY, H_FLOW };
+struct hent { double t; uint32_t key; uint8_t kind, addr; uint16_t port; uint32_t rem, other; };
 
 static uint64_t rs[4];
 
@@ -78,8 +88,11 @@ static double logu(double lo, double hi) { return lo * exp(urand() * log(hi / lo
 
 static double diurnal(const struct skey *k, double t)
 {
-    double h = fmod((double)T_START / 3600 + t / 3600, 24.0);
-    return k->rate * (1 + k->amp * sin(2 * M_PI * (h - k->phase_h) / 24));
+    double abs_h = (double)T_START / 3600 + t / 3600;
+    double h = fmod(abs_h, 24.0);
+    int dow = (int)fmod(floor(abs_h / 24) + 4, 7);     /* 1970-01-01 was a Thursday (4) */
+    double wk = dow == 0 || dow == 6 ? k->weekend : 1;
+    return wk * k->rate * (1 + k->amp * sin(2 * M_PI * (h - k->phase_h) / 24));
 }
 
 /* Rate of key k at t (s since start), events applied. */
@@ -90,7 +103,7 @@ static double rate_now(struct skey *k, double t)
     double r = diurnal(k, t);
     if (k->cur < k->nev && k->ev[k->cur].t0 <= t) {
         const struct sev *e = &k->ev[k->cur];
-        r = e->type == EV_PARTIAL ? r * e->factor : 0;
+        r = e->type == EV_PARTIAL || e->type == EV_SHIFT ? r * e->factor : 0;
     }
     return r;
 }
@@ -109,8 +122,19 @@ static int cmp_ev(const void *a, const void *b)
     return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
 }
 
-static void heap_push(struct hent *h, size_t *n, struct hent e)
+static struct hent *heap;
+static size_t heap_cap;
+
+static void heap_push(size_t *n, struct hent e)
 {
+    if (*n == heap_cap) {       /* flows in progress: grows with them */
+        heap_cap = heap_cap ? 2 * heap_cap : 1024;
+        if (!(heap = realloc(heap, heap_cap * sizeof *heap))) {
+            fprintf(stderr, "gen_scenario: out of memory\n");
+            exit(2);
+        }
+    }
+    struct hent *h = heap;
     size_t i = (*n)++;
     while (i) {
         size_t p = (i - 1) / 2;
@@ -150,8 +174,8 @@ static void ts(char *buf, size_t n, double t)
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
 
-/* A 60-byte Ethernet/IPv4/UDP frame from src to dst. */
-static void frame(uint8_t *f, uint32_t src, uint32_t dst, unsigned id)
+/* A 60-byte Ethernet/IPv4/UDP frame from src:sport to dst:dport. */
+static void frame(uint8_t *f, uint32_t src, uint32_t dst, unsigned sport, unsigned dport, unsigned id)
 {
     static const uint8_t mac[12] = { 0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2 };
     memset(f, 0, 60);
@@ -171,8 +195,8 @@ static void frame(uint8_t *f, uint32_t src, uint32_t dst, unsigned id)
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
     put16(ip + 10, ~sum & 0xffff);
-    put16(ip + 20, 40000 + (id % 1000));
-    put16(ip + 22, 53);
+    put16(ip + 20, sport);
+    put16(ip + 22, dport);
     put16(ip + 24, 8);
 }
 
@@ -214,12 +238,15 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     double hours = 30, minr = 0.01, maxr = 50;
     unsigned nkeys = 120, binw = 60;
-    int gap = 1, kp = 0;
+    int gap = 1, kp = 0, flows = 0, weekly = 0, outages = 1;
     double scale = 1;
     const char *asncsv = NULL;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--no-gap")) { gap = 0; continue; }
+        if (!strcmp(o, "--flows")) { flows = 1; continue; }
+        if (!strcmp(o, "--weekly")) { weekly = 1; continue; }
+        if (!strcmp(o, "--no-outages")) { outages = 0; gap = 0; continue; }
         if (i + 1 >= argc)
             usage();
         const char *v = argv[++i];
@@ -241,6 +268,7 @@ int main(int argc, char **argv)
     if (kp) {
         T_START = 1419235200LL;     /* 2014-12-22T08:00:00Z */
         gap = 0;
+        flows = 1;
         if (hours == 30)
             hours = 20;
         if (nkeys == 120)
@@ -372,7 +400,8 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < nkeys && kp; k++) {
         struct skey *s = &K[k];
         int isk = !strcmp(s->cc, "KP"), isc = !strcmp(s->cc, "CN");
-        s->rate = scale * (isk ? 0.5 : isc ? 5 : logu(0.02, 2));
+        s->rate = scale * (isk ? 0.25 : isc ? 2 : logu(0.1, 0.5));
+        s->weekend = 1;
         s->amp = 0.2 + 0.3 * urand();
         s->phase_h = 24 * urand();
         if (isk) {              /* 16:15:00 UTC for 9 h 31 min */
@@ -385,20 +414,32 @@ int main(int argc, char **argv)
         s->rate = scale * logu(minr, maxr);
         s->amp = 0.2 + 0.3 * urand();
         s->phase_h = 24 * urand();
+        s->weekend = weekly ? 0.5 + 0.4 * urand() : 1;
         double u = urand();
-        int nout = u < 0.25 ? 0 : u < 0.75 ? 1 : 2;
-        int npart = urand() < 0.35, nlull = urand() < 0.3;
-        for (int e = 0; e < nout + npart + nlull; e++) {
-            int type = e < nout ? EV_OUTAGE : e < nout + npart ? EV_PARTIAL : EV_LULL;
+        int nout = !outages ? 0 : u < 0.25 ? 0 : u < 0.75 ? 1 : 2;
+        int npart = urand() < 0.35, nlull = urand() < 0.3, nshift = flows && urand() < 0.4;
+        if (hours > 48) {       /* long runs: about one event of each kind per key and day */
+            nout = outages ? (int)(hours / 24 * urand()) : 0;
+            npart = (int)(hours / 24 * urand());
+            nlull = (int)(hours / 24 * urand());
+            nshift = flows ? (int)(hours / 24 * urand()) : 0;
+        }
+        int ntot = nout + npart + nlull + nshift;
+        if (ntot > MAXEV)
+            ntot = MAXEV;
+        for (int e = 0; e < ntot; e++) {
+            int type = e < nout ? EV_OUTAGE : e < nout + npart ? EV_PARTIAL : e < nout + npart + nlull ? EV_LULL : EV_SHIFT;
             for (int tries = 0; tries < 50; tries++) {
-                double len = type == EV_OUTAGE ? logu(1200, 6 * 3600) : type == EV_PARTIAL ? logu(1800, 3 * 3600) : 0;
+                double len = type == EV_OUTAGE ? logu(1200, 6 * 3600) : type == EV_PARTIAL ? logu(1800, 3 * 3600)
+                           : type == EV_SHIFT ? logu(3600, 6 * 3600) : 0;
                 double t0 = first + urand() * (last - first);
                 if (type == EV_LULL)
                     len = (2 + 4 * urand()) / diurnal(s, t0);
                 double t1 = t0 + len;
                 if (t1 > last || overlaps(s, t0, t1, margin) || (gap && overlaps(&gapk, t0, t1, margin)))
                     continue;
-                s->ev[s->nev++] = (struct sev){ type, t0, t1, type == EV_PARTIAL ? 0.3 : 0 };
+                double f = type == EV_PARTIAL ? 0.3 : type == EV_SHIFT ? (urand() < 0.5 ? 2 : 0.5) : 0;
+                s->ev[s->nev++] = (struct sev){ type, t0, t1, f };
                 if (type == EV_OUTAGE && len > 1800 && urand() < 0.5 && nstray < 1024) {
                     stray[nstray][0] = t0 + 600 + urand() * (len - 1200);
                     stray[nstray][1] = k;
@@ -420,12 +461,12 @@ int main(int argc, char **argv)
     ts(a, sizeof a, 0);
     ts(b, sizeof b, dur);
     fprintf(lf, "{\"type\":\"scenario\",\"seed\":%" PRIu64 ",\"start\":\"%s\",\"end\":\"%s\",\"start_s\":%lld,"
-                "\"end_s\":%.0f,\"keys\":%u,\"bin\":%u,\"min_rate\":%g,\"max_rate\":%g}\n",
-            seed, a, b, (long long)T_START, T_START + dur, nkeys, binw, minr, maxr);
+                "\"end_s\":%.0f,\"keys\":%u,\"bin\":%u,\"min_rate\":%g,\"max_rate\":%g,\"unit\":\"%s\"}\n",
+            seed, a, b, (long long)T_START, T_START + dur, nkeys, binw, minr, maxr, flows ? "flows" : "packets");
     for (unsigned k = 0; k < nkeys; k++)
-        fprintf(lf, "{\"type\":\"key\",\"country\":\"%s\",\"rate\":%.6g,\"amplitude\":%.3f,\"phase_h\":%.3f}\n",
-                K[k].cc, K[k].rate, K[k].amp, K[k].phase_h);
-    static const char *names[] = { "", "outage", "partial", "lull" };
+        fprintf(lf, "{\"type\":\"key\",\"country\":\"%s\",\"rate\":%.6g,\"amplitude\":%.3f,\"phase_h\":%.3f,"
+                    "\"weekend\":%.3f}\n", K[k].cc, K[k].rate, K[k].amp, K[k].phase_h, K[k].weekend);
+    static const char *names[] = { "", "outage", "partial", "lull", "shift" };
     for (unsigned k = 0; k < nkeys; k++)
         for (int e = 0; e < K[k].nev; e++) {
             const struct sev *v = &K[k].ev[e];
@@ -435,8 +476,9 @@ int main(int argc, char **argv)
             ts(a, sizeof a, v->t0);
             ts(b, sizeof b, v->t1);
             fprintf(lf, "{\"type\":\"%s\",\"country\":\"%s\",\"start\":\"%s\",\"end\":\"%s\",\"start_s\":%.6f,"
-                        "\"end_s\":%.6f,\"rate_at_start\":%.6g,\"factor\":%g,\"strays\":%d%s}\n",
+                        "\"end_s\":%.6f,\"rate_at_start\":%.6g,\"rate_at_end\":%.6g,\"factor\":%g,\"strays\":%d%s}\n",
                     names[v->type], K[k].cc, a, b, T_START + v->t0, T_START + v->t1, diurnal(&K[k], v->t0),
+                    diurnal(&K[k], v->t1),
                     v->factor, ns, kp && !strcmp(K[k].cc, "KP") ? ",\"upstream_asn\":4837,\"cause\":\"inside_country\"" : "");
         }
     if (gap) {
@@ -464,31 +506,45 @@ int main(int argc, char **argv)
         return 2;
     }
     if (bf)
-        fprintf(bf, "# geotap scenario bins: B <start s>, then K <key index> <packets> <first ns> <last ns>\n");
+        fprintf(bf, "# geotap scenario bins: B <start s>, then K <key index> <packets> <first ns> <last ns> "
+                    "<flow starts> <idle ms>\n");
     uint64_t *cnt = calloc(nkeys, sizeof *cnt);
+    struct gt_counts *gc = calloc(nkeys, sizeof *gc);     /* flow starts and idle time */
     int64_t *fst = calloc(nkeys, sizeof *fst), *lst = calloc(nkeys, sizeof *lst);
-    struct hent *h = malloc((nkeys + nstray + 1) * sizeof *h);
     size_t hn = 0;
     for (unsigned k = 0; k < nkeys; k++) {
         double mx = K[k].rate * (1 + K[k].amp);
-        heap_push(h, &hn, (struct hent){ -log(urand()) / mx, k, 0 });
+        heap_push(&hn, (struct hent){ .t = -log(urand()) / mx, .key = k, .kind = H_ARRIVAL });
     }
     for (size_t i = 0; i < nstray; i++)
-        heap_push(h, &hn, (struct hent){ stray[i][0], (uint32_t)stray[i][1], 1 });
+        heap_push(&hn, (struct hent){ .t = stray[i][0], .key = (uint32_t)stray[i][1], .kind = H_STRAY });
     int64_t bin = 0, nbins = (int64_t)(dur / binw);
     uint64_t npk = 0;
     uint8_t f[60];
     while (hn) {
-        struct hent e = heap_pop(h, &hn);
+        struct hent e = heap_pop(heap, &hn);
         if (e.t >= dur)
             continue;
         struct skey *s = &K[e.key];
-        if (!e.stray) {
-            double mx = s->rate * (1 + s->amp);
-            heap_push(h, &hn, (struct hent){ e.t - log(urand()) / mx, e.key, 0 });
+        if (e.kind == H_ARRIVAL) {
+            double mx = s->rate * (1 + s->amp) * (flows ? 2 : 1);    /* shifts double it */
+            heap_push(&hn, (struct hent){ .t = e.t - log(urand()) / mx, .key = e.key, .kind = H_ARRIVAL });
             if (urand() * mx >= rate_now(s, e.t))
                 continue;
+            if (flows) {        /* a new flow: its size and 5-tuple */
+                double u = urand();
+                e.rem = u < 0.4 ? 0 : (uint32_t)fmin(2000, floor(2 * pow(urand(), -1 / 1.3))) - 1;
+                e.addr = (uint8_t)(next_u64() % NADDR);
+                e.other = 0xC0000201u + (uint32_t)(next_u64() % 200);
+                e.port = (uint16_t)(1024 + next_u64() % 60000);
+                e.kind = H_FLOW;
+            }
+        } else if (e.kind == H_FLOW && rate_now(s, e.t) == 0) {
+            continue;           /* an outage cuts the flows in progress */
         }
+        if (e.kind == H_FLOW && e.rem > 0)
+            heap_push(&hn, (struct hent){ .t = e.t - 0.2 * log(urand()), .key = e.key, .kind = H_FLOW,
+                                             .addr = e.addr, .port = e.port, .rem = e.rem - 1, .other = e.other });
         if (gap && e.t >= g0 && e.t < g1)
             continue;
         int64_t us = llround(e.t * 1e6), tns = T_START * NS + us * 1000;
@@ -497,20 +553,30 @@ int main(int argc, char **argv)
                 fprintf(bf, "B %lld\n", (long long)(T_START + bin * binw));
                 for (unsigned k = 0; k < nkeys; k++)
                     if (cnt[k])
-                        fprintf(bf, "K %u %" PRIu64 " %" PRId64 " %" PRId64 "\n", k, cnt[k], fst[k], lst[k]);
+                        fprintf(bf, "K %u %" PRIu64 " %" PRId64 " %" PRId64 " %u %u\n", k, cnt[k], fst[k], lst[k],
+                                gc[k].starts, gc[k].idle_ms);
             }
             memset(cnt, 0, nkeys * sizeof *cnt);
+            memset(gc, 0, nkeys * sizeof *gc);
             bin++;
         }
         if (!cnt[e.key])
             fst[e.key] = tns;
+        else
+            gt_counts_gap(&gc[e.key], lst[e.key], tns);
         cnt[e.key]++;
         lst[e.key] = tns;
         npk++;
         if (dump) {
             int rev = (int)(npk & 1);
             uint32_t ca = s->addr[npk % NADDR], other = 0xC0000201u + (uint32_t)(npk % 200);  /* 192.0.2.x */
-            frame(f, rev ? other : ca, rev ? ca : other, (unsigned)npk);
+            unsigned port = 40000 + (unsigned)(npk % 1000);
+            if (e.kind == H_FLOW) {
+                ca = s->addr[e.addr];
+                other = e.other;
+                port = e.port;
+            }
+            frame(f, rev ? other : ca, rev ? ca : other, rev ? 53 : port, rev ? port : 53, (unsigned)npk);
             struct pcap_pkthdr ph = { .caplen = 60, .len = 60 };
             ph.ts.tv_sec = (time_t)(T_START + us / 1000000);
             ph.ts.tv_usec = (suseconds_t)(us % 1000000);
@@ -522,9 +588,11 @@ int main(int argc, char **argv)
             fprintf(bf, "B %lld\n", (long long)(T_START + bin * binw));
             for (unsigned k = 0; k < nkeys; k++)
                 if (cnt[k])
-                    fprintf(bf, "K %u %" PRIu64 " %" PRId64 " %" PRId64 "\n", k, cnt[k], fst[k], lst[k]);
+                    fprintf(bf, "K %u %" PRIu64 " %" PRId64 " %" PRId64 " %u %u\n", k, cnt[k], fst[k], lst[k],
+                            gc[k].starts, gc[k].idle_ms);
         }
         memset(cnt, 0, nkeys * sizeof *cnt);
+        memset(gc, 0, nkeys * sizeof *gc);
     }
     if (dump)
         pcap_dump_close(dump);
@@ -536,6 +604,6 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "gen_scenario: seed %" PRIu64 ": %u countries, %.0f h, %" PRIu64 " packets, %zu strays\n",
             seed, nkeys, hours, npk, nstray);
-    free(cnt); free(fst); free(lst); free(h); free(K);
+    free(cnt); free(gc); free(fst); free(lst); free(heap); free(K);
     return 0;
 }

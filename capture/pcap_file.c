@@ -3,6 +3,7 @@
  * path finds irregular go through libpcap's own reader, so what is accepted
  * and what is reported corrupt is always libpcap's decision. */
 #include "geotap/pcap_file.h"
+#include "geotap/bins.h"
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -27,9 +28,20 @@ struct gt_pcap_file {
     const uint8_t *map;          /* NULL when libpcap reads */
     uint64_t off;
     int swapped, nsec;
+    int classic;                 /* pcap (not pcapng): 32-bit unsigned seconds and fraction */
     uint32_t snaplen;
     char err[PCAP_ERRBUF_SIZE + 512];
 };
+
+/* ns since the epoch of seconds + fraction (frac_max = 1e9 for ns, 1e6 for
+ * us), or GT_TS_BAD when the fraction is out of range or the time does not
+ * fit int64 ns (after 2262): never a wrapped time. */
+static int64_t to_ns(int64_t sec, int64_t frac, int64_t frac_max)
+{
+    if (frac < 0 || frac >= frac_max || sec < 0 || sec > (INT64_MAX - 999999999) / 1000000000)
+        return GT_TS_BAD;
+    return sec * 1000000000 + frac * (1000000000 / frac_max);
+}
 
 static uint32_t rd32(const uint8_t *b, int swapped)
 {
@@ -102,6 +114,8 @@ gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, si
         return NULL;
     }
     f->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (f->p)
+        f->classic = pcap_major_version(f->p) == 2;
     if (!f->p) {
         size_t pl = strlen(path);
         const char *msg = eb;
@@ -179,11 +193,19 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
 {
     struct pcap_pkthdr *h;
     const u_char *d;
+    /* where this record starts, for the error (ftell is buffered: no syscall) */
+    uint64_t at = gt_pcap_file_offset(f);
     int rc = pcap_next_ex(f->p, &h, &d);
     if (rc == 1) {
         f->frames++;
-        /* nanosecond precision was asked for at open: tv_usec holds ns */
-        *ts_ns = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
+        /* nanosecond precision was asked for at open: tv_usec holds ns.
+         * libpcap sign-extends a classic file's 32-bit fields, which are
+         * unsigned (as the mmap path and Wireshark read them); a negative
+         * fraction was >= 2^31, out of range either way. */
+        int64_t sec = (int64_t)h->ts.tv_sec, frac = (int64_t)h->ts.tv_usec;
+        if (f->classic && sec < 0 && sec >= INT32_MIN)
+            sec += (int64_t)1 << 32;
+        *ts_ns = to_ns(sec, frac, 1000000000);
         *data = d;
         *caplen = h->caplen;
         *wirelen = h->len;
@@ -191,9 +213,8 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
     }
     if (rc == PCAP_ERROR_BREAK || rc == 0)   /* end of file; 0 only for live timeouts */
         return 0;
-    snprintf(f->err, sizeof f->err, "%s: corrupt or truncated capture at byte offset %llu, after %llu frames: %s",
-             f->path, (unsigned long long)gt_pcap_file_offset(f), (unsigned long long)f->frames,
-             pcap_geterr(f->p));
+    snprintf(f->err, sizeof f->err, "%s: corrupt or truncated capture: the record at byte offset %llu, after %llu frames: %s",
+             f->path, (unsigned long long)at, (unsigned long long)f->frames, pcap_geterr(f->p));
     return -1;
 }
 
@@ -220,7 +241,7 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
                 continue;
         }
         f->frames++;
-        *ts_ns = (int64_t)sec * 1000000000 + (int64_t)frac * (f->nsec ? 1 : 1000);
+        *ts_ns = to_ns(sec, frac, f->nsec ? 1000000000 : 1000000);
         *data = r + 16;
         *caplen = cl;
         *wirelen = rd32(r + 12, f->swapped);

@@ -2,6 +2,7 @@
 #include "cli/cli_common.h"
 #include "geotap/datadir.h"
 #include "geotap/events.h"
+#include "geotap/report.h"
 #include "geotap/ranges.h"
 
 #include <errno.h>
@@ -72,6 +73,9 @@ int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg)
     case CLI_O_EVENTS:
         o->events = arg;
         return 0;
+    case CLI_O_STATE:
+        o->state = arg;
+        return 0;
     case CLI_O_FA_BUDGET: {
         char *end;
         errno = 0;
@@ -139,6 +143,63 @@ oom:
     return -1;
 }
 
+static void report_bin(void *self, const struct gt_bin *b)
+{
+    gt_report_bin(self, b);
+}
+
+static void report_event(void *self, const struct gt_event *ev)
+{
+    gt_report_event(self, ev);
+}
+
+static int report_finish(void *self, char *err, size_t errlen)
+{
+    char e[512];
+    if (gt_report_finish(self, e, sizeof e) == 0)
+        return 0;
+    snprintf(err, errlen, "--report: %s", e);
+    return -1;
+}
+
+static void report_free(void *self)
+{
+    gt_report_free(self);
+}
+
+struct gt_report *cli_add_report(gt_sensor *s, const struct cli_cls_opts *co, const char *path,
+                                 const char *const *files, int nfiles, char *err, size_t errlen)
+{
+    const struct gt_setup_opts *so = &co->so;
+    const char *dbs[2 * GT_SETUP_MAX_LIST + 4];
+    int n = 0;
+    dbs[n++] = so->country_db ? so->country_db : gt_default_country_db();
+    if (!so->n_asn) {
+        dbs[n++] = gt_default_asn_v4();
+        dbs[n++] = gt_default_asn_v6();
+    }
+    for (int i = 0; i < so->n_asn; i++)
+        dbs[n++] = so->asn_dbs[i];
+    for (int i = 0; i < so->n_routes; i++)
+        dbs[n++] = so->routes[i];
+    if (so->upstream_map)
+        dbs[n++] = so->upstream_map;
+    struct gt_report_opts ro = {
+        .path = path, .cls = gt_sensor_classifier(s), .anomaly = gt_sensor_anomaly(s),
+        .files = files, .nfiles = nfiles, .dbs = dbs, .ndbs = n,
+    };
+    struct gt_report *r = gt_report_new(&ro, gt_sensor_keys(s), err, errlen);
+    if (!r)
+        return NULL;
+    struct gt_sink sk = { "report", r, report_bin, report_event, report_finish, report_free, 1 };
+    if (gt_sensor_add_sink(s, sk) != 0) {
+        gt_report_free(r);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return r;
+}
+
 static void span(char *buf, size_t len, const struct gt_bin_stats *t)
 {
     char a[32], b[32];
@@ -170,6 +231,15 @@ void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct gt_
             tot->packets, tot->bytes, tot->ip, tot->nonip, tot->truncated, tot->malformed);
     if (tot->drops)
         fprintf(f, ", %" PRIu64 " dropped by the capture", tot->drops);
+    if (tot->bad_time)
+        fprintf(f, "\ngeotap: %" PRIu64 " frames with an unrepresentable timestamp, counted in the open bin",
+                tot->bad_time);
+    if (tot->clock_jumps)
+        fprintf(f, "\ngeotap: %" PRIu64 " frames more than max(1 h, 4 bins) from the capture's recent time "
+                   "(clock jumps), counted in the open bin and left out of the time span", tot->clock_jumps);
+    if (tot->gap_skipped)
+        fprintf(f, "\ngeotap: warning: %" PRIu64 " empty bins of long silences not written (zero rows bounded "
+                   "by the output; the first empty bins of each gap are)", tot->gap_skipped);
     fprintf(f, "\ngeotap: unknown %s: %.2f%% of addresses; time span %s\n",
             keys->dims & GT_DIM_COUNTRY ? "country" : "AS", addrs ? 100.0 * (double)unknown / (double)addrs : 0.0, sp);
     fprintf(f, "geotap: %.3f s elapsed, %.0f frames/s%s%s\n", elapsed,

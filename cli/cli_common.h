@@ -15,10 +15,12 @@ struct cli_cls_opts {
     struct gt_setup_opts so;                /* classification, as the library takes it */
     const char *events;                     /* --events FILE ('-' = stdout), NULL = none */
     double fa_per_day;                      /* --fa-budget; 0 = the module's default */
+    const char *state;                      /* --state FILE, NULL = none */
+    const char *report;                     /* analyze --report FILE, live --listen: need the detector */
 };
 
 enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET,
-       CLI_O_ROUTES, CLI_O_UPSTREAM_MAP };
+       CLI_O_ROUTES, CLI_O_UPSTREAM_MAP, CLI_O_STATE };
 
 #define CLI_CLS_LONGOPTS \
     { "country-db", required_argument, 0, CLI_O_COUNTRY_DB }, \
@@ -27,7 +29,8 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
     { "routes", required_argument, 0, CLI_O_ROUTES }, \
     { "upstream-map", required_argument, 0, CLI_O_UPSTREAM_MAP }, \
     { "events", required_argument, 0, CLI_O_EVENTS }, \
-    { "fa-budget", required_argument, 0, CLI_O_FA_BUDGET }
+    { "fa-budget", required_argument, 0, CLI_O_FA_BUDGET }, \
+    { "state", required_argument, 0, CLI_O_STATE }
 
 #define CLI_UPSTREAM_USAGE \
 "  --routes FILE         BGP routes: bgpdump -m output (plain or gzip), or a binary\n" \
@@ -47,7 +50,9 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
 "                        not_measurable events as JSON lines ('-' = standard output).\n" \
 "                        The table format always lists the events after the table.\n" \
 "  --fa-budget N         false alarms per day allowed across all keys together\n" \
-"                        (default 0.01); sets the silence threshold ln(1/alpha)\n"
+"                        (default 0.01); sets the silence threshold ln(1/alpha)\n" \
+"  --state FILE          keep the learned baselines across runs: loaded at start\n" \
+"                        when FILE exists, saved at exit and every 5 minutes\n"
 
 /* --by and --format (table on a terminal without -o, else csv); -1 after a
  * message naming prog and the bad value. */
@@ -67,6 +72,11 @@ void cli_setup_error(const char *prog, const struct cli_cls_opts *o, const char 
  * (for its totals; freed by the caller after the sensor). -1 with a message. */
 int cli_add_sinks(gt_sensor *s, const struct cli_cls_opts *o, FILE *out, const char *outpath,
                   int format, const char *prog, struct gt_output **output);
+/* The HTML report (path NULL: the live page) of s's classification, naming
+ * files and every database in its header, registered as a sink that sees
+ * each bin after the detector (owned by s from then on). NULL with err. */
+struct gt_report *cli_add_report(gt_sensor *s, const struct cli_cls_opts *co, const char *path,
+                                 const char *const *files, int nfiles, char *err, size_t errlen);
 /* The end-of-run summary: frames, non-IP, truncated, unknown share, span, rate. */
 void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct gt_keys *keys,
                        const struct gt_counts *key_totals, double elapsed, const char *note);

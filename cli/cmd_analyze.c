@@ -49,6 +49,9 @@ CLI_UPSTREAM_USAGE
 "                        packets_to, bytes_to. A key seen before stays in later bins,\n"
 "                        with zeros when silent.\n"
 "  -o, --output FILE     write there instead of standard output\n"
+"  --report FILE.html    also write an HTML report: one self-contained page (opens\n"
+"                        from disk, no network) with a world map, per-key charts\n"
+"                        with outages shaded, and the event and key tables\n"
 CLI_EVENTS_USAGE
 "  -q, --quiet           no summary or progress on standard error\n"
 "  -h, --help            this text\n"
@@ -107,7 +110,7 @@ int cmd_analyze(int argc, char **argv)
     int bytes_l3 = 0, decap = 0, quiet = 0;
     cli_cls_opts_init(&co);
 
-    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_CLS_BASE };
+    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_REPORT, O_CLS_BASE };
     static const struct option lo[] = {
         { "by", required_argument, 0, O_BY },
         { "bin", required_argument, 0, O_BIN },
@@ -116,6 +119,7 @@ int cmd_analyze(int argc, char **argv)
         { "filter", required_argument, 0, 'f' },
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
+        { "report", required_argument, 0, O_REPORT },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -147,6 +151,7 @@ int cmd_analyze(int argc, char **argv)
         case 'f': bpf = optarg; break;
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
+        case O_REPORT: co.report = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default:
@@ -165,14 +170,17 @@ int cmd_analyze(int argc, char **argv)
     if (cli_parse_by_format("geotap analyze", by, fmt, outpath, &dims, &format) != 0)
         return 2;
     co.so.dims = dims;
-    co.so.attribution = co.events != NULL || format == GT_FMT_TABLE;
+    /* The detector runs for the events, the table's event list, the report
+     * and a kept state; finer keys for its attribution when they show. */
+    int detect = co.events != NULL || format == GT_FMT_TABLE || co.report || co.state;
+    co.so.attribution = co.events != NULL || co.report || format == GT_FMT_TABLE;
 
     char err[1024];
     struct gt_sensor_config sc = {
         .files = (const char *const *)argv + optind, .nfiles = (unsigned)(argc - optind), .bpf = bpf,
         .setup = co.so, .parse_flags = decap ? GT_PARSE_DECAP : 0, .bytes_l3 = bytes_l3,
-        .bin_seconds = (uint32_t)bin, .detect = co.events != NULL || format == GT_FMT_TABLE,
-        .fa_per_day = co.fa_per_day, .notice = notice, .progress = progress, .ctx = &quiet,
+        .bin_seconds = (uint32_t)bin, .detect = detect,
+        .fa_per_day = co.fa_per_day, .state = co.state, .notice = notice, .progress = progress, .ctx = &quiet,
     };
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
     if (!s) {
@@ -188,6 +196,12 @@ int cmd_analyze(int argc, char **argv)
         return 2;
     }
     if (cli_add_sinks(s, &co, out, outpath, format, "geotap analyze", &output) != 0) {
+        status = 2;
+        goto done;
+    }
+    if (co.report && !cli_add_report(s, &co, co.report, (const char *const *)argv + optind, argc - optind,
+                                     err, sizeof err)) {
+        fprintf(stderr, "geotap analyze: --report: %s\n", err);
         status = 2;
         goto done;
     }

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/cli_common.h"
 #include "cli/view_tty.h"
+#include "geotap/http.h"
 #include "geotap/clock.h"
 #include "geotap/dpdk_port.h"
 #include "geotap/live_pcap.h"
@@ -73,6 +74,9 @@ CLI_UPSTREAM_USAGE
 "                        bin, and the totals at the end), csv (default otherwise) or\n"
 "                        jsonl, one row per bin and key, flushed each bin\n"
 "  -o, --output FILE     write there instead of standard output\n"
+"  --listen HOST:PORT    serve the live page (the HTML report, updated every bin)\n"
+"                        at http://HOST:PORT/ and its data at /api/bins?since=N;\n"
+"                        read-only; HOST defaults to 127.0.0.1 ('PORT' alone)\n"
 CLI_EVENTS_USAGE
 "  -q, --quiet           no summary on standard error\n"
 "  -h, --help            this text\n"
@@ -125,7 +129,7 @@ int cmd_live(int argc, char **argv)
     cli_cls_opts_init(&co);
 
     enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION, O_IDLE_STOP,
-           O_DPDK, O_PORT, O_QUEUES };
+           O_DPDK, O_PORT, O_QUEUES, O_LISTEN };
     static const struct option lo[] = {
         { "interface", required_argument, 0, 'i' },
         { "filter", required_argument, 0, 'f' },
@@ -145,6 +149,7 @@ int cmd_live(int argc, char **argv)
         { "decap", no_argument, 0, O_DECAP },
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
+        { "listen", required_argument, 0, O_LISTEN },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -180,6 +185,7 @@ int cmd_live(int argc, char **argv)
         case O_DECAP: decap = 1; break;
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
+        case O_LISTEN: co.report = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default:
@@ -219,14 +225,14 @@ int cmd_live(int argc, char **argv)
     }
     co.so.dims = dims;
     /* Finer keys for the anomaly module's attribution only when it runs. */
-    co.so.attribution = co.events != NULL;
+    co.so.attribution = co.events != NULL || co.report;
     struct gt_live_opts lopt = { iface, bpf, (int)snaplen, (int)buffer_mb, 100, (unsigned)workers };
     struct gt_dpdk_opts dop = { dpdk_args, (uint16_t)port, (uint16_t)queues };
     struct gt_sensor_config sc = {
         .live = iface ? &lopt : NULL, .dpdk = iface ? NULL : &dop, .iface = iface,
         .setup = co.so, .parse_flags = decap ? GT_PARSE_DECAP : 0, .bytes_l3 = bytes_l3,
-        .bin_seconds = (uint32_t)bin, .detect = co.events != NULL || format == GT_FMT_TABLE,
-        .fa_per_day = co.fa_per_day, .count = (uint64_t)count, .duration_s = (double)duration,
+        .bin_seconds = (uint32_t)bin, .detect = co.events != NULL || format == GT_FMT_TABLE || co.report || co.state,
+        .fa_per_day = co.fa_per_day, .state = co.state, .count = (uint64_t)count, .duration_s = (double)duration,
         .idle_stop_s = (double)idle_stop, .notice = notice,
     };
     char err[1024];
@@ -247,6 +253,7 @@ int cmd_live(int argc, char **argv)
         fprintf(stderr, "geotap live: %s: link type %d is not supported; its frames count as non-IP\n",
                 srcname, dlt);
     struct gt_output *output = NULL;
+    struct gt_http *http = NULL;
     FILE *out = stdout;
     /* Every output is opened before privileges are dropped. */
     if (outpath && !(out = fopen(outpath, "w"))) {
@@ -260,6 +267,18 @@ int cmd_live(int argc, char **argv)
         gt_sensor_add_sink(s, view) != 0) {
         status = 2;
         goto done;
+    }
+    struct gt_report *report;
+    if (co.report) {
+        const char *src[1] = { srcname };
+        if (!(report = cli_add_report(s, &co, NULL, src, 1, err, sizeof err)) ||
+            !(http = gt_http_start(co.report, report, err, sizeof err))) {
+            fprintf(stderr, "geotap live: --listen: %s\n", err);
+            status = 2;
+            goto done;
+        }
+        if (!quiet)
+            fprintf(stderr, "geotap live: serving the live page on %s (port %u)\n", co.report, gt_http_port(http));
     }
     if (user && cli_drop_privileges(user, err, sizeof err) != 0) {
         fprintf(stderr, "geotap live: %s\n", err);
@@ -303,6 +322,7 @@ int cmd_live(int argc, char **argv)
     }
 done:
     sensor_ = NULL;
+    gt_http_stop(http);     /* it reads the report, which the sensor frees */
     gt_sensor_free(s);
     gt_output_free(output);
     if (out && out != stdout && fclose(out) != 0 && status == 0) {

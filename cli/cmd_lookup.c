@@ -2,6 +2,7 @@
  * input with the compiled classifier, one tab-separated line each. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "geotap/textline.h"
 #include "geotap/routes.h"
 #include "geotap/classifier.h"
 
@@ -72,7 +73,9 @@ static int lookup_one(const struct gt_setup *cls, const char *s)
         if (cls->routes)
             have_route = gt_routes_lookup6(cls->routes, a6.s6_addr, &ri);
     } else {
-        fprintf(stderr, "geotap lookup: invalid address '%s'\n", s);
+        char q[80];
+        gt_text_escape(s, strlen(s), q, sizeof q);
+        fprintf(stderr, "geotap lookup: invalid address '%s'\n", q);
         return 0;
     }
     const struct gt_class *k = gt_classifier_class(c, id);
@@ -119,10 +122,13 @@ int cmd_lookup(int argc, char **argv)
         }
     }
     co.so.dims = GT_DIM_COUNTRY | GT_DIM_ASN;
+    co.so.classes_only = 1;
     if (gt_setup_build(&co.so, &cls, err, sizeof err) != 0) {
         cli_setup_error("geotap lookup", &co, err);
         return 2;
     }
+    if (cls.warning[0])
+        fprintf(stderr, "geotap lookup: warning: %s\n", cls.warning);
     int status = 0;
     fputs("address\tcountry\tasn\tas_org", stdout);
     if (cls.n_upstreams)
@@ -135,11 +141,12 @@ int cmd_lookup(int argc, char **argv)
             if (!lookup_one(&cls, argv[i]))
                 status = 1;
     } else {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        while ((n = getline(&line, &cap, stdin)) >= 0) {
+        static char line[GT_LINE_MAX + 1];
+        long n;
+        unsigned long lineno = 0;
+        while ((n = gt_text_line(stdin, line, sizeof line)) >= 0) {
             char *s = line, *e = line + n;
+            lineno++;
             while (s < e && isspace((unsigned char)*s))
                 s++;
             while (e > s && isspace((unsigned char)e[-1]))
@@ -150,7 +157,15 @@ int cmd_lookup(int argc, char **argv)
             if (!lookup_one(&cls, s))
                 status = 1;
         }
-        free(line);
+        /* a line longer than any address: stop rather than read it all */
+        if (n == -2) {
+            fprintf(stderr, "geotap lookup: standard input:%lu: line too long (over %d bytes)\n",
+                    lineno + 1, GT_LINE_MAX);
+            status = 2;
+        } else if (n == -3) {
+            fprintf(stderr, "geotap lookup: standard input: read error: %m\n");
+            status = 2;
+        }
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "geotap lookup: write error\n");

@@ -9,4 +9,7 @@ int cmd_lookup(int argc, char **argv);
 /* geotap live: live capture from an interface (libpcap) or a DPDK port. */
 int cmd_live(int argc, char **argv);
 
+/* geotap compile: build the compiled-classifier cache entries. */
+int cmd_compile(int argc, char **argv);
+
 #endif

@@ -13,6 +13,7 @@ static const char usage[] =
 "  analyze FILE...     count the traffic of pcap/pcapng files\n"
 "  live -i IFACE       count the traffic of an interface (or --dpdk a DPDK port)\n"
 "  lookup ADDR...      print the country, AS and upstream of addresses\n"
+"  compile             build the compiled-classifier cache (see README)\n"
 "\n"
 "'geotap COMMAND --help' describes a command's options.\n"
 "  -h, --help          this text\n"
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         return cmd_live(argc - 1, argv + 1);
     if (!strcmp(cmd, "lookup"))
         return cmd_lookup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compile"))
+        return cmd_compile(argc - 1, argv + 1);
     fprintf(stderr, "geotap: unknown command '%s'\n", cmd);
     fputs(usage, stderr);
     return 2;

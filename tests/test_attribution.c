@@ -39,9 +39,9 @@ int main(void)
     struct gt_counts c[5];
     int64_t first[5] = { 0, 100, 90, 95, 0 }, last[5] = { 0, 200, 210, 150, 0 };
     memset(c, 0, sizeof c);
-    c[1] = (struct gt_counts){ 10, 1000, 0, 0 };
-    c[2] = (struct gt_counts){ 5, 500, 5, 400 };
-    c[3] = (struct gt_counts){ 3, 300, 0, 0 };
+    c[1] = (struct gt_counts){ 10, 1000, 0, 0, 0, 0 };
+    c[2] = (struct gt_counts){ 5, 500, 5, 400, 2, 7000 };
+    c[3] = (struct gt_counts){ 3, 300, 0, 0, 1, 4000 };
     struct gt_bin in = { 1419264000, 60, 5, c, last, first, { 0 } }, out;
     gt_attribution_bin(t, &in, &out);
     CHECK_EQ_U(out.nkeys, 4);
@@ -50,6 +50,8 @@ int main(void)
     CHECK_EQ_U(out.counts[2].pkts_from, 8);      /* 5 + 3 */
     CHECK_EQ_U(out.counts[2].bytes_from, 800);
     CHECK_EQ_U(out.counts[2].pkts_to, 5);
+    CHECK_EQ_U(out.counts[2].starts, 3);         /* flow starts add up too */
+    CHECK_EQ_U(out.counts[2].idle_ms, 11000);
     CHECK_EQ_U(out.counts[0].pkts_from, 0);
     CHECK_EQ_U(out.first_ns[2], 90);             /* earliest of the two CN keys */
     CHECK_EQ_U(out.last_ns[2], 210);
@@ -64,7 +66,7 @@ int main(void)
     /* Next bin: the AS4134 key stays at 3 packets in all, so CN keeps it;
      * counts so far decide, not the bin alone. */
     memset(c, 0, sizeof c);
-    c[2] = (struct gt_counts){ 50, 0, 0, 0 };
+    c[2] = (struct gt_counts){ 50, 0, 0, 0, 0, 0 };
     gt_attribution_bin(t, &in, &out);
     CHECK_EQ_U(out.counts[2].pkts_from, 50);
     CHECK_EQ_U(up[1], 50);   /* only the own-ASN traffic this time */

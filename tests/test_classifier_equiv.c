@@ -4,11 +4,16 @@
  * MMDB_read_node) and for 1,000,000 random IPv4 and IPv6 addresses, exactly
  * libmaxminddb's country.iso_code and the ASN that a binary search over the
  * CSV lines (written here, a later line winning on overlap) gives.
+ * The same classifier written to the compiled-classifier cache and mapped
+ * back gives, for every one of these addresses, the fresh compile's class
+ * (country, ASN, flags, upstream) and AS organisation, by single and batch
+ * lookups.
  * GEOTAP_EQUIV_RANDOM lowers the random count (sanitizer builds only). */
 #include "check.h"
 #include "classifier_oracle.h"
 #include "geotap/datadir.h"
 #include "geotap/classifier.h"
+#include "geotap/classifier_cache.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,7 +94,26 @@ static uint32_t csv_asn(const struct csv *t, gt_u128 x)
 }
 
 static MMDB_s db;
-static gt_classifier *cl;
+static gt_classifier *cl, *cached;
+static long cache_bad;
+
+/* The mapped classifier's class of an address against the fresh one's. */
+static void compare_cached(uint32_t id, uint32_t cid, const char *why, uint32_t a4, const uint8_t *a6)
+{
+    const struct gt_class *k = gt_classifier_class(cl, id), *c = gt_classifier_class(cached, cid);
+    const char *o1 = gt_classifier_asn_org(cl, k->asn), *o2 = gt_classifier_asn_org(cached, c->asn);
+    if (id != cid || strcmp(k->cc, c->cc) || k->asn != c->asn || k->flags != c->flags || k->upstream != c->upstream ||
+        !o1 != !o2 || (o1 && strcmp(o1, o2))) {
+        char addr[64];
+        if (a6)
+            fmt6(a6, addr);
+        else
+            fmt4(a4, addr);
+        if (cache_bad++ < 30)
+            CHECK_MSG(0, "%s %s: compiled class %u %s AS%u, cached class %u %s AS%u", why, addr, id, k->cc, k->asn,
+                      cid, c->cc, c->asn);
+    }
+}
 static struct csv asn4, asn6;
 static long bad, compared;
 
@@ -100,6 +124,7 @@ static void compare4(uint32_t a, const char *why)
     oracle_cc(&db, 0, a, NULL, cc);
     uint32_t asn = csv_asn(&asn4, a);
     compared++;
+    compare_cached(gt_classify4(cl, a), gt_classify4(cached, a), why, a, NULL);
     if (strcmp(cc, k->cc) != 0 || asn != k->asn) {
         fmt4(a, buf);
         if (bad++ < 30)
@@ -114,6 +139,7 @@ static void compare6(const uint8_t a[16], const char *why)
     oracle_cc(&db, 1, 0, a, cc);
     uint32_t asn = csv_asn(&asn6, gt_u128_from_bytes(a));
     compared++;
+    compare_cached(gt_classify6(cl, a), gt_classify6(cached, a), why, 0, a);
     if (strcmp(cc, k->cc) != 0 || asn != k->asn) {
         fmt6(a, buf);
         if (bad++ < 30)
@@ -180,6 +206,23 @@ int main(void)
     }
     fprintf(stderr, "compiled in %.3f s, %u classes, %zu bytes\n", gt_classifier_build_seconds(cl),
             gt_classifier_nclasses(cl), gt_classifier_memory(cl));
+    /* through a cache of its own: written by the first call, mapped by the second */
+    char cdir[] = "/tmp/geotap-equiv-cache-XXXXXX";
+    if (!mkdtemp(cdir)) {
+        fprintf(stderr, "FAIL: mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    setenv("GEOTAP_CACHE_DIR", cdir, 1);
+    gt_classifier *w = gt_classifier_cached(&o, err, sizeof err);
+    CHECK(w && gt_classifier_cache_state(w) == GT_CACHE_WRITTEN);
+    gt_classifier_free(w);
+    cached = gt_classifier_cached(&o, err, sizeof err);
+    if (!cached) {
+        fprintf(stderr, "FAIL: %s\n", err);
+        return 1;
+    }
+    CHECK_EQ_U(gt_classifier_cache_state(cached), GT_CACHE_MAPPED);
+    CHECK_EQ_U(gt_classifier_nclasses(cached), gt_classifier_nclasses(cl));
     if (MMDB_open(country, MMDB_MODE_MMAP, &db) != MMDB_SUCCESS || load_csv(asn[0], &asn4) ||
         load_csv(asn[1], &asn6)) {
         fprintf(stderr, "FAIL: cannot load the oracle data\n");
@@ -200,6 +243,12 @@ int main(void)
             oracle_rand6(b6[i]);
             compare4(b4[i], "random");
             compare6(b6[i], "random");
+        }
+        gt_classify4_batch(cached, b4, id4, m);
+        gt_classify6_batch(cached, (const uint8_t (*)[16])b6, id6, m);
+        for (size_t i = 0; i < m; i++) {
+            compare_cached(gt_classify4(cl, b4[i]), id4[i], "cached batch", b4[i], NULL);
+            compare_cached(gt_classify6(cl, b6[i]), id6[i], "cached batch", 0, b6[i]);
         }
         gt_classify4_batch(cl, b4, id4, m);
         gt_classify6_batch(cl, (const uint8_t (*)[16])b6, id6, m);
@@ -231,6 +280,12 @@ int main(void)
     }
     fprintf(stderr, "%ld addresses compared, %ld differ\n", compared, bad);
     CHECK_EQ_U(bad, 0);
+    fprintf(stderr, "cached classifier: %ld addresses differ from the fresh compile\n", cache_bad);
+    CHECK_EQ_U(cache_bad, 0);
+    gt_classifier_free(cached);
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", cdir);
+    CHECK(system(rm) == 0);
     MMDB_close(&db);
     free(asn4.l);
     free(asn6.l);

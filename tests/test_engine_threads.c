@@ -390,6 +390,63 @@ static void silent(const gt_classifier *cls, const struct gt_keys *keys)
     gt_engine_free(e);
 }
 
+/* Flow starts: per key, worker and bin, the silences over 5 s that end (at
+ * the key's next packet in that worker and bin) and their length past 5 s;
+ * merged across workers by summing; the bin says how many workers merged.
+ * Expected values computed by hand from the packet times below. */
+struct flow_got {
+    int n;
+    uint32_t starts[4], idle_ms[4], workers[4];
+};
+
+static void flow_bin(void *ctx, const struct gt_bin *b)
+{
+    struct flow_got *g = ctx;
+    if (g->n < 4) {
+        for (uint32_t k = 0; k < b->nkeys; k++) {
+            g->starts[g->n] += b->counts[k].starts;
+            g->idle_ms[g->n] += b->counts[k].idle_ms;
+        }
+        g->workers[g->n] = b->stats.workers;
+    }
+    g->n++;
+}
+
+static void flow_starts(const gt_classifier *cls, const struct gt_keys *keys)
+{
+    struct flow_got g;
+    memset(&g, 0, sizeof g);
+    struct gt_engine_opts eo = { .cls = cls, .keys = keys, .bin_seconds = 60, .nworkers = 2,
+                                 .on_bin = flow_bin, .ctx = &g };
+    gt_engine *e = gt_engine_new(&eo);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    struct gt_worker *w[2] = { gt_engine_worker(e, 0), gt_engine_worker(e, 1) };
+    uint8_t f[64];
+    build_frame(f, addrs[0].a, addrs[6].a, 60);   /* GB -> home: two keys per packet */
+    const int64_t t0 = 1700000040LL * NS;          /* bin 1700000040 */
+    /* worker 0: 0, 1, 7 (gap 6 s: 1 start, 1000 ms), 7.5, 20 (12.5 s: 7500 ms);
+     * next bin: 65 (first in its bin: nothing), 80 (15 s: 10000 ms).
+     * worker 1: 3, 9 (6 s: 1000 ms), 9.001 (short: nothing); next bin: 61. */
+    const double t_w0[] = { 0, 1, 7, 7.5, 20, 65, 80 }, t_w1[] = { 3, 9, 9.001, 61 };
+    for (unsigned i = 0; i < sizeof t_w0 / sizeof t_w0[0]; i++)
+        gt_worker_packet(w[0], 1, t0 + (int64_t)(t_w0[i] * NS), f, 60, 60);
+    for (unsigned i = 0; i < sizeof t_w1 / sizeof t_w1[0]; i++)
+        gt_worker_packet(w[1], 1, t0 + (int64_t)(t_w1[i] * NS), f, 60, 60);
+    gt_worker_finish(w[0]);
+    gt_worker_finish(w[1]);
+    gt_engine_finish(e);
+    CHECK_EQ_U(g.n, 2);
+    /* both keys (GB and home) see every packet */
+    CHECK_EQ_U(g.starts[0], 2 * (2 + 1));
+    CHECK_EQ_U(g.idle_ms[0], 2 * (1000 + 7500 + 1000));
+    CHECK_EQ_U(g.starts[1], 2 * 1);
+    CHECK_EQ_U(g.idle_ms[1], 2 * 10000);
+    CHECK_EQ_U(g.workers[0], 2);
+    gt_engine_free(e);
+}
+
 int main(void)
 {
     const char *db = getenv("GEOTAP_SHARED");
@@ -424,6 +481,7 @@ int main(void)
         n = (uint64_t)atoll(env);
 
     silent(cls, &keys);
+    flow_starts(cls, &keys);
     run(cls, &keys, key_cc, 4, n, 1, 0);        /* 4 workers, 1 s bins, ~210 boundaries */
     run(cls, &keys, key_cc, 2, n / 4, 7, 0);    /* bins not dividing the span */
     run(cls, &keys, key_cc, 3, n / 10, 0, 0);   /* one bin for everything */

@@ -144,8 +144,12 @@ int gt_rangeset_normalize(struct gt_rangeset *rs)
         it[i] = (struct item){ rs->v4[i].lo, rs->v4[i].hi, rs->v4[i].val, 0 };
     no = sweep(it, rs->n4, &out);
     free(it);
-    if (no < 0)
+    /* Nested ranges split their container: up to 2n-1 pieces from n. */
+    if (no < 0 || grow((void **)&rs->v4, &rs->cap4, (size_t)no, sizeof *rs->v4)) {
+        if (no >= 0)
+            free(out);
         return -1;
+    }
     for (long i = 0; i < no; i++)
         rs->v4[i] = (struct gt_range4){ (uint32_t)out[i].lo, (uint32_t)out[i].hi, out[i].val };
     rs->n4 = (size_t)no;
@@ -158,8 +162,11 @@ int gt_rangeset_normalize(struct gt_rangeset *rs)
         it[i] = (struct item){ rs->v6[i].lo, rs->v6[i].hi, rs->v6[i].val, 0 };
     no = sweep(it, rs->n6, &out);
     free(it);
-    if (no < 0)
+    if (no < 0 || grow((void **)&rs->v6, &rs->cap6, (size_t)no, sizeof *rs->v6)) {
+        if (no >= 0)
+            free(out);
         return -1;
+    }
     for (long i = 0; i < no; i++)
         rs->v6[i] = (struct gt_range6){ out[i].lo, out[i].hi, out[i].val };
     rs->n6 = (size_t)no;

@@ -5,27 +5,19 @@
 #include "geotap/classifier.h"
 #include "geotap/geodata.h"
 #include "geotap/poptrie.h"
+#include "classifier_impl.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* Direct-table widths: 2^18 x 4 B = 1 MB for IPv4 (most /14s resolve there
  * or one level down), 2^16 for IPv6 (allocated space is sparse above /16). */
 #define SBITS4 18
 #define SBITS6 16
-
-struct gt_classifier {
-    struct gt_classifier_lookup lk;     /* first: the inline lookups cast to it */
-    struct gt_class *classes;
-    uint32_t nclasses;
-    struct gt_asn_orgs *orgs;
-    char **upstream_names;
-    size_t n_upstream_names;
-    double build_seconds;
-};
 
 /* Class interning: open addressing over the tuple. */
 struct interner {
@@ -439,19 +431,35 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
     free(s4.st); free(s4.id); free(s6.st); free(s6.id);
     s4 = s6 = (struct segs){ 0 };
 
-    c->classes = in.cls;
+    c->classes = c->owned[0] = in.cls;
     c->nclasses = in.n;
     in.cls = NULL;
     free(in.tab);
     in.tab = NULL;
     if (opts->n_upstream_names) {
-        c->upstream_names = calloc(opts->n_upstream_names, sizeof *c->upstream_names);
-        if (!c->upstream_names)
+        /* one arena of NUL-terminated names and their offsets: the layout
+         * the cache file stores, so both read them alike */
+        size_t n = opts->n_upstream_names, len = 1;
+        for (size_t i = 1; i < n; i++)
+            len += (opts->upstream_names[i] ? strlen(opts->upstream_names[i]) : 0) + 1;
+        uint32_t *off = c->owned[1] = malloc(n * sizeof *off);
+        char *arena = c->owned[2] = malloc(len);
+        if (!off || !arena || len > UINT32_MAX)
             goto oom;
-        c->n_upstream_names = opts->n_upstream_names;
-        for (size_t i = 0; i < opts->n_upstream_names; i++)
-            if (!(c->upstream_names[i] = strdup(i && opts->upstream_names[i] ? opts->upstream_names[i] : "")))
-                goto oom;
+        arena[0] = 0;
+        off[0] = 0;
+        size_t at = 1;
+        for (size_t i = 1; i < n; i++) {
+            const char *nm = opts->upstream_names[i] ? opts->upstream_names[i] : "";
+            size_t l = strlen(nm) + 1;
+            memcpy(arena + at, nm, l);
+            off[i] = (uint32_t)at;
+            at += l;
+        }
+        c->up_off = off;
+        c->up_arena = arena;
+        c->n_upstream_names = n;
+        c->up_alen = len;
     }
     c->build_seconds = gt_mono_s() - t0;
     return c;
@@ -475,12 +483,12 @@ void gt_classifier_free(gt_classifier *c)
         return;
     gt_poptrie_free(&c->lk.v4);
     gt_poptrie_free(&c->lk.v6);
-    free(c->classes);
+    for (int i = 0; i < 3; i++)
+        free(c->owned[i]);
     gt_asn_orgs_free(c->orgs);
-    if (c->upstream_names)
-        for (size_t i = 0; i < c->n_upstream_names; i++)
-            free(c->upstream_names[i]);
-    free(c->upstream_names);
+    if (c->file_map)
+        munmap(c->file_map, c->file_bytes);
+    free(c->cache_file);
     free(c);
 }
 
@@ -497,12 +505,14 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
     size_t i = 0;
     for (size_t l = 0; l < LANES && l < n; l++)
         __builtin_prefetch(&pt->direct[addrs[l] >> sh]);
-    for (; i + LANES <= n; i += LANES) {
+    /* the last group may be partial: a burst's few addresses are batched too */
+    for (; i < n; i += LANES) {
+        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
         const struct gt_pt_node *nd[LANES];
         uint64_t k[LANES];
         uint32_t leaf[LANES];
         uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < LANES; l++) {
+        for (unsigned l = 0; l < m; l++) {
             if (i + LANES + l < n)
                 __builtin_prefetch(&pt->direct[addrs[i + LANES + l] >> sh]);
             uint32_t e = pt->direct[addrs[i + l] >> sh];
@@ -538,20 +548,24 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
             ids[i + l] = pt->leaves[leaf[l]];
         }
     }
-    for (; i < n; i++)
-        ids[i] = gt_poptrie_lookup4(pt, addrs[i]);
 }
 
 void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n)
 {
     const struct gt_poptrie *pt = &c->lk.v6;
+    const unsigned sh = pt->sbits <= 16 ? 16 - pt->sbits : 0;   /* direct index from the first two bytes */
     size_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
+    for (size_t l = 0; l < LANES && l < n; l++)
+        __builtin_prefetch(&pt->direct[((unsigned)addrs[l][0] << 8 | addrs[l][1]) >> sh]);
+    for (; i < n; i += LANES) {
+        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
         const struct gt_pt_node *nd[LANES];
         gt_u128 k[LANES];
         uint32_t leaf[LANES];
         uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < LANES; l++) {
+        for (unsigned l = 0; l < m; l++) {
+            if (i + LANES + l < n)
+                __builtin_prefetch(&pt->direct[((unsigned)addrs[i + LANES + l][0] << 8 | addrs[i + LANES + l][1]) >> sh]);
             uint64_t hi, lo;
             memcpy(&hi, addrs[i + l], 8);
             memcpy(&lo, addrs[i + l] + 8, 8);
@@ -589,8 +603,6 @@ void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint
             ids[i + l] = pt->leaves[leaf[l]];
         }
     }
-    for (; i < n; i++)
-        ids[i] = gt_classify6(c, addrs[i]);
 }
 
 uint32_t gt_classifier_nclasses(const gt_classifier *c)
@@ -610,9 +622,9 @@ const char *gt_classifier_asn_org(const gt_classifier *c, uint32_t asn)
 
 const char *gt_classifier_upstream_name(const gt_classifier *c, uint32_t upstream)
 {
-    if (upstream == 0 || upstream >= c->n_upstream_names)
+    if (upstream == 0 || upstream >= c->n_upstream_names || c->up_off[upstream] >= c->up_alen)
         return "";
-    return c->upstream_names[upstream];
+    return c->up_arena + c->up_off[upstream];
 }
 
 size_t gt_classifier_memory(const gt_classifier *c)

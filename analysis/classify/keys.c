@@ -44,34 +44,89 @@ static int key_eq(const struct gt_key *a, const struct gt_key *b)
            a->asn == b->asn && a->upstream == b->upstream;
 }
 
+/* The key of class cl under dims. */
+static struct gt_key project(const struct gt_class *cl, unsigned dims)
+{
+    struct gt_key key;
+    memset(&key, 0, sizeof key);
+    if (cl->flags & GT_CLASS_HOME) {
+        key.home = 1;
+    } else {
+        if (dims & GT_DIM_COUNTRY) memcpy(key.cc, cl->cc, 2);
+        if (dims & GT_DIM_ASN) key.asn = cl->asn;
+        if (dims & GT_DIM_UPSTREAM) key.upstream = cl->upstream;
+    }
+    return key;
+}
+
+/* 1 when the keys were built without hashing: classes are distinct tuples,
+ * so with every dimension they carry counted each class is its own key
+ * (home classes all project to one key; there is one: interned); by
+ * country alone a table of 2-letter codes numbers the keys. */
+static int build_fast(struct gt_keys *k, const gt_classifier *c, uint32_t nc, unsigned dims)
+{
+    int injective = (dims & GT_DIM_COUNTRY) && (dims & GT_DIM_ASN);
+    for (uint32_t id = 0; injective && !(dims & GT_DIM_UPSTREAM) && id < nc; id++)
+        if (gt_classifier_class(c, id)->upstream)
+            injective = 0;
+    if (injective) {
+        uint32_t homes = 0;
+        for (uint32_t id = 0; id < nc; id++) {
+            const struct gt_class *cl = gt_classifier_class(c, id);
+            homes += (cl->flags & GT_CLASS_HOME) != 0;
+            k->keys[id] = project(cl, dims);
+            k->class_key[id] = id;
+        }
+        k->nkeys = nc;
+        if (homes <= 1)
+            return 1;
+        k->nkeys = 0;                   /* not the interner's classes: the general way */
+        return 0;
+    }
+    if (dims != GT_DIM_COUNTRY)
+        return 0;
+    uint32_t *cc = calloc(65536 + 1, sizeof *cc);    /* key id + 1 by packed code; [65536] home */
+    if (!cc)
+        return 0;
+    for (uint32_t id = 0; id < nc; id++) {
+        const struct gt_class *cl = gt_classifier_class(c, id);
+        size_t slot = cl->flags & GT_CLASS_HOME ? 65536 : ((size_t)(uint8_t)cl->cc[0] << 8 | (uint8_t)cl->cc[1]);
+        if (!cc[slot]) {
+            k->keys[k->nkeys] = project(cl, dims);
+            cc[slot] = ++k->nkeys;
+        }
+        k->class_key[id] = cc[slot] - 1;
+    }
+    free(cc);
+    return 1;
+}
+
 int gt_keys_build(struct gt_keys *k, const gt_classifier *c, unsigned dims)
 {
     uint32_t nc = gt_classifier_nclasses(c);
-    size_t hcap = 16;
-    while (hcap < (size_t)nc * 2)
-        hcap <<= 1;
-    uint32_t *tab = malloc(hcap * sizeof *tab);   /* key id + 1; 0 = empty */
     memset(k, 0, sizeof *k);
     k->dims = dims;
     k->keys = malloc(((size_t)nc + 1) * sizeof *k->keys);
     k->class_key = malloc(((size_t)nc + 1) * sizeof *k->class_key);
-    if (!tab || !k->keys || !k->class_key) {
-        free(tab);
+    if (!k->keys || !k->class_key) {
         gt_keys_free(k);
         return -1;
     }
-    memset(tab, 0, hcap * sizeof *tab);
+    /* Start-up cost (one pass over ~150k classes): when the counted
+     * dimensions are all a class has, or the country only, keys need no
+     * hash table. Both give the ids the general loop below would. */
+    if (build_fast(k, c, nc, dims))
+        return 0;
+    size_t hcap = 16;
+    while (hcap < (size_t)nc * 2)
+        hcap <<= 1;
+    uint32_t *tab = calloc(hcap, sizeof *tab);   /* key id + 1; 0 = empty */
+    if (!tab) {
+        gt_keys_free(k);
+        return -1;
+    }
     for (uint32_t id = 0; id < nc; id++) {
-        const struct gt_class *cl = gt_classifier_class(c, id);
-        struct gt_key key;
-        memset(&key, 0, sizeof key);
-        if (cl->flags & GT_CLASS_HOME) {
-            key.home = 1;
-        } else {
-            if (dims & GT_DIM_COUNTRY) memcpy(key.cc, cl->cc, 2);
-            if (dims & GT_DIM_ASN) key.asn = cl->asn;
-            if (dims & GT_DIM_UPSTREAM) key.upstream = cl->upstream;
-        }
+        struct gt_key key = project(gt_classifier_class(c, id), dims);
         size_t h = key_hash(&key) & (hcap - 1);
         while (tab[h] && !key_eq(&k->keys[tab[h] - 1], &key))
             h = (h + 1) & (hcap - 1);

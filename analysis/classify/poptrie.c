@@ -233,6 +233,6 @@ void gt_poptrie_free(struct gt_poptrie *pt)
 
 size_t gt_poptrie_memory(const struct gt_poptrie *pt)
 {
-    return pt->map ? ((size_t)1 << pt->sbits) * sizeof(uint32_t) + pt->nnodes * sizeof(struct gt_pt_node) +
+    return pt->direct ? ((size_t)1 << pt->sbits) * sizeof(uint32_t) + pt->nnodes * sizeof(struct gt_pt_node) +
                      pt->nleaves * sizeof(uint32_t) : 0;
 }

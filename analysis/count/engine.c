@@ -12,6 +12,9 @@
 #include <string.h>
 
 #define RING 4                       /* closed bins a worker may run ahead of the collector */
+#define BURST 128                    /* frames parsed and looked up together (gt_worker_burst) */
+_Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
+#define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
 #define CACHELINE 64
 
 /* Cache-line aligned so the collector reading a closed slot never shares a
@@ -51,8 +54,23 @@ struct gt_worker {
     int open;                        /* a bin is open in cur */
     struct slot *cur;
     uint64_t pending_drops;          /* drops reported while no bin was open */
+    /* Clock-jump state (engine.h "Clock jumps"). */
+    int have_recent;
+    int64_t recent_ns;               /* latest accepted packet or tick */
+    int64_t jump_ns;                 /* J */
+    int64_t jump_at;                 /* time of the first unconfirmed jump in a row */
+    unsigned jump_n;                 /* jumps in a row near jump_at */
     uint64_t seq;                    /* closed bins so far (== published) */
     struct slot ring[RING];
+    /* gt_worker_burst's scratch: parsed frames, their addresses per family
+     * (source, destination) and the class ids the batch lookups give. */
+    struct gt_pkt bp[BURST];
+    uint32_t b4[2 * BURST], c4[2 * BURST], c6[2 * BURST];
+    uint8_t b6[2 * BURST][16];
+    uint8_t bpos[BURST];             /* index of the frame's pair in b4/c4 or b6/c6 */
+    /* Times [fast_lo, fast_hi) fall in the open bin of start fast_start:
+     * count_frame skips worker_advance's division for them. */
+    int64_t fast_lo, fast_hi, fast_start;
     /* Shared: each on its own cache line, one writer each. */
     _Alignas(CACHELINE) _Atomic uint64_t published;  /* worker writes */
     _Atomic int64_t watermark;                        /* worker writes: start of the open bin */
@@ -77,6 +95,7 @@ struct gt_engine {
     _Atomic int collecting;
     int have_last;
     int64_t last_emitted;
+    uint64_t real_bins, zero_bins;   /* emitted from slots / filled in gaps */
     struct gt_counts *m_counts;
     int64_t *m_first, *m_last;
     struct gt_bin_stats totals;
@@ -254,6 +273,8 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
         worker_adopt(w, n);
         w->iface = opts->iface;
         w->width = opts->bin_seconds;
+        w->jump_ns = (int64_t)(4 * (uint64_t)opts->bin_seconds > 3600 ? 4 * (uint64_t)opts->bin_seconds : 3600)
+                     * 1000000000;
         w->parse_flags = opts->parse_flags;
         w->bytes_l3 = opts->bytes_l3;
         for (int r = 0; r < RING; r++)
@@ -360,33 +381,162 @@ static inline void worker_advance(struct gt_worker *w, int64_t ts_ns)
     worker_open(w, b);
 }
 
+/* worker_advance, without bin_of's division for times inside the open bin
+ * (most frames; the division is a fifth of the per-frame cost). The window
+ * [fast_lo, fast_hi) is exactly the times bin_of maps to the open bin's
+ * start, recomputed whenever the bin changes (also through gt_worker_tick). */
+static inline void advance_to(struct gt_worker *w, int64_t ts_ns)
+{
+    if (w->open && ts_ns >= w->fast_lo && ts_ns < w->fast_hi && w->cur->start == w->fast_start)
+        return;
+    worker_advance(w, ts_ns);
+    int64_t st = w->cur->start;
+    w->fast_start = st;
+    w->fast_lo = w->fast_hi = 0;        /* empty unless set below */
+    if (w->width == 0) {
+        w->fast_lo = INT64_MIN;
+        w->fast_hi = INT64_MAX;
+    } else if (st > INT64_MIN / 1000000000 + 1 && st < INT64_MAX / 1000000000 - (int64_t)w->width - 1 &&
+               bin_of(w->width, st * 1000000000) == st) {
+        w->fast_lo = st * 1000000000;
+        w->fast_hi = (st + (int64_t)w->width) * 1000000000;
+    }
+}
+
+/* a - b, saturated (times may be anything a file holds). */
+static inline int64_t sat_sub(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d))
+        d = a > b ? INT64_MAX : INT64_MIN;
+    return d;
+}
+
+/* The rare cases of worker_clock: bad time, first packet, jumps. */
+static int64_t worker_clock_slow(struct gt_worker *w, int64_t ts_ns)
+{
+    if (ts_ns == GT_TS_BAD) {
+        int64_t t = w->have_recent ? w->recent_ns : 0;
+        if (!w->open)
+            advance_to(w, t);
+        w->cur->stats.bad_time++;
+        return t;
+    }
+    if (!w->have_recent) {
+        w->have_recent = 1;
+        w->recent_ns = ts_ns;
+        advance_to(w, ts_ns);
+        return ts_ns;
+    }
+    if (ts_ns > w->recent_ns) {
+        int64_t d = sat_sub(ts_ns, w->jump_at);
+        if (w->jump_n && d <= w->jump_ns && d >= -w->jump_ns) {
+            w->jump_n++;
+        } else {
+            w->jump_at = ts_ns;
+            w->jump_n = 1;
+        }
+        if (w->jump_n >= GT_JUMP_CONFIRM) {   /* a real step forward */
+            w->jump_n = 0;
+            w->recent_ns = ts_ns;
+            advance_to(w, ts_ns);
+            return ts_ns;
+        }
+    } else {
+        w->jump_n = 0;
+    }
+    if (!w->open)
+        advance_to(w, w->recent_ns);
+    w->cur->stats.clock_jumps++;
+    return w->recent_ns;
+}
+
+/* Open the right bin for a packet of time ts_ns and return the time to
+ * record for it (engine.h "Clock jumps"). */
+static inline int64_t worker_clock(struct gt_worker *w, int64_t ts_ns)
+{
+    int64_t d = sat_sub(ts_ns, w->recent_ns);
+    if (__builtin_expect(w->have_recent && ts_ns != GT_TS_BAD && d <= w->jump_ns && d >= -w->jump_ns, 1)) {
+        w->jump_n = 0;
+        if (d > 0)
+            w->recent_ns = ts_ns;
+        advance_to(w, ts_ns);
+        return ts_ns;
+    }
+    return worker_clock_slow(w, ts_ns);
+}
+
+/* A frame's time through the clock-jump policy into the bin stats; *ts_ns
+ * becomes the time to record for it. Returns the open bin. */
+static inline struct slot *count_frame(struct gt_worker *w, int64_t *ts_ns, uint32_t wirelen)
+{
+    int64_t t = worker_clock(w, *ts_ns);
+    *ts_ns = t;
+    struct slot *s = w->cur;
+    s->stats.packets++;
+    s->stats.bytes += wirelen;
+    /* earliest and latest, so a late packet cannot make the span negative */
+    if (!s->stats.first_ns || t < s->stats.first_ns)
+        s->stats.first_ns = t;
+    if (t > s->stats.last_ns)
+        s->stats.last_ns = t;
+    return s;
+}
+
+/* A parsed frame's kind into the stats; 1 when it is IP (to be counted per key). */
+static inline int count_kind(struct slot *s, const struct gt_pkt *p)
+{
+    switch (p->kind) {
+    case GT_PKT_IP:
+        s->stats.ip++;
+        return 1;
+    case GT_PKT_NONIP:
+        s->stats.nonip++;
+        return 0;
+    case GT_PKT_TRUNCATED:
+        s->stats.truncated++;
+        return 0;
+    default:
+        s->stats.malformed++;
+        return 0;
+    }
+}
+
+/* Count an IP frame whose addresses have keys ks, kd (before L2 rules). */
+static inline void count_ip(struct gt_worker *w, struct slot *s, int64_t ts_ns, uint32_t wirelen,
+                            const struct gt_pkt *pk, uint32_t ks, uint32_t kd)
+{
+    if (__builtin_expect(w->l2map != NULL, 0)) {
+        uint32_t u = gt_upstream_map_l2(w->l2map, pk, w->iface);
+        if (u && w->l2_row[u]) {
+            const uint32_t *row = w->l2_key + (size_t)(w->l2_row[u] - 1) * w->l2_base;
+            if (!w->keys[ks].home) ks = row[ks];
+            if (!w->keys[kd].home) kd = row[kd];
+        }
+    }
+    uint64_t bytes = w->bytes_l3 ? pk->l3_len : wirelen;
+    struct gt_counts *c = s->counts;
+    c[ks].pkts_from++;
+    c[ks].bytes_from += bytes;
+    c[kd].pkts_to++;
+    c[kd].bytes_to += bytes;
+    gt_counts_gap(&c[ks], s->last_ns[ks], ts_ns);
+    if (kd != ks)
+        gt_counts_gap(&c[kd], s->last_ns[kd], ts_ns);
+    if (!s->first_ns[ks]) s->first_ns[ks] = ts_ns;
+    if (!s->first_ns[kd]) s->first_ns[kd] = ts_ns;
+    s->last_ns[ks] = ts_ns;
+    s->last_ns[kd] = ts_ns;
+}
+
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
     struct gt_pkt p;
-    worker_advance(w, ts_ns);
-    struct slot *s = w->cur;
-    s->stats.packets++;
-    s->stats.bytes += wirelen;
-    if (!s->stats.first_ns)
-        s->stats.first_ns = ts_ns;
-    s->stats.last_ns = ts_ns;
-
+    struct slot *s = count_frame(w, &ts_ns, wirelen);
     gt_parse(dlt, data, caplen, w->parse_flags, &p);
-    switch (p.kind) {
-    case GT_PKT_IP:
-        break;
-    case GT_PKT_NONIP:
-        s->stats.nonip++;
+    if (!count_kind(s, &p))
         return;
-    case GT_PKT_TRUNCATED:
-        s->stats.truncated++;
-        return;
-    default:
-        s->stats.malformed++;
-        return;
-    }
-    s->stats.ip++;
     uint32_t cs, cd;
     if (p.family == 4) {
         cs = gt_classify4(w->cls, p.src.v4);
@@ -395,37 +545,74 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
         cs = gt_classify6(w->cls, p.src.v6);
         cd = gt_classify6(w->cls, p.dst.v6);
     }
-    uint32_t ks = w->class_key[cs], kd = w->class_key[cd];
-    if (__builtin_expect(w->l2map != NULL, 0)) {
-        uint32_t u = gt_upstream_map_l2(w->l2map, &p, w->iface);
-        if (u && w->l2_row[u]) {
-            const uint32_t *row = w->l2_key + (size_t)(w->l2_row[u] - 1) * w->l2_base;
-            if (!w->keys[ks].home) ks = row[ks];
-            if (!w->keys[kd].home) kd = row[kd];
+    count_ip(w, s, ts_ns, wirelen, &p, w->class_key[cs], w->class_key[cd]);
+}
+
+/* Up to BURST frames in three passes, as DPDK's l3fwd does: parse all
+ * (nothing here depends on the bins), look up all addresses with the batch
+ * lookups (their cache misses overlap), then count in frame order exactly
+ * as gt_worker_packet does (bins advance per frame: the same counts). */
+static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n)
+{
+    unsigned n4 = 0, n6 = 0;
+    /* frame headers a few frames ahead: a DRAM miss outlasts several parses */
+    for (unsigned i = 0; i < PF_AHEAD && i < n; i++)
+        __builtin_prefetch(f[i].data);
+    for (unsigned i = 0; i < n; i++) {
+        if (i + PF_AHEAD < n)
+            __builtin_prefetch(f[i + PF_AHEAD].data);
+        struct gt_pkt *p = &w->bp[i];
+        gt_parse(dlt, f[i].data, f[i].caplen, w->parse_flags, p);
+        if (p->kind != GT_PKT_IP)
+            continue;
+        if (p->family == 4) {
+            w->bpos[i] = (uint8_t)n4;
+            w->b4[n4++] = p->src.v4;
+            w->b4[n4++] = p->dst.v4;
+        } else {
+            w->bpos[i] = (uint8_t)n6;
+            memcpy(w->b6[n6++], p->src.v6, 16);
+            memcpy(w->b6[n6++], p->dst.v6, 16);
         }
     }
-    uint64_t bytes = w->bytes_l3 ? p.l3_len : wirelen;
-    struct gt_counts *c = s->counts;
-    c[ks].pkts_from++;
-    c[ks].bytes_from += bytes;
-    c[kd].pkts_to++;
-    c[kd].bytes_to += bytes;
-    if (!s->first_ns[ks]) s->first_ns[ks] = ts_ns;
-    if (!s->first_ns[kd]) s->first_ns[kd] = ts_ns;
-    s->last_ns[ks] = ts_ns;
-    s->last_ns[kd] = ts_ns;
+    if (n4)
+        gt_classify4_batch(w->cls, w->b4, w->c4, n4);
+    if (n6)
+        gt_classify6_batch(w->cls, (const uint8_t (*)[16])w->b6, w->c6, n6);
+    /* class -> key for all at once: independent loads whose misses overlap */
+    for (unsigned j = 0; j < n4; j++)
+        w->c4[j] = w->class_key[w->c4[j]];
+    for (unsigned j = 0; j < n6; j++)
+        w->c6[j] = w->class_key[w->c6[j]];
+    for (unsigned i = 0; i < n; i++) {
+        const struct gt_pkt *p = &w->bp[i];
+        int64_t ts = f[i].ts_ns;
+        struct slot *s = count_frame(w, &ts, f[i].wirelen);
+        if (!count_kind(s, p))
+            continue;
+        const uint32_t *c = p->family == 4 ? &w->c4[w->bpos[i]] : &w->c6[w->bpos[i]];
+        count_ip(w, s, ts, f[i].wirelen, p, c[0], c[1]);
+    }
 }
 
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n)
 {
-    worker_quiescent(w);
-    for (unsigned i = 0; i < n; i++)
-        gt_worker_packet(w, dlt, f[i].ts_ns, f[i].data, f[i].caplen, f[i].wirelen);
+    worker_quiescent(w);    /* adopt a new lookup before reading w->cls/class_key */
+    for (unsigned i = 0; i < n; i += BURST)
+        burst_chunk(w, dlt, f + i, n - i < BURST ? n - i : BURST);
 }
 
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns)
 {
     worker_quiescent(w);
+    if (now_ns == GT_TS_BAD)
+        return;
+    /* the clock itself: authoritative, never a jump */
+    if (!w->have_recent || now_ns > w->recent_ns) {
+        w->have_recent = 1;
+        w->recent_ns = now_ns;
+        w->jump_n = 0;
+    }
     worker_advance(w, now_ns);
 }
 
@@ -464,6 +651,9 @@ static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
     a->truncated += b->truncated;
     a->malformed += b->malformed;
     a->drops += b->drops;
+    a->bad_time += b->bad_time;
+    a->clock_jumps += b->clock_jumps;
+    a->gap_skipped += b->gap_skipped;
     if (b->first_ns && (!a->first_ns || b->first_ns < a->first_ns))
         a->first_ns = b->first_ns;
     if (b->last_ns > a->last_ns)
@@ -477,6 +667,7 @@ static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
         .counts = e->m_counts, .first_ns = e->m_first, .last_ns = e->m_last,
         .stats = *st,
     };
+    bin.stats.workers = e->o.nworkers;
     if (e->o.bin_seconds == 0)
         bin.start = st->first_ns > 0 ? st->first_ns / 1000000000 : 0;
     stats_add(&e->totals, st);
@@ -485,22 +676,29 @@ static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
     e->last_emitted = start;
 }
 
-/* Emit the empty bins between the last emitted one and start, bounded so
- * a corrupt timestamp cannot make us write for ever. */
+/* Emit the empty bins between the last emitted one and start: the first
+ * ones of the gap, as many as the per-gap and the run-wide bounds allow
+ * (engine.h "Gaps"), so a crafted time cannot make the output explode. */
 static void fill_gap(gt_engine *e, int64_t start)
 {
-    if (!e->have_last || e->o.bin_seconds == 0)
-        return;
     int64_t w = e->o.bin_seconds;
-    if ((uint64_t)((start - e->last_emitted) / w) > e->o.max_gap_bins + 1)
+    if (!e->have_last || w == 0 || start - e->last_emitted <= w)
         return;
+    uint64_t gap = (uint64_t)((start - e->last_emitted) / w) - 1;   /* start > last_emitted */
+    uint64_t budget = GT_GAP_FREE + GT_GAP_RATIO * e->real_bins;
+    budget = budget > e->zero_bins ? budget - e->zero_bins : 0;
+    uint64_t fill = gap < e->o.max_gap_bins ? gap : e->o.max_gap_bins;
+    if (fill > budget)
+        fill = budget;
     struct gt_bin_stats zero;
     memset(&zero, 0, sizeof zero);
     memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
     memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
     memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
-    for (int64_t t = e->last_emitted + w; t < start; t += w)
-        emit(e, t, &zero);
+    for (uint64_t i = 1; i <= fill; i++)
+        emit(e, e->last_emitted + w, &zero);
+    e->zero_bins += fill;
+    e->totals.gap_skipped += gap - fill;
 }
 
 /* Emit every bin all workers are past; the caller holds e->collecting. */
@@ -557,8 +755,11 @@ static int collect_locked(gt_engine *e)
                     const struct gt_counts *c = &s->counts[k];
                     if (!(c->pkts_from | c->pkts_to))
                         continue;
-                    gt_counts_merge(&e->m_counts[k], &e->m_first[k], &e->m_last[k],
-                                    c, s->first_ns[k], s->last_ns[k]);
+                    gt_counts_add(&e->m_counts[k], c);
+                    if (!e->m_first[k] || s->first_ns[k] < e->m_first[k])
+                        e->m_first[k] = s->first_ns[k];
+                    if (s->last_ns[k] > e->m_last[k])
+                        e->m_last[k] = s->last_ns[k];
                 }
                 stats_add(&st, &s->stats);
                 con++;
@@ -566,6 +767,7 @@ static int collect_locked(gt_engine *e)
             }
         }
         emit(e, next, &st);
+        e->real_bins++;
         n++;
     }
     return n;

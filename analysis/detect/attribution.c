@@ -84,7 +84,11 @@ void gt_attribution_bin(gt_attribution *t, const struct gt_bin *in, struct gt_bi
         uint64_t pk = ci->pkts_from + ci->pkts_to;
         uint32_t u = t->fine->keys[i].upstream;
         if (pk) {
-            gt_counts_merge(&t->p_counts[k], &t->p_first[k], &t->p_last[k], ci, in->first_ns[i], in->last_ns[i]);
+            gt_counts_add(&t->p_counts[k], ci);
+            if (in->first_ns[i] && (!t->p_first[k] || in->first_ns[i] < t->p_first[k]))
+                t->p_first[k] = in->first_ns[i];
+            if (in->last_ns[i] > t->p_last[k])
+                t->p_last[k] = in->last_ns[i];
             uint32_t u2 = t->own_up[i];
             t->up_pkts[u] += pk;
             if (u2 && u2 != u)

@@ -10,6 +10,7 @@ struct slot { uint32_t asn; uint32_t off; };   /* off = 0: empty (arena starts w
 struct gt_asn_orgs {
     struct slot *tab; size_t cap, n;
     char *arena; size_t alen, acap;
+    int view;                   /* tab and arena are borrowed (a mapped cache file) */
 };
 
 struct gt_asn_orgs *gt_asn_orgs_new(void)
@@ -34,8 +35,10 @@ void gt_asn_orgs_free(struct gt_asn_orgs *o)
 {
     if (!o)
         return;
-    free(o->tab);
-    free(o->arena);
+    if (!o->view) {
+        free(o->tab);
+        free(o->arena);
+    }
     free(o);
 }
 
@@ -49,12 +52,14 @@ const char *gt_asn_orgs_get(const struct gt_asn_orgs *o, uint32_t asn)
 {
     if (!o)
         return NULL;
-    for (size_t i = hash32(asn) & (o->cap - 1);; i = (i + 1) & (o->cap - 1)) {
+    /* bounded: a stored table is only trusted as far as its checksum */
+    for (size_t i = hash32(asn) & (o->cap - 1), n = 0; n < o->cap; i = (i + 1) & (o->cap - 1), n++) {
         if (!o->tab[i].off)
             return NULL;
         if (o->tab[i].asn == asn)
-            return o->arena + o->tab[i].off;
+            return o->tab[i].off < o->alen ? o->arena + o->tab[i].off : NULL;
     }
+    return NULL;
 }
 
 static int rehash(struct gt_asn_orgs *o)
@@ -107,4 +112,30 @@ int gt_asn_orgs_add(struct gt_asn_orgs *o, uint32_t asn, const char *name, size_
 size_t gt_asn_orgs_memory(const struct gt_asn_orgs *o)
 {
     return o ? o->cap * sizeof *o->tab + o->acap : 0;
+}
+
+void gt_asn_orgs_arrays(const struct gt_asn_orgs *o, const void **slots, size_t *cap,
+                        const char **arena, size_t *alen)
+{
+    *slots = o->tab;
+    *cap = o->cap;
+    *arena = o->arena;
+    *alen = o->alen;
+}
+
+struct gt_asn_orgs *gt_asn_orgs_view(const void *slots, size_t cap, const char *arena, size_t alen)
+{
+    /* the probe loop needs a power-of-two table with an empty slot; the
+     * lookup checks each offset, and the arena must end in a NUL */
+    if (!cap || (cap & (cap - 1)) || !alen || arena[alen - 1] != 0)
+        return NULL;
+    struct gt_asn_orgs *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->tab = (struct slot *)(uintptr_t)slots;
+    o->cap = cap;
+    o->arena = (char *)(uintptr_t)arena;
+    o->alen = o->acap = alen;
+    o->view = 1;
+    return o;
 }

@@ -143,6 +143,8 @@ int gt_source_asn_csv(const char *path, struct gt_rangeset *rs, struct gt_asn_or
     char *buf = map_file(path, &len, &ok, err, errlen);
     if (!ok)
         return -1;
+    if (!buf)      /* empty file: no ranges (and no arithmetic on NULL) */
+        return 0;
     /* room for the lines up front (about 40 bytes each): no regrowth copies */
     size_t est = len / 32 + 16;
     int named_v6 = strstr(path, "ipv6") != NULL || strstr(path, "IPv6") != NULL;

@@ -218,7 +218,7 @@ void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_f
     hms(a, sizeof a, ev->last_seen_ns);
     switch (ev->type) {
     case GT_EV_DROP_TO_ZERO:
-        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g pkt/s, cause %s",
+        fprintf(f, "%s  DROP TO ZERO   %-6s silent since %s (%.0f s), expected %.3g flows/s, cause %s",
                 when, key, a, ev->silence_s, ev->expected_rate, gt_cause_name(ev->cause));
         text_upstream(f, un, unctx, ev);
         break;
@@ -229,7 +229,7 @@ void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_f
         text_upstream(f, un, unctx, ev);
         break;
     default:
-        fprintf(f, "%s  NOT MEASURABLE %-6s %.3g pkt/s: deciding would take %.0f s\n", when, key,
+        fprintf(f, "%s  NOT MEASURABLE %-6s %.3g flows/s: deciding would take %.0f s\n", when, key,
                 ev->expected_rate, ev->expected_rate > 0 ? ev->threshold / ev->expected_rate : -1.0);
         break;
     }
@@ -316,6 +316,6 @@ int gt_events_sink(struct gt_sink *out, FILE *f, int close_f, int text, const st
     *s = (struct ev_sink){ .f = f, .close = close_f, .text = text, .keys = keys, .cls = cls };
     snprintf(s->what, sizeof s->what, "%s", what);
     *out = (struct gt_sink){ text ? "events-text" : "events-json", s, NULL, ev_sink_event,
-                             ev_sink_finish, ev_sink_free };
+                             ev_sink_finish, ev_sink_free, 0 };
     return 0;
 }

@@ -331,7 +331,7 @@ int gt_output_sink(struct gt_sink *out, struct gt_output *o, const char *what)
         return -1;
     s->o = o;
     snprintf(s->what, sizeof s->what, "%s", what);
-    *out = (struct gt_sink){ "output", s, out_sink_bin, NULL, out_sink_finish, out_sink_free };
+    *out = (struct gt_sink){ "output", s, out_sink_bin, NULL, out_sink_finish, out_sink_free, 0 };
     return 0;
 }
 

@@ -11,11 +11,15 @@
  * the geoip fields exactly when:
  *  - IPv4: version nibble 4, IHL >= 5 (else "Bogus IP header length"), total
  *    length >= IHL*4 (else "Bogus IP length"; a total length of 0 is taken as
- *    TSO and replaced by the frame's length, so such packets DO count), and
- *    all IHL*4 header bytes are captured (with options cut off tshark shows
- *    ip.src but neither ip.dst nor any geoip field).  The checks on IHL and
- *    total length come before the capture-length check, so e.g. IHL 15 with
- *    total length 40 is MALFORMED even when only 24 bytes are captured.
+ *    TSO and replaced by the frame's length, so such packets DO count), all
+ *    IHL*4 header bytes are captured, and the options pass Wireshark's walk
+ *    (ip4_options: a source route gives the destination, a malformed one
+ *    shows no ip.dst).  One deliberate difference (issue 2): with options
+ *    cut off by the capture tshark may still show both addresses; geotap
+ *    counts such a frame as truncated (tests/test_tshark_compare.py checks
+ *    it).  The checks on IHL and total length come first, so e.g. IHL 15
+ *    with total length 40 is MALFORMED even when only 24 bytes are
+ *    captured.
  *  - The IPv4 link-layer code points (ethertype 0x0800, PPP 0x0021, AF_INET,
  *    raw IP) go to Wireshark's "ip" dissector, which dispatches on the version
  *    nibble: 4 -> IPv4, 6 -> IPv6 (with addresses and geoip), else bogus.
@@ -29,6 +33,9 @@
  * code index is a much older release); tests/test_parse_tshark.py checks
  * every packet of the shared captures against tshark.
  *
+ * Cisco FabricPath frames (ethertype 0x8903) are decoded as Wireshark's
+ * cfp dissector does (see fabricpath()).
+ *
  * GT_PARSE_DECAP: IP-in-IP (4, 41), GRE (0x0800, 0x86dd, 0x6558), GTP-U (UDP
  * 2152, G-PDU), VXLAN (UDP 4789), CAPWAP data (UDP 5247), behind IPv6
  * hop-by-hop / routing / destination options / first-fragment headers; at
@@ -36,6 +43,7 @@
  * or malformed, the result is the last complete IP header (kind IP); vlan and
  * src_mac always describe the outermost link layer. */
 #include "geotap/parse.h"
+#include "analysis/parse/ip4_options.h"
 
 #include <string.h>
 
@@ -202,11 +210,14 @@ static int ip4(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
     else if (tl < hl)
         return GT_PKT_MALFORMED;
     NEED(hl);
+    uint32_t dst = rd32(p + 16);
+    if (hl > 20 && gt_ip4_options(p, hl, &dst) != GT_PKT_IP)
+        return GT_PKT_MALFORMED;
     struct gt_pkt *o = c->out;
     o->family = 4;
     o->l3_len = tl;
     o->src.v4 = rd32(p + 12);
-    o->dst.v4 = rd32(p + 16);
+    o->dst.v4 = dst;
     /* Non-first fragments carry no tunnel header. */
     if ((c->flags & GT_PARSE_DECAP) && (rd16(p + 6) & 0x1fff) == 0)
         return decap(c, f, n, off + hl, p[9]);
@@ -366,6 +377,23 @@ static int llc(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
     return ethertype(c, f, n, off, 0);
 }
 
+/* Cisco FabricPath (Wireshark's cfp): a 16-byte header (switch-ID
+ * addresses, ethertype 0x8903, FTAG/TTL; 20 with an 802.1Q tag before the
+ * 0x8903), the inner Ethernet frame, and a 4-byte FCS that Wireshark takes
+ * off the end (so do we: a frame cut by the snapshot length loses 4 bytes
+ * it need not, which only matters when an IP header ends there). */
+static int fabricpath(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off, uint32_t hl)
+{
+    if (n - off < hl + 14 + 4)
+        return GT_PKT_TRUNCATED;
+    n -= 4;
+    if (hl == 20 && !c->inner && !c->out->has_vlan) {
+        c->out->has_vlan = 1;
+        c->out->vlan = (uint16_t)(rd16(f + off + 14) & 0x0fff);
+    }
+    return ethertype(c, f, n, off + hl + 14, rd16(f + off + hl + 12));
+}
+
 static int ethernet(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
 {
     NEED(14);
@@ -373,7 +401,12 @@ static int ethernet(struct ctx *c, const uint8_t *f, uint32_t n, uint32_t off)
         c->out->has_mac = 1;
         memcpy(c->out->src_mac, f + off + 6, 6);
     }
-    return ethertype(c, f, n, off + 14, rd16(f + off + 12));
+    uint32_t et = rd16(f + off + 12);
+    if (et == 0x8903)
+        return fabricpath(c, f, n, off, 16);
+    if (et == 0x8100 && n - off >= 18 && rd16(f + off + 16) == 0x8903)
+        return fabricpath(c, f, n, off, 20);
+    return ethertype(c, f, n, off + 14, et);
 }
 
 /* Linux cooked capture protocol field: an ethertype, with a few exceptions. */

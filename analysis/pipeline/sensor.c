@@ -50,6 +50,7 @@ struct gt_sensor {
     struct build *cur;                /* the workers' build (collector thread only) */
     gt_anomaly *det;
     gt_attribution *attr;
+    double state_saved;               /* monotonic time of the last state save */
     struct gt_sink *sinks;
     unsigned nsinks;
     struct wk *wk;
@@ -66,6 +67,8 @@ struct gt_sensor {
     uint64_t src_errors;              /* file errors, already handed to notice */
     char err[1024];
 };
+
+#define STATE_SAVE_S 300.0          /* the learned state is saved this often, and at the end */
 
 static void note(gt_sensor *s, const char *fmt, const char *a, const char *b)
 {
@@ -133,10 +136,20 @@ static void on_bin(void *ctx, const struct gt_bin *bin)
         bin = &pb;
     }
     for (unsigned i = 0; i < s->nsinks; i++)
-        if (s->sinks[i].bin)
+        if (s->sinks[i].bin && !s->sinks[i].after_detector)
             s->sinks[i].bin(s->sinks[i].self, bin);
-    if (s->det)
+    if (s->det) {
         gt_anomaly_bin(s->det, bin);
+        if (s->c.state && gt_mono_s() - s->state_saved >= STATE_SAVE_S) {
+            char e[512];
+            s->state_saved = gt_mono_s();
+            if (gt_anomaly_save(s->det, s->c.state, e, sizeof e) < 0)
+                note(s, "%s%s", e, "");
+        }
+    }
+    for (unsigned i = 0; i < s->nsinks; i++)
+        if (s->sinks[i].bin && s->sinks[i].after_detector)
+            s->sinks[i].bin(s->sinks[i].self, bin);
     s->st.bins++;
     s->st.last_bin = bin->start;
     s->st.totals = gt_engine_totals(s->eng);
@@ -187,6 +200,8 @@ static struct build *build_new(gt_sensor *s, char *err, size_t errlen)
         free(b);
         return NULL;
     }
+    if (b->st.warning[0])
+        note(s, "warning: %s%s", b->st.warning, "");
     return b;
 }
 
@@ -261,6 +276,10 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
             goto fail;
         }
         gt_detect_ignore_unknown(s->det, &st->keys);
+        s->state_saved = gt_mono_s();
+        if (c->state && c->bin_seconds && gt_anomaly_load(s->det, c->state, c->bin_seconds, err, errlen) < 0)
+            note(s, "%s; starting with no learned state%s", err, "");
+        err[0] = 0;
     }
     publish(s);
     return s;
@@ -446,8 +465,12 @@ int gt_sensor_run(gt_sensor *s, char *err, size_t errlen)
     gt_source_drop_totals(s->src, s->st.drops);
     s->st.totals = gt_engine_totals(s->eng);
     publish(s);
-    if (s->det)
+    if (s->det) {
+        char e[512];
         gt_anomaly_finish(s->det);
+        if (s->c.state && gt_anomaly_save(s->det, s->c.state, e, sizeof e) < 0)
+            set_err(s, e);
+    }
     for (unsigned i = 0; i < s->nsinks; i++) {
         char e[512] = "";
         if (s->sinks[i].finish && s->sinks[i].finish(s->sinks[i].self, e, sizeof e) != 0)
@@ -525,4 +548,9 @@ void gt_sensor_free(gt_sensor *s)
     free(s->wk);
     pthread_mutex_destroy(&s->reload_mu);
     free(s);
+}
+
+const gt_anomaly *gt_sensor_anomaly(const gt_sensor *s)
+{
+    return s->det;
 }

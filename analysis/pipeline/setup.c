@@ -1,6 +1,7 @@
 /* Classification assembly (setup.h): sources, routes and maps, the
  * classifier, key tables, per-frame upstream variants and attribution keys. */
 #include "geotap/setup.h"
+#include "geotap/classifier_cache.h"
 #include "geotap/datadir.h"
 #include "geotap/geodata.h"
 #include "geotap/routes.h"
@@ -153,7 +154,10 @@ int gt_setup_build(const struct gt_setup_opts *o, struct gt_setup *out, char *er
         co.upstream_names = gt_upstreams_names(out->ups);
         co.n_upstream_names = out->n_upstreams;
     }
-    out->c = gt_classifier_build(&co, err, errlen);
+    out->c = gt_classifier_cached(&co, err, errlen);
+    /* A mapped cache entry has its own organisations: ours were not taken. */
+    if (out->c && gt_classifier_cache_state(out->c) == GT_CACHE_MAPPED)
+        gt_asn_orgs_free((struct gt_asn_orgs *)co.asn_orgs);
     gt_rangeset_free(&up_rs);
     gt_rangeset_free(&asn_rs);
     gt_asn_orgs_free(orgs);
@@ -161,6 +165,12 @@ int gt_setup_build(const struct gt_setup_opts *o, struct gt_setup *out, char *er
         gt_setup_free(out);
         return -1;
     }
+    /* err holds "" or the cache's warning: kept for the caller, who may print it */
+    snprintf(out->warning, sizeof out->warning, "%s", err ? err : "");
+    if (err && errlen)
+        err[0] = 0;
+    if (o->classes_only)
+        return 0;
     if (gt_keys_build(&out->keys, out->c, dims) != 0 ||
         gt_keys_build(&out->count, out->c, cdims) != 0)
         goto oom;

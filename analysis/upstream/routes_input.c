@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -51,6 +52,12 @@ static enum kind sniff(const char *path, int *empty, char *err, size_t errlen)
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return K_BAD;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);   /* reads as empty on Linux: would load nothing, silently */
+        snprintf(err, errlen, "%s: is a directory", path);
         return K_BAD;
     }
     size_t n = fread(b, 1, sizeof b, f);
@@ -105,6 +112,16 @@ static int read_lines(gt_routes *r, gzFile g, const char *path, char *err, size_
             break;
         }
         if (m == 0) {
+            /* zlib reports a gzip stream cut short only here (Z_BUF_ERROR):
+             * the cut last line must not be applied. */
+            int zerr = Z_OK;
+            gzerror(g, &zerr);
+            if (zerr != Z_OK && zerr != Z_STREAM_END) {
+                snprintf(err, errlen, "%s: %s", path,
+                         zerr == Z_BUF_ERROR ? "gzip stream cut short (truncated file)" : gzerror(g, &zerr));
+                rc = -1;
+                break;
+            }
             if (len) {   /* last line without newline */
                 line[len] = 0;
                 lineno++;

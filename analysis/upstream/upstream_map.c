@@ -1,6 +1,7 @@
 /* --upstream-map rules: parsing, per-frame L2 resolution, and the assembly
  * of the upstream rangeset in precedence order (see upstream_map.h). */
 #include "geotap/upstream_map.h"
+#include "geotap/textline.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,11 +14,17 @@ struct arule { uint32_t asn, idx, line; };
 struct mrule { uint64_t mac; uint32_t idx, line; };     /* mac + 1 so 0 = empty slot */
 struct irule { char *iface; uint32_t idx, line; };
 
+/* Index of the prefix, asn and interface rules by key, so that duplicate
+ * checks (and interface lookups) cost O(1), not a scan of earlier rules. */
+struct kslot { uint64_t hv; uint32_t ri; };   /* ri = rule index + 1, 0 = empty */
+struct khash { struct kslot *s; size_t n, nslot; };
+
 struct gt_upstream_map {
     struct prule *pr; size_t npr, cappr;
     struct arule *ar; size_t nar, capar;
     struct mrule *mh; size_t nmac, nslot;   /* open-addressing hash, nslot power of two */
     struct irule *ir; size_t nir, capir;
+    struct khash hp, ha, hi;                /* prefix, asn, interface rules by key */
     uint32_t vlan[4096];                    /* VLAN ID -> upstream index */
     uint32_t vlan_line[4096];
     size_t nvlan;
@@ -68,10 +75,85 @@ static int mac_grow(gt_upstream_map *m)
     return 0;
 }
 
+static uint64_t mix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    return k ^ (k >> 33);
+}
+
+static uint64_t hash_prefix(gt_u128 lo, unsigned len, int family)
+{
+    return mix64((uint64_t)lo ^ mix64((uint64_t)(lo >> 64) ^ ((uint64_t)len << 8 | (uint64_t)family)));
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return mix64(h);
+}
+
+/* The slot of hash hv whose rule satisfies eq (or the empty slot to fill). */
+typedef int (*keq_fn)(const gt_upstream_map *m, uint32_t ri, const void *key);
+static struct kslot *kh_find(const gt_upstream_map *m, const struct khash *h, uint64_t hv,
+                             keq_fn eq, const void *key)
+{
+    size_t k = (size_t)hv & (h->nslot - 1);
+    while (h->s[k].ri && !(h->s[k].hv == hv && eq(m, h->s[k].ri - 1, key)))
+        k = (k + 1) & (h->nslot - 1);
+    return &h->s[k];
+}
+
+/* Room for one more entry (load factor <= 1/2). 0 or -1 (OOM). */
+static int kh_reserve(struct khash *h)
+{
+    if ((h->n + 1) * 2 <= h->nslot)
+        return 0;
+    size_t ns = h->nslot ? h->nslot * 2 : 64;
+    struct kslot *s = calloc(ns, sizeof *s);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < h->nslot; i++) {
+        if (!h->s[i].ri)
+            continue;
+        size_t k = (size_t)h->s[i].hv & (ns - 1);
+        while (s[k].ri)
+            k = (k + 1) & (ns - 1);
+        s[k] = h->s[i];
+    }
+    free(h->s);
+    h->s = s;
+    h->nslot = ns;
+    return 0;
+}
+
+static int eq_prefix(const gt_upstream_map *m, uint32_t ri, const void *key)
+{
+    const struct prule *a = &m->pr[ri], *b = key;
+    return a->family == b->family && a->lo == b->lo && a->len == b->len;
+}
+
+static int eq_asn(const gt_upstream_map *m, uint32_t ri, const void *key)
+{
+    return m->ar[ri].asn == *(const uint32_t *)key;
+}
+
+static int eq_iface(const gt_upstream_map *m, uint32_t ri, const void *key)
+{
+    return strcmp(m->ir[ri].iface, key) == 0;
+}
+
 void gt_upstream_map_free(gt_upstream_map *m)
 {
     if (!m)
         return;
+    free(m->hp.s);
+    free(m->ha.s);
+    free(m->hi.s);
     for (size_t i = 0; i < m->nir; i++)
         free(m->ir[i].iface);
     free(m->pr);
@@ -135,18 +217,22 @@ static int parse_rule(gt_upstream_map *m, gt_upstreams *names, char *s, uint32_t
     while (isspace((unsigned char)*s))
         s++;
     char *name = s;
+    /* what the messages quote, escaped and cut to 60 bytes */
+    char qkw[80], qarg[80];
+    gt_text_escape(kw, strlen(kw), qkw, 64);
+    gt_text_escape(arg, strlen(arg), qarg, 64);
     int kind = !strcmp(kw, "prefix") ? 1 : !strcmp(kw, "asn") ? 2 : !strcmp(kw, "vlan") ? 3 :
                !strcmp(kw, "mac") ? 4 : !strcmp(kw, "interface") ? 5 : 0;
     if (!kind) {
-        snprintf(why, wl, "unknown rule '%.40s' (expected prefix, asn, vlan, mac or interface)", kw);
+        snprintf(why, wl, "unknown rule '%s' (expected prefix, asn, vlan, mac or interface)", qkw);
         return -1;
     }
     if (!*arg) {
-        snprintf(why, wl, "%s: missing argument", kw);
+        snprintf(why, wl, "%s: missing argument", qkw);
         return -1;
     }
     if (!*name) {
-        snprintf(why, wl, "%s %.60s: missing NAME", kw, arg);
+        snprintf(why, wl, "%s %s: missing NAME", qkw, qarg);
         return -1;
     }
     uint32_t idx;
@@ -158,29 +244,36 @@ static int parse_rule(gt_upstream_map *m, gt_upstreams *names, char *s, uint32_t
         char addr[64];
         size_t al = strcspn(arg, "/");
         if (!f || al >= sizeof addr) {
-            snprintf(why, wl, "bad prefix '%.60s'", arg);
+            snprintf(why, wl, "bad prefix '%s'", qarg);
             return -1;
         }
         memcpy(addr, arg, al);
         addr[al] = 0;
         gt_parse_cidr(addr, &a4, &b4, &a6, &b6);
         if ((f == 4 && a4 != lo4) || (f == 6 && a6 != lo6)) {
-            snprintf(why, wl, "prefix '%.60s' has host bits set", arg);
+            snprintf(why, wl, "prefix '%s' has host bits set", qarg);
             return -1;
         }
         gt_u128 lo = f == 4 ? lo4 : lo6, hi = f == 4 ? hi4 : hi6;
         unsigned len = f == 4 ? 32 : 128;
         for (gt_u128 span = hi - lo; span; span >>= 1)
             len--;
-        for (size_t i = 0; i < m->npr; i++)
-            if (m->pr[i].family == f && m->pr[i].lo == lo && m->pr[i].len == len) {
-                snprintf(why, wl, "duplicate prefix %.60s (first at line %u)", arg, m->pr[i].line);
-                return -1;
-            }
+        struct prule key = { lo, hi, 0, line, (uint8_t)len, (uint8_t)f };
+        uint64_t hv = hash_prefix(lo, len, f);
+        if (kh_reserve(&m->hp))
+            goto oom;
+        struct kslot *ks = kh_find(m, &m->hp, hv, eq_prefix, &key);
+        if (ks->ri) {
+            snprintf(why, wl, "duplicate prefix %s (first at line %u)", qarg, m->pr[ks->ri - 1].line);
+            return -1;
+        }
         if (!(idx = gt_upstreams_intern_name(names, name)) ||
             grow((void **)&m->pr, &m->cappr, m->npr + 1, sizeof *m->pr))
             goto oom;
-        m->pr[m->npr++] = (struct prule){ lo, hi, idx, line, (uint8_t)len, (uint8_t)f };
+        key.idx = idx;
+        m->pr[m->npr++] = key;
+        *ks = (struct kslot){ hv, (uint32_t)m->npr };
+        m->hp.n++;
         return 0;
     }
     case 2: {
@@ -189,24 +282,30 @@ static int parse_rule(gt_upstream_map *m, gt_upstreams *names, char *s, uint32_t
         if ((a[0] == 'A' || a[0] == 'a') && (a[1] == 'S' || a[1] == 's'))
             a += 2;
         if (parse_uint(a, 0xFFFFFFFFull, &v) || v == 0) {
-            snprintf(why, wl, "bad ASN '%.60s'", arg);
+            snprintf(why, wl, "bad ASN '%s'", qarg);
             return -1;
         }
-        for (size_t i = 0; i < m->nar; i++)
-            if (m->ar[i].asn == v) {
-                snprintf(why, wl, "duplicate asn %llu (first at line %u)", v, m->ar[i].line);
-                return -1;
-            }
+        uint32_t asn = (uint32_t)v;
+        uint64_t hv = mix64(asn);
+        if (kh_reserve(&m->ha))
+            goto oom;
+        struct kslot *ks = kh_find(m, &m->ha, hv, eq_asn, &asn);
+        if (ks->ri) {
+            snprintf(why, wl, "duplicate asn %llu (first at line %u)", v, m->ar[ks->ri - 1].line);
+            return -1;
+        }
         if (!(idx = gt_upstreams_intern_name(names, name)) ||
             grow((void **)&m->ar, &m->capar, m->nar + 1, sizeof *m->ar))
             goto oom;
-        m->ar[m->nar++] = (struct arule){ (uint32_t)v, idx, line };
+        m->ar[m->nar++] = (struct arule){ asn, idx, line };
+        *ks = (struct kslot){ hv, (uint32_t)m->nar };
+        m->ha.n++;
         return 0;
     }
     case 3: {
         unsigned long long v;
         if (parse_uint(arg, 4094, &v) || v == 0) {
-            snprintf(why, wl, "bad VLAN ID '%.60s' (1..4094)", arg);
+            snprintf(why, wl, "bad VLAN ID '%s' (1..4094)", qarg);
             return -1;
         }
         if (m->vlan[v]) {
@@ -223,11 +322,11 @@ static int parse_rule(gt_upstream_map *m, gt_upstreams *names, char *s, uint32_t
     case 4: {
         uint64_t mac;
         if (parse_mac(arg, &mac)) {
-            snprintf(why, wl, "bad MAC '%.60s' (XX:XX:XX:XX:XX:XX)", arg);
+            snprintf(why, wl, "bad MAC '%s' (XX:XX:XX:XX:XX:XX)", qarg);
             return -1;
         }
         if (m->nslot && mac_slot(m, mac + 1)->mac) {
-            snprintf(why, wl, "duplicate mac %.60s (first at line %u)", arg, mac_slot(m, mac + 1)->line);
+            snprintf(why, wl, "duplicate mac %s (first at line %u)", qarg, mac_slot(m, mac + 1)->line);
             return -1;
         }
         if (!(idx = gt_upstreams_intern_name(names, name)))
@@ -239,11 +338,14 @@ static int parse_rule(gt_upstream_map *m, gt_upstreams *names, char *s, uint32_t
         return 0;
     }
     default: {
-        for (size_t i = 0; i < m->nir; i++)
-            if (!strcmp(m->ir[i].iface, arg)) {
-                snprintf(why, wl, "duplicate interface %.60s (first at line %u)", arg, m->ir[i].line);
-                return -1;
-            }
+        uint64_t hv = hash_str(arg);
+        if (kh_reserve(&m->hi))
+            goto oom;
+        struct kslot *ks = kh_find(m, &m->hi, hv, eq_iface, arg);
+        if (ks->ri) {
+            snprintf(why, wl, "duplicate interface %s (first at line %u)", qarg, m->ir[ks->ri - 1].line);
+            return -1;
+        }
         char *copy = strdup(arg);
         if (!copy)
             goto oom;
@@ -253,6 +355,8 @@ static int parse_rule(gt_upstream_map *m, gt_upstreams *names, char *s, uint32_t
             goto oom;
         }
         m->ir[m->nir++] = (struct irule){ copy, idx, line };
+        *ks = (struct kslot){ hv, (uint32_t)m->nir };
+        m->hi.n++;
         return 0;
     }
     }
@@ -274,13 +378,20 @@ gt_upstream_map *gt_upstream_map_load(const char *path, gt_upstreams *names, cha
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    char *line = malloc(GT_LINE_MAX + 1);
+    long n;
     uint32_t lineno = 0;
     char why[200];
-    while ((n = getline(&line, &cap, f)) >= 0) {
+    if (!line) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    while ((n = gt_text_line(f, line, GT_LINE_MAX + 1)) >= 0 || n == -2) {
         lineno++;
+        if (n == -2) {
+            snprintf(err, errlen, "%s:%u: line too long (over %d bytes)", path, lineno, GT_LINE_MAX);
+            goto fail;
+        }
         if (memchr(line, 0, (size_t)n)) {
             snprintf(err, errlen, "%s:%u: NUL byte in line", path, lineno);
             goto fail;
@@ -303,8 +414,8 @@ gt_upstream_map *gt_upstream_map_load(const char *path, gt_upstreams *names, cha
             goto fail;
         }
     }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
+    if (n == -3) {
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
         goto fail;
     }
     free(line);
@@ -329,12 +440,10 @@ int gt_upstream_map_has_l2(const gt_upstream_map *m)
 
 uint32_t gt_upstream_map_iface(const gt_upstream_map *m, const char *iface)
 {
-    if (!iface)
+    if (!iface || !m->nir)
         return 0;
-    for (size_t i = 0; i < m->nir; i++)
-        if (!strcmp(m->ir[i].iface, iface))
-            return m->ir[i].idx;
-    return 0;
+    const struct kslot *ks = kh_find(m, &m->hi, hash_str(iface), eq_iface, iface);
+    return ks->ri ? m->ir[ks->ri - 1].idx : 0;
 }
 
 uint32_t gt_upstream_map_l2(const gt_upstream_map *m, const struct gt_pkt *p, const char *iface)

@@ -5,26 +5,44 @@
  *
  * Model
  * -----
- * Per key (any key of gt_keys: country by default), the packet count
- * c = pkts_from + pkts_to is treated as Poisson with a slowly varying rate.
+ * Per key (any key of gt_keys: country by default), packets come in flows
+ * (a DNS exchange is 2 packets, a page load dozens within a second, a
+ * download thousands), so the silences between packets are far longer than
+ * the packet rate predicts. The flows start close to Poisson, though
+ * (Paxson & Floyd), and a silence longer than the gaps inside a flow
+ * (GT_FLOW_GAP_NS, 5 s) ends only at the next flow start, which is
+ * memoryless. So silences are judged on the rate mu of flow starts.
  *
- * Expected rate. Two learned estimates per key:
- *  - the recent level `fast`: an EWMA of c/width over bins whose time
- *    constant adapts to the key's rate, tau = max(width, N_EFF / rate) with
- *    N_EFF = 12 packets (fast keys follow within a bin, slow keys average
- *    over ~12 packets);
- *  - a time-of-day profile: one EWMA per hour-of-day slot (UTC, ~3 days of
- *    memory) and a day-long global EWMA. A slot is used once it holds 30
- *    minutes of history and 12 packets.
- * A silence is judged on the rate r0 = min(fast, U), frozen at the key's last
- * packet, where U is a change-point bound: for every bin start tau in the
- * last 64 bins (outages and gaps excluded), the packets n from tau to the
- * last packet over that time d give the upper bound
- * (n + z^2/2 + z*sqrt(n + z^2/4)) / d (z = 1); U is the smallest. A key that
- * fell to a partial rate (e.g. 30 %) shortly before is judged on the partial
- * rate; one that ran at its level until its last packet keeps it.
- * During the silence r0 follows the learned daily shape once both slots are
- * mature: r(t) = r0 * clamp(slot[h(t)] / slot[h(t0)], 0.5, 2).
+ * Flow-start rate. The engine counts, per key and bin, the silences longer
+ * than 5 s that ended and their length past 5 s (gt_counts.starts, idle_ms;
+ * per worker: each flow lives in one worker, so the idle time is divided by
+ * the number of workers); the silence across a bin boundary is added here.
+ * mu = (starts + 1) / (idle + 1 / packet rate), time-decayed over about
+ * N_TAIL = 60 starts (at most 6 h): the exponential fit to the tail of the
+ * gaps; the one pseudo-start at the packet rate stands in for a key too fast
+ * to be silent for 5 s (for Poisson packets mu is the packet rate). No flow
+ * table, no 5-tuple: one compare per packet. Computed example (flows: 40 %
+ * one packet, the rest Pareto(1.3) up to 2,000, 5 on average): a key at 0.1
+ * flows/s sends 0.5 packets/s; judged as Poisson packets it would be
+ * declared after 35 s of silence, and a normal gap between its flows is
+ * longer than that 3 % of the time; judged on mu it is declared after 174 s,
+ * which an up key stays silent for with probability e^-17.4.
+ * Also learned: the packet level `fast` (EWMA with tau = max(width, 12 /
+ * rate)), a day-long level, a time-of-day profile (one EWMA per hour of the
+ * day, ~3 days of memory) and a time-of-week profile (per hour of the week,
+ * ~3 weeks), each slot used once it holds 30 minutes and 12 packets.
+ * A silence is judged on r0 = min(mu, U), frozen at the key's last packet,
+ * where U is a change-point bound: for every bin start tau in the last 64
+ * bins (outages and gaps excluded), with n the packets from tau to the last
+ * packet over that time d, and s the flow starts over their idle time i, the
+ * upper bounds (n + z^2/2 + z*sqrt(n + z^2/4)) / d and the same of s over i
+ * (z = 1); U is the smallest. A key that fell to a partial rate (e.g. 30 %)
+ * or halved shortly before is judged on the lower rate; one that ran at its
+ * level until its last packet keeps it.
+ * During the silence r0 follows the learned shape: r(t) = r0 * clamp(slot[h(t)]
+ * / slot[h(t0)], 0.5, 2), with the hour-of-week slots once the key has a week
+ * of history and both slots are mature (weekdays vs weekends), else the
+ * hour-of-day ones.
  * Robustness: the learners never see an outage or a gap. The last bin with
  * packets (whose tail may be the start of an outage) and the zero bins after
  * it are held back and learned only when the key's traffic resumes without a
@@ -33,19 +51,26 @@
  * ended it (typically one stray packet inside an outage not yet declared:
  * the silence after it is judged on the level from before). Nothing is
  * learned while a key is down, in the bin where it comes back, or while the
- * capture is in a gap.
+ * capture is in a gap; a silence with a capture gap inside is no flow gap.
  *
- * Silence test. With Poisson arrivals, seeing nothing over a stretch whose
- * expected count is L = integral of r dt has probability e^-L. Decisions are
- * made once per key per bin, so with a budget B of false alarms per day over
- * all K keys and bins of width w, the per-decision false-alarm probability is
+ * Silence test. With Poisson flow starts, seeing none over a stretch whose
+ * expected count is L = integral of r dt has probability e^-L (a silence
+ * needs no flow start in it, so this bounds it whatever the flows look like).
+ * Decisions are made once per key per bin, so with a budget B of false
+ * alarms per day over all K keys and bins of width w, the per-decision
+ * false-alarm probability is
  *    alpha = B / (K * 86400 / w)   and the threshold is  Lthr = ln(1/alpha).
- * (B = 0.01/day, K = 250, w = 60 s gives Lthr = 17.4: a key at 1 packet/s is
- * declared after 17.4 s of silence, at 0.01 packets/s after 29 minutes.)
+ * (B = 0.01/day, K = 250, w = 60 s gives Lthr = 17.4: a key at 1 flow/s is
+ * declared after 17.4 s of silence, at 0.01 flows/s after 29 minutes.)
  * The silence runs from the key's last packet (last_ns, packet-time precise);
  * drop_to_zero is declared at the end of the first bin where L >= Lthr.
+ * While fewer than 20 flow starts are remembered, the packet rate stands in
+ * for mu and may be far too high for clustered traffic: then only a silence
+ * of a whole bin decides, unless the bin counts are as dispersed as Poisson
+ * packets (variance of bin-to-bin differences / (2 * mean) < 1.5), when the
+ * packet rate is the right one.
  *
- * Not measurable. A key whose time to decide, Lthr/fast, exceeds max_delay_s
+ * Not measurable. A key whose time to decide, Lthr/mu, exceeds max_delay_s
  * (default 2 h) gets no decisions and one not_measurable event (again after it
  * has been measurable in between); gt_anomaly_not_measurable() lists them.
  * Warm-up: no decisions for a key before warmup_s of history and warmup_pkts
@@ -61,7 +86,8 @@
  * (drops >= drop_ratio of packets+drops), when a bin holds less than
  * gap_ratio of the packets expected over all keys, or when the whole capture
  * has been silent (no key has a packet) for a stretch where the summed
- * expected count of all keys reaches Lthr. The gap starts at the capture's last
+ * expected flow starts of all keys reach Lthr, or when bins are missing
+ * (a restart with saved state: nobody was watching). The gap starts at the capture's last
  * packet (or the bin start) and ends at its first packet back; silence inside
  * it counts for no key and nothing is learned; one capture_gap event is
  * reported when it ends (and at finish when still open); silent gaps shorter
@@ -76,10 +102,15 @@
  * (GT_CAUSE_UPSTREAM), otherwise or with fewer than 20 expected packets:
  * unknown. Evaluated at the drop and again, over the whole outage, at the
  * restoration.
+ *
+ * State. gt_anomaly_save / gt_anomaly_load keep everything learned (per
+ * key, by label: country/ASN/upstream id/home) in one file, so a run split
+ * in two with the state in between gives the events of one run.
  */
 #ifndef GEOTAP_ANOMALY_H
 #define GEOTAP_ANOMALY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "geotap/bins.h"
 #include "geotap/keys.h"
@@ -113,7 +144,7 @@ struct gt_event {
     int64_t first_seen_ns;      /* restored: first packet back; gap: its end (0 = still open) */
     int64_t detected_ns;        /* when the decision was made (end of the deciding bin) */
     double duration_s;          /* restored: first_seen - last_seen; gap: end - start */
-    double expected_rate;       /* packets/s expected for the key at the decision */
+    double expected_rate;       /* flow starts/s (packets/s for Poisson keys) expected at the decision */
     double expected_count;      /* drop: L over the silence at the decision */
     double threshold;           /* drop: Lthr ; not_measurable: Lthr too */
     double silence_s;           /* drop: detected - last_seen */
@@ -134,7 +165,7 @@ struct gt_anomaly_opts {
     double warmup_s;            /* history needed before decisions [1800] */
     uint32_t warmup_pkts;       /* packets needed before decisions [12] */
     uint32_t restore_pkts;      /* packets after a drop to declare restored [3] */
-    double hold_s;              /* no drop for this long after a restoration [2 bins] */
+    double hold_s;              /* no drop for this long after a restoration [2 bins], <= 1 year */
     double gap_ratio;           /* bin below this share of expected total: gap [0.05] */
     double drop_ratio;          /* capture drops at or above this share: gap [0.01] */
     gt_event_fn on_event;       /* receives events in time order; may be NULL */
@@ -163,13 +194,24 @@ int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream);
 void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n);
 
 /* Feed one closed bin (time order; empty bins too). Usable as a gt_bin_fn
- * with ctx = the detector. Bins with width 0 are ignored. */
+ * with ctx = the detector. Bins with width 0 are ignored; bins more than
+ * ~250 years from 1970 are counted as out of range and ignored. */
 void gt_anomaly_bin(void *a, const struct gt_bin *bin);
 /* End of input: reports a capture gap still open that began before the last
  * bin (one inside it is the input ending mid-bin). Outages still open stay
  * open (no event): the data ended, not the outage. */
 void gt_anomaly_finish(gt_anomaly *a);
 
+/* Save the learned state to path atomically (path.tmp, fsync, rename); keys
+ * are stored by label. 0, or -1 with the reason in err. */
+int gt_anomaly_save(const gt_anomaly *a, const char *path, char *err, size_t errlen);
+/* Load a state saved by gt_anomaly_save, for bins of width s: 1 loaded, 0 no
+ * such file, -1 unusable (corrupt, truncated, another format version or bin
+ * width; err says which) and the detector left as new. Call before the first
+ * bin, after gt_anomaly_ignore_key. */
+int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen);
+/* Bins ignored because their time was out of range. */
+uint64_t gt_anomaly_out_of_range(const gt_anomaly *a);
 /* Lthr (the silence threshold) in use, for bins of width w seconds. */
 double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width);
 /* Key ids currently not measurable (too quiet), into ids[max]; returns the
@@ -177,7 +219,11 @@ double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width);
 uint32_t gt_anomaly_not_measurable(const gt_anomaly *a, uint32_t *ids, uint32_t max);
 /* Is key currently declared down? */
 int gt_anomaly_key_down(const gt_anomaly *a, uint32_t key);
-/* The key's current expected rate in packets/s (0 before any history). */
+/* The key's current expected rate of independent arrivals (flow starts; for
+ * Poisson traffic, packets) per second, what its silences are judged on
+ * (0 before any history). */
 double gt_anomaly_expected_rate(const gt_anomaly *a, uint32_t key);
+/* The key's current expected packets per second (0 before any history). */
+double gt_anomaly_expected_packet_rate(const gt_anomaly *a, uint32_t key);
 
 #endif

@@ -6,5 +6,8 @@
 const char *gt_default_country_db(void);
 const char *gt_default_asn_v4(void);
 const char *gt_default_asn_v6(void);
+/* The cache directory itself (also holds the report's npm packages and
+ * the compiled classifiers). */
+const char *gt_default_data_dir(void);
 
 #endif

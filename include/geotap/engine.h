@@ -47,7 +47,7 @@
  * (4) Exactly once: each slot is merged once (consumed only grows, one
  *     collector at a time) and emitted bins' starts strictly increase, as
  *     (3) makes every later bin start >= horizon > t. Gaps are filled with
- *     zero bins (at most max_gap_bins per gap).
+ *     zero bins (at most max_gap_bins per gap, see "Gaps" below).
  * (5) Shutdown: gt_worker_finish() publishes the open partial bin and then
  *     store-releases finished = 1; once all workers are finished the
  *     horizon is +inf and gt_engine_finish() emits everything. Drops
@@ -64,6 +64,23 @@
  *     Key ids are stable across lookups (keyspace.h): a new lookup may only
  *     add keys, up to the capacity fixed at creation; a worker adopting a
  *     larger one zeroes the new keys' counters of its open bin.
+ * Clock jumps (one corrupt time must not capture the rest of a capture).
+ * A worker keeps the recent time (the latest accepted packet or tick). A
+ * packet more than J = max(1 h, 4 bins) ahead of it is counted in the open
+ * bin, at the recent time, as a clock jump, and does not move the bins;
+ * GT_JUMP_CONFIRM such packets in a row within J of each other are a real
+ * step forward: the last of them opens its bin and the bins follow (the
+ * others stay counted as jumps). A packet more than J behind is counted in
+ * the open bin as a jump too (bins never go back). Jumps' times touch no
+ * first/last time, so the time span stays that of the sane packets. Known
+ * limit: the first packet sets the clock, so a corrupt first time holds
+ * every later packet in its bin (all counted as jumps, and said so).
+ * Gaps. Empty bins between two emitted ones are written as zero bins, at
+ * most max_gap_bins per gap and at most GT_GAP_FREE + GT_GAP_RATIO x (bins
+ * emitted from packets or ticks) in all, so the zero rows stay bounded by
+ * the real output; the first empty bins of a gap are always written (a drop
+ * to zero stays visible) until the budget is spent, the rest are counted in
+ * the totals' gap_skipped.
  * Live capture: bins close on wall-clock time because each worker calls
  * gt_worker_tick(now) when its capture has been idle; every unfinished
  * worker must keep doing so, or the horizon stops and the others
@@ -126,6 +143,10 @@ struct gt_engine_opts {
 typedef struct gt_engine gt_engine;
 struct gt_worker;
 
+#define GT_JUMP_CONFIRM 4     /* packets in a row that confirm a step forward */
+#define GT_GAP_FREE 10000     /* zero bins always allowed ... */
+#define GT_GAP_RATIO 16       /* ... plus this many per bin with packets or ticks */
+
 /* Create an engine with opts->nworkers workers. NULL when out of memory. */
 gt_engine *gt_engine_new(const struct gt_engine_opts *opts);
 /* Free the engine (after gt_engine_finish). */
@@ -133,12 +154,15 @@ void gt_engine_free(gt_engine *e);
 /* Worker i (0 .. nworkers-1); each is used by exactly one thread. */
 struct gt_worker *gt_engine_worker(gt_engine *e, unsigned i);
 
-/* Count one frame (link type dlt, capture time ts_ns since the epoch,
- * caplen bytes captured of wirelen). Bins close on the packet's time. */
+/* Count one frame (link type dlt, capture time ts_ns since the epoch or
+ * GT_TS_BAD, caplen bytes captured of wirelen). Bins close on the packet's
+ * time (see "Clock jumps"). */
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
-/* Count n frames of link type dlt; the worker adopts a new lookup, if
- * there is one, before the first. Bins close on the packets' times. */
+/* Count n frames of link type dlt: the same counts as gt_worker_packet on
+ * each in turn, faster (the burst is parsed first, then all its addresses
+ * looked up together with the trie reads overlapped, then counted); the
+ * worker adopts a new lookup, if there is one, before the first. */
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n);
 /* Advance the worker's clock to now_ns with no packet (live, silent link):
  * closes bins that ended, so zero bins still appear. */

@@ -31,7 +31,7 @@ void gt_rfc3339_ns(char *buf, size_t n, int64_t ns);
 void gt_event_write_json(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
                          const struct gt_event *ev);
 /* Write ev as one readable line, e.g.
- * "2014-12-22 16:19:00Z  DROP      KP  silent since 16:15:03Z  expected 2.50 pkt/s  cause inside_country" */
+ * "2014-12-22 16:19:00Z  DROP      KP  silent since 16:15:03Z  expected 2.50 flows/s  cause inside_country" */
 void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
                          const struct gt_event *ev);
 /* gt_event_fn writing to a struct gt_events_out (ctx); flushes each line. */

@@ -23,6 +23,13 @@ const char *gt_asn_orgs_get(const struct gt_asn_orgs *o, uint32_t asn);
 int gt_asn_orgs_add(struct gt_asn_orgs *o, uint32_t asn, const char *name, size_t len);
 /* Bytes held by the table. */
 size_t gt_asn_orgs_memory(const struct gt_asn_orgs *o);
+/* The table's arrays, to store them: cap slots of 8 bytes ({asn, offset},
+ * offset 0 = empty) and the name arena of alen bytes. */
+void gt_asn_orgs_arrays(const struct gt_asn_orgs *o, const void **slots, size_t *cap,
+                        const char **arena, size_t *alen);
+/* A read-only table over stored arrays (borrowed, not copied: they must
+ * outlive it; never add to it). NULL when inconsistent or out of memory. */
+struct gt_asn_orgs *gt_asn_orgs_view(const void *slots, size_t cap, const char *arena, size_t alen);
 
 /* Walk a MaxMind DB's search tree (libmaxminddb's MMDB_read_node) and add one
  * range per network that has country.iso_code, value GT_CC_PACK. IPv4

@@ -13,12 +13,14 @@ typedef struct gt_pcap_file gt_pcap_file;
 gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, size_t errlen);
 /* The file's link type (a DLT_* value). */
 int gt_pcap_file_dlt(const gt_pcap_file *f);
-/* Next frame: 1 with the frame, 0 at the end of the file, -1 when the file is
+/* Next frame: 1 with the frame (*ts_ns = GT_TS_BAD, bins.h, when its time
+ * is out of range: a fraction >= 1 s or beyond int64 ns; never wrapped), 0 at the end of the file, -1 when the file is
  * corrupt or truncated (gt_pcap_file_error() says where). The data pointer
  * stays valid until the next call. */
 int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
                       uint32_t *caplen, uint32_t *wirelen);
-/* The error of the last -1, naming the file, the byte offset and the frame count. */
+/* The error of the last -1, naming the file, the byte offset where the
+ * damaged record starts and the frame count. */
 const char *gt_pcap_file_error(const gt_pcap_file *f);
 /* Bytes consumed so far and the file size (0 when unknown, e.g. a pipe). */
 uint64_t gt_pcap_file_offset(const gt_pcap_file *f);

@@ -34,6 +34,8 @@ struct gt_sensor_config {
     /* Detection: run the detector and hand its events to the sinks. */
     int detect;
     double fa_per_day;              /* 0 = the detector's default */
+    const char *state;              /* the detector's learned state: loaded at start when the
+                                     * file exists, saved every 5 minutes and at the end; NULL = none */
     /* Stop conditions (0 = none). */
     uint64_t count;                 /* frames */
     double duration_s;
@@ -96,6 +98,8 @@ unsigned gt_sensor_queues(const gt_sensor *s);
 void gt_sensor_position(const gt_sensor *s, unsigned *file, uint64_t *offset, uint64_t *size);
 /* DPDK benchmarks: prefill the RX mbufs (see dpdk_port.h). */
 void gt_sensor_prefill(gt_sensor *s, void (*fn)(void *ctx, uint8_t *data, uint32_t room), void *ctx);
+/* The detector (NULL when not run), for its expected rates. */
+const gt_anomaly *gt_sensor_anomaly(const gt_sensor *s);
 /* Stop and free everything (after gt_sensor_run returned). */
 void gt_sensor_free(gt_sensor *s);
 

@@ -24,6 +24,7 @@ struct gt_setup_opts {
     const char *upstream_map;                   /* static upstream rules; NULL = none */
     unsigned dims;                              /* GT_DIM_* written */
     int attribution;                            /* count finer keys for the detector's attribution */
+    int classes_only;                           /* the classifier only, no key tables (lookup) */
 };
 
 /* A built classifier with its key tables. */
@@ -39,9 +40,11 @@ struct gt_setup {
     struct gt_upstream_map *map;
     struct gt_upstreams *ups;
     uint32_t *l2_row, *l2_key, l2_base;
+    char warning[512];          /* "" or why the compiled-classifier cache was not used */
 };
 
-/* Load and build everything o asks for. 0, or -1 with one line in err. */
+/* Load and build everything o asks for (the classifier through the
+ * compiled-classifier cache). 0, or -1 with one line in err. */
 int gt_setup_build(const struct gt_setup_opts *o, struct gt_setup *out, char *err, size_t errlen);
 /* The engine's view of a build: classifier, counted keys and L2 rules. */
 void gt_setup_lookup(const struct gt_setup *s, struct gt_lookup *lk);

@@ -18,6 +18,7 @@ struct gt_sink {
     void (*event)(void *self, const struct gt_event *ev);      /* NULL = not interested */
     int (*finish)(void *self, char *err, size_t errlen);        /* end of run: flush; -1 with a reason */
     void (*free)(void *self);                                   /* may be NULL */
+    int after_detector;         /* bins handed over after the detector saw them (its expected rates) */
 };
 
 #endif
