@@ -102,7 +102,7 @@ static void flip_byte(const char *path, off_t at)
 int main(void)
 {
     const char *sh = getenv("GEOTAP_SHARED");
-    snprintf(share, sizeof share, "%s/mmdb", sh ? sh : "../shared/data");
+    snprintf(share, sizeof share, "%s/mmdb", sh ? sh : "tests/data");
     snprintf(dir, sizeof dir, "/tmp/geotap-cache-test-XXXXXX");
     if (!mkdtemp(dir))
         return 1;

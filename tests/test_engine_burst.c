@@ -155,7 +155,7 @@ int main(void)
     bin_s = 10;
 
     /* every shared capture */
-    snprintf(dir, sizeof dir, "%s/pcap", sh ? sh : "../shared/data");
+    snprintf(dir, sizeof dir, "%s/pcap", sh ? sh : "tests/data");
     DIR *d = opendir(dir);
     CHECK_MSG(d != NULL, "%s: cannot open", dir);
     struct dirent *de;

@@ -451,7 +451,7 @@ int main(void)
 {
     const char *db = getenv("GEOTAP_SHARED");
     char path[4096];
-    snprintf(path, sizeof path, "%s/mmdb/GeoLite2-Country-Test.mmdb", db ? db : "../shared/data");
+    snprintf(path, sizeof path, "%s/mmdb/GeoLite2-Country-Test.mmdb", db ? db : "tests/data");
     const char *home[] = { "10.0.0.0/8" };
     struct gt_classifier_opts co = { .country_db = path, .home_nets = home, .n_home_nets = 1 };
     char err[512];

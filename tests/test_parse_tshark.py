@@ -137,7 +137,7 @@ def main():
         DECAP = True
         args = args[1:]
     dump = args[0]
-    d = os.path.join(os.environ.get("GEOTAP_SHARED", "../shared/data"), "pcap")
+    d = os.path.join(os.environ.get("GEOTAP_SHARED") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"), "pcap")
     paths = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith((".pcap", ".pcapng"))]
     if not paths:
         print("no captures in", d)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-SHARED = os.environ.get("GEOTAP_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+SHARED = os.environ.get("GEOTAP_SHARED") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 BUILD = os.environ.get("GEOTAP_BUILD", "build")
 DUMP = sys.argv[1] if len(sys.argv) > 1 else os.path.join(BUILD, "tests", "test_routes_dump")
 BGP = os.path.join(SHARED, "bgp")
