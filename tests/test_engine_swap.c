@@ -154,7 +154,7 @@ int main(void)
 {
     const char *shared = getenv("GEOTAP_SHARED");
     char db[1024], err[512];
-    snprintf(db, sizeof db, "%s/mmdb/GeoLite2-Country-Test.mmdb", shared ? shared : "../shared/data");
+    snprintf(db, sizeof db, "%s/mmdb/GeoLite2-Country-Test.mmdb", shared ? shared : "tests/data");
     const char *np = getenv("GEOTAP_SWAP_PACKETS");
     npkts = np ? strtoull(np, NULL, 10) : DEFAULT_PACKETS;
 
