@@ -18,10 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geotap/datadir.h"
 #include "geotap/anomaly.h"
 #include "geotap/classifier.h"
 #include "geotap/events.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #define NS 1000000000LL
 

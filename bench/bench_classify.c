@@ -6,8 +6,9 @@
  * runs, rates per second of thread CPU time (the machine may be shared). Prints "name<TAB>value" lines; asserts
  * nothing.
  * Usage: bench_classify [--country-db F] [--asn-db F]... [-n LOOKUPS] [--seed S] */
+#include "geotap/datadir.h"
 #include "geotap/classifier.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <arpa/inet.h>
 #include <getopt.h>

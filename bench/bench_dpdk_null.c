@@ -10,6 +10,7 @@
  *
  * usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--addrs N] [--country-db FILE]
  * (EAL: no hugepages, no PCI, one net_null port; lcore q on CPU q % ncpu) */
+#include "geotap/datadir.h"
 #include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "geotap/dpdk_port.h"
@@ -34,21 +35,26 @@ struct lc {
     uint32_t naddrs, next;
 };
 
-static void on_frame(void *ctx, int64_t ts, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+static void on_burst(void *ctx, const struct gt_frame *fr, unsigned n)
 {
     struct lc *l = ctx;
     if (l->addrs) {
-        uint8_t f[64];
-        memcpy(f, data, caplen < 64 ? caplen : 64);
-        uint32_t s = l->addrs[l->next], d = l->addrs[l->next + 1 < l->naddrs ? l->next + 1 : 0];
-        l->next = l->next + 2 < l->naddrs ? l->next + 2 : 0;
-        memcpy(f + 26, &s, 4);   /* byte order does not matter: random either way */
-        memcpy(f + 30, &d, 4);
-        gt_worker_packet(l->w, 1, ts, f, caplen < 64 ? caplen : 64, wirelen);
+        uint8_t buf[32][64];
+        struct gt_frame cp[32];
+        for (unsigned i = 0; i < n && i < 32; i++) {
+            uint32_t cl = fr[i].caplen < 64 ? fr[i].caplen : 64;
+            memcpy(buf[i], fr[i].data, cl);
+            uint32_t s = l->addrs[l->next], d = l->addrs[l->next + 1 < l->naddrs ? l->next + 1 : 0];
+            l->next = l->next + 2 < l->naddrs ? l->next + 2 : 0;
+            memcpy(buf[i] + 26, &s, 4);   /* byte order does not matter: random either way */
+            memcpy(buf[i] + 30, &d, 4);
+            cp[i] = (struct gt_frame){ fr[i].ts_ns, buf[i], cl, fr[i].wirelen };
+        }
+        gt_worker_burst(l->w, 1, cp, n < 32 ? n : 32);
     } else {
-        gt_worker_packet(l->w, 1, ts, data, caplen, wirelen);
+        gt_worker_burst(l->w, 1, fr, n);
     }
-    l->frames++;
+    l->frames += n;
 }
 
 static int lcore_main(void *arg)
@@ -56,7 +62,7 @@ static int lcore_main(void *arg)
     struct lc *l = arg;
     unsigned n = 0;
     while (!atomic_load_explicit(l->stop, memory_order_relaxed)) {
-        gt_dpdk_rx(l->d, l->q, on_frame, l);
+        gt_dpdk_rx(l->d, l->q, on_burst, l);
         if ((++n & 1023) == 0)
             gt_worker_tick(l->w, gt_realtime_ns() - 500000000LL);
     }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "geotap/datadir.h"
 #include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "geotap/classifier_cache.h"

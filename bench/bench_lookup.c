@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "geotap/datadir.h"
 #include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "trace_mem.h"

@@ -34,11 +34,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "geotap/datadir.h"
 #include "geotap/bins.h"
 #include "geotap/classifier.h"
 #include "geotap/events.h"
 #include "geotap/ranges.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #define NS 1000000000LL
 static long long T_START = 1419120000LL;  /* 2014-12-21T00:00:00Z; kp2014: 2014-12-22T08:00:00Z */

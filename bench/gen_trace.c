@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "geotap/datadir.h"
 #include "geotap/classifier.h"
 #include "geotap/ranges.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 /* ---- PRNG: xoshiro256** seeded by splitmix64 ---- */
 static uint64_t rng_s[4];

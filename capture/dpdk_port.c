@@ -1,6 +1,7 @@
 /* DPDK packet source: EAL set-up from a string, one port, RSS over one RX
  * queue per worker lcore, burst receive. Compiled only with DPDK. */
 #include "geotap/dpdk_port.h"
+#include "geotap/clock.h"
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -41,14 +42,14 @@ static int eal_init(const char *args, char *err, size_t errlen)
     for (char *save = NULL, *t = strtok_r(eal_argv_buf_, " \t\n", &save); t;
          t = strtok_r(NULL, " \t\n", &save)) {
         if (argc > MAX_EAL_ARGS) {
-            snprintf(err, errlen, "--dpdk: more than %d EAL arguments", MAX_EAL_ARGS);
+            snprintf(err, errlen, "DPDK EAL: more than %d arguments", MAX_EAL_ARGS);
             return -1;
         }
         argv[argc++] = t;
     }
     argv[argc] = NULL;
     if (rte_eal_init(argc, argv) < 0) {
-        snprintf(err, errlen, "--dpdk '%s': EAL initialisation failed: %s", args, rte_strerror(rte_errno));
+        snprintf(err, errlen, "DPDK EAL '%s': initialisation failed: %s", args, rte_strerror(rte_errno));
         return -1;
     }
     return 0;
@@ -70,7 +71,7 @@ gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen)
     }
     d->port = o->port;
     if (!rte_eth_dev_is_valid_port(o->port)) {
-        snprintf(err, errlen, "--port %u: no such DPDK port (%u available)", o->port,
+        snprintf(err, errlen, "DPDK port %u does not exist (%u available)", o->port,
                  (unsigned)rte_eth_dev_count_avail());
         goto fail;
     }
@@ -80,7 +81,7 @@ gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen)
     }
     d->queues = o->queues ? o->queues : (uint16_t)nworkers;
     if (d->queues == 0 || d->queues > nworkers) {
-        snprintf(err, errlen, "--queues %u: needs as many worker lcores (EAL -l), have %u",
+        snprintf(err, errlen, "%u RX queues need as many DPDK worker lcores, the EAL has %u",
                  (unsigned)d->queues, nworkers);
         goto fail;
     }
@@ -91,8 +92,8 @@ gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen)
         goto fail;
     }
     if (d->queues > info.max_rx_queues) {
-        snprintf(err, errlen, "port %u (%s): --queues %u, the device has at most %u RX queues",
-                 o->port, info.driver_name, (unsigned)d->queues, (unsigned)info.max_rx_queues);
+        snprintf(err, errlen, "DPDK port %u (%s) has at most %u RX queues, %u requested",
+                 o->port, info.driver_name, (unsigned)info.max_rx_queues, (unsigned)d->queues);
         goto fail;
     }
     struct rte_eth_conf conf;
@@ -157,19 +158,18 @@ unsigned gt_dpdk_queues(const gt_dpdk *d)
 int gt_dpdk_rx(gt_dpdk *d, uint16_t q, gt_dpdk_fn fn, void *ctx)
 {
     struct rte_mbuf *m[BURST];
+    struct gt_frame f[BURST];
     uint16_t n = rte_eth_rx_burst(d->port, q, m, BURST);
     if (!n)
         return 0;
     /* No hardware timestamps: one wall-clock reading per burst. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = gt_realtime_ns();
     for (uint16_t i = 0; i < n; i++) {
-        if (i + 1 < n)
-            rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
-        fn(ctx, now, rte_pktmbuf_mtod(m[i], const uint8_t *), rte_pktmbuf_data_len(m[i]),
-           rte_pktmbuf_pkt_len(m[i]));
+        rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
+        f[i] = (struct gt_frame){ now, rte_pktmbuf_mtod(m[i], const uint8_t *),
+                                  rte_pktmbuf_data_len(m[i]), rte_pktmbuf_pkt_len(m[i]) };
     }
+    fn(ctx, f, n);
     rte_pktmbuf_free_bulk(m, n);
     return n;
 }

@@ -3,10 +3,8 @@
 #include "geotap/live_pcap.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,27 +174,14 @@ int gt_live_drops(gt_live *l, unsigned i, uint64_t *kernel, uint64_t *iface)
     return 0;
 }
 
+int gt_live_nonblock(gt_live *l, unsigned i)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    return pcap_setnonblock(l->h[i].p, 1, ebuf) == 0 ? 0 : -1;
+}
+
 void gt_live_breakloop(gt_live *l)
 {
     for (unsigned i = 0; i < l->n; i++)
         pcap_breakloop(l->h[i].p);
-}
-
-int gt_drop_privileges(const char *user, char *err, size_t errlen)
-{
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        snprintf(err, errlen, "-Z %s: no such user", user);
-        return -1;
-    }
-    /* Order matters: groups and gid while still root, uid last. */
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-        snprintf(err, errlen, "-Z %s: cannot drop privileges: %s", user, strerror(errno));
-        return -1;
-    }
-    if (pw->pw_uid != 0 && setuid(0) == 0) {
-        snprintf(err, errlen, "-Z %s: privileges could be regained", user);
-        return -1;
-    }
-    return 0;
 }

@@ -1,5 +1,5 @@
-/* What the subcommands share: classification options and loading, the
- * fan-out of bins to outputs and the anomaly module, the final summary. */
+/* What the subcommands share: classification options, the choice of
+ * sinks, the final summary. */
 #ifndef GEOTAP_CLI_COMMON_H
 #define GEOTAP_CLI_COMMON_H
 
@@ -8,23 +8,15 @@
 #include "geotap/classifier.h"
 #include "geotap/keys.h"
 #include "geotap/output.h"
-
-#define CLI_MAX_LIST 64
+#include "geotap/sensor.h"
+#include "geotap/setup.h"
 
 struct cli_cls_opts {
-    const char *country_db;                 /* NULL = default */
-    const char *asn_dbs[CLI_MAX_LIST];      /* none = default CSVs */
-    int n_asn;
-    const char *home[CLI_MAX_LIST];
-    int n_home;
-    const char *routes[CLI_MAX_LIST];       /* --routes FILE */
-    int n_routes;
-    const char *upstream_map;               /* --upstream-map FILE */
+    struct gt_setup_opts so;                /* classification, as the library takes it */
     const char *events;                     /* --events FILE ('-' = stdout), NULL = none */
     double fa_per_day;                      /* --fa-budget; 0 = the module's default */
     const char *state;                      /* --state FILE, NULL = none */
     const char *report;                     /* analyze --report FILE, live --listen: need the detector */
-    int classes_only;                       /* no key tables (lookup): they cost start-up time */
 };
 
 enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_O_FA_BUDGET,
@@ -62,52 +54,6 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
 "  --state FILE          keep the learned baselines across runs: loaded at start\n" \
 "                        when FILE exists, saved at exit and every 5 minutes\n"
 
-struct gt_routes;
-struct gt_upstream_map;
-struct gt_upstreams;
-struct gt_engine_opts;
-
-/* A built classifier with its key tables. */
-struct cli_cls {
-    gt_classifier *c;
-    struct gt_keys keys;        /* what is written (--by) */
-    struct gt_keys count;       /* what the engine counts; finer than keys only for attribution */
-    int fine;                   /* count differs from keys */
-    uint32_t *proj;             /* [count.nkeys] -> keys id, when fine */
-    uint32_t *count_up2;        /* [count.nkeys] upstream index of the key's own ASN (0 = none), when fine */
-    uint32_t n_upstreams;       /* upstream names, [0] unknown; 0 = no upstream data */
-    struct gt_routes *routes;
-    struct gt_upstream_map *map;
-    struct gt_upstreams *ups;
-    uint32_t *l2_row, *l2_key, l2_base;
-};
-
-/* Bins go to the output (and, when asked, the anomaly module). */
-struct gt_anomaly;
-struct gt_report;
-struct cli_sinks {
-    struct gt_output *output;
-    struct gt_anomaly *anomaly;        /* NULL when not asked for */
-    FILE *events_f;                    /* --events target */
-    int events_close;
-    int table_events;                  /* the table format lists events */
-    const char *state, *prog;          /* --state FILE; the program for its messages */
-    int state_loaded;                  /* tried at the first bin (its width is known then) */
-    double state_saved;                /* monotonic time of the last save */
-    struct gt_event *held;             /* events held for the table */
-    size_t n_held, cap_held;
-    const struct cli_cls *cls;
-    FILE *table_f;
-    struct gt_report *report;          /* --report, set by the command; NULL = none */
-    /* attribution (cls->fine): the bin projected onto the output keys */
-    struct gt_counts *p_counts;
-    int64_t *p_first, *p_last;
-    uint64_t *up_pkts;                 /* [n_upstreams] per bin */
-    uint64_t *cum;                     /* [count.nkeys] packets so far */
-    uint32_t *key_up;                  /* [keys.nkeys] upstream set for the key */
-    uint64_t *best;                    /* [keys.nkeys] scratch: cum of the key's best upstream */
-};
-
 /* --by and --format (table on a terminal without -o, else csv); -1 after a
  * message naming prog and the bad value. */
 int cli_parse_by_format(const char *prog, const char *by, const char *fmt, const char *outpath,
@@ -117,36 +63,22 @@ void cli_cls_opts_init(struct cli_cls_opts *o);
 /* Handle one getopt_long result c of CLI_CLS_LONGOPTS; 0 if handled, -1 if
  * not ours or invalid (a message is printed for invalid values). */
 int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg);
-/* Load the sources needed for dims and build classifier and keys; with
- * attribution set and upstream data given, the engine counts finer keys
- * (by asn and upstream too) so the anomaly module can tell a country's own
- * outage from its transit's. On error prints one line prefixed by prog and
- * returns -1. */
-int cli_cls_build(const struct cli_cls_opts *o, unsigned dims, int attribution,
-                  struct cli_cls *out, const char *prog);
-/* Fill the classification fields of engine options (cls, keys, L2 rules). */
-void cli_cls_engine_opts(const struct cli_cls *c, struct gt_engine_opts *eo, const char *iface);
-/* Free what cli_cls_build made. */
-void cli_cls_free(struct cli_cls *c);
-
-/* Set up the bin consumers; -1 with a message on failure. */
-int cli_sinks_init(struct cli_sinks *s, const struct cli_cls_opts *o, struct gt_output *out,
-                   const struct cli_cls *cls, const char *prog, enum gt_format format, FILE *table_f);
-/* gt_bin_fn: hand a merged bin to every consumer. */
-void cli_sinks_bin(void *sinks, const struct gt_bin *bin);
-/* End of run; -1 when an output could not be written. */
-int cli_sinks_finish(struct cli_sinks *s);
-/* Free the consumers (not the output). */
-void cli_sinks_free(struct cli_sinks *s);
-
-/* The HTML report (path NULL: the live page) of this classification, naming
- * files and every database in its header; NULL with err. */
-struct gt_report *cli_report_new(const struct cli_cls_opts *co, const struct cli_cls *cls,
-                                 const struct gt_anomaly *an, const char *path,
+/* Print a set-up error of the sensor, with the hint when the default
+ * databases are missing. */
+void cli_setup_error(const char *prog, const struct cli_cls_opts *o, const char *err);
+/* Open every output (-o is out already; --events here, so all are open
+ * before privileges are dropped) and register the sinks: the output, the
+ * JSON events, the events listed after a table. *output gets the output
+ * (for its totals; freed by the caller after the sensor). -1 with a message. */
+int cli_add_sinks(gt_sensor *s, const struct cli_cls_opts *o, FILE *out, const char *outpath,
+                  int format, const char *prog, struct gt_output **output);
+/* The HTML report (path NULL: the live page) of s's classification, naming
+ * files and every database in its header, registered as a sink that sees
+ * each bin after the detector (owned by s from then on). NULL with err. */
+struct gt_report *cli_add_report(gt_sensor *s, const struct cli_cls_opts *co, const char *path,
                                  const char *const *files, int nfiles, char *err, size_t errlen);
-
 /* The end-of-run summary: frames, non-IP, truncated, unknown share, span, rate. */
-void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct cli_cls *cls,
+void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct gt_keys *keys,
                        const struct gt_counts *key_totals, double elapsed, const char *note);
 
 #endif

@@ -2,11 +2,9 @@
 #include "cli/commands.h"
 #include "cli/cli_common.h"
 #include "geotap/clock.h"
-#include "geotap/engine.h"
 #include "geotap/output.h"
 #include "geotap/parse.h"
-#include "geotap/pcap_file.h"
-#include "geotap/report.h"
+#include "geotap/sensor.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -63,12 +61,45 @@ CLI_EVENTS_USAGE
 "database or file, or a corrupt capture (what was read is still counted and\n"
 "written).\n";
 
-static volatile sig_atomic_t stop_;
+static gt_sensor *sensor_;          /* for the signal handler */
+static volatile sig_atomic_t stopped_;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_ = 1;
+    stopped_ = 1;
+    if (sensor_)
+        gt_sensor_stop(sensor_);
+}
+
+static void notice(void *ctx, const char *msg)
+{
+    int *quiet_warn = ctx;
+    /* Unsupported link types are warnings (-q hides them); file errors not. */
+    if (*quiet_warn && strstr(msg, "is not supported"))
+        return;
+    fprintf(stderr, "geotap analyze: %s\n", msg);
+}
+
+struct progress { int tty; double t0, next; };
+static struct progress prog_;
+
+static void progress(void *ctx, gt_sensor *s)
+{
+    (void)ctx;
+    double t = gt_mono_s();
+    if (!prog_.tty || t < prog_.next)
+        return;
+    struct gt_sensor_stats st;
+    unsigned file;
+    uint64_t off, sz;
+    gt_sensor_stats(s, &st);
+    gt_sensor_position(s, &file, &off, &sz);
+    fprintf(stderr, "\r%s: %" PRIu64 " frames", gt_sensor_source_name(s), st.worker_frames[0]);
+    if (sz)
+        fprintf(stderr, " (%.0f%%)", 100.0 * (double)off / (double)sz);
+    fprintf(stderr, "   ");
+    prog_.next = t + 1.0;
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -138,142 +169,73 @@ int cmd_analyze(int argc, char **argv)
     int format;
     if (cli_parse_by_format("geotap analyze", by, fmt, outpath, &dims, &format) != 0)
         return 2;
+    co.so.dims = dims;
+    /* The detector runs for the events, the table's event list, the report
+     * and a kept state; finer keys for its attribution when they show. */
+    int detect = co.events != NULL || format == GT_FMT_TABLE || co.report || co.state;
+    co.so.attribution = co.events != NULL || co.report || format == GT_FMT_TABLE;
 
-    /* Open every capture first, so a typo fails before any work. */
-    int nfiles = argc - optind, status = 0;
     char err[1024];
-    gt_pcap_file **files = calloc((size_t)nfiles, sizeof *files);
-    if (!files)
-        return 2;
-    for (int i = 0; i < nfiles; i++) {
-        files[i] = gt_pcap_file_open(argv[optind + i], bpf, err, sizeof err);
-        if (!files[i]) {
-            fprintf(stderr, "geotap analyze: %s\n", err);
-            for (int j = 0; j < i; j++)
-                gt_pcap_file_close(files[j]);
-            free(files);
-            return 2;
-        }
-    }
-
-    struct cli_cls cls;
-    if (cli_cls_build(&co, dims, co.events != NULL || co.report || format == GT_FMT_TABLE, &cls, "geotap analyze") != 0) {
-        for (int j = 0; j < nfiles; j++)
-            gt_pcap_file_close(files[j]);
-        free(files);
+    struct gt_sensor_config sc = {
+        .files = (const char *const *)argv + optind, .nfiles = (unsigned)(argc - optind), .bpf = bpf,
+        .setup = co.so, .parse_flags = decap ? GT_PARSE_DECAP : 0, .bytes_l3 = bytes_l3,
+        .bin_seconds = (uint32_t)bin, .detect = detect,
+        .fa_per_day = co.fa_per_day, .state = co.state, .notice = notice, .progress = progress, .ctx = &quiet,
+    };
+    gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
+    if (!s) {
+        cli_setup_error("geotap analyze", &co, err);
         return 2;
     }
-
+    int status = 0;
+    struct gt_output *output = NULL;
     FILE *out = stdout;
     if (outpath && !(out = fopen(outpath, "w"))) {
         fprintf(stderr, "geotap analyze: %s: cannot write: %m\n", outpath);
-        status = 2;
-        goto done_cls;
+        gt_sensor_free(s);
+        return 2;
     }
-
-    struct gt_output_opts oo = { (enum gt_format)format, out, &cls.keys, cls.c };
-    struct gt_output *output = gt_output_new(&oo);
-    struct cli_sinks sinks;
-    memset(&sinks, 0, sizeof sinks);
-    if (!output || cli_sinks_init(&sinks, &co, output, &cls, "geotap analyze", (enum gt_format)format, out) != 0) {
+    if (cli_add_sinks(s, &co, out, outpath, format, "geotap analyze", &output) != 0) {
         status = 2;
-        gt_output_free(output);
-        goto done_out;
+        goto done;
     }
-    if (co.report && !(sinks.report = cli_report_new(&co, &cls, sinks.anomaly, co.report, (const char *const *)argv + optind, nfiles, err, sizeof err))) {
+    if (co.report && !cli_add_report(s, &co, co.report, (const char *const *)argv + optind, argc - optind,
+                                     err, sizeof err)) {
         fprintf(stderr, "geotap analyze: --report: %s\n", err);
         status = 2;
-        goto done_sinks;
+        goto done;
     }
-    struct gt_engine_opts eo = {
-        .parse_flags = decap ? GT_PARSE_DECAP : 0,
-        .bytes_l3 = bytes_l3, .bin_seconds = (uint32_t)bin, .nworkers = 1,
-        .on_bin = cli_sinks_bin, .ctx = &sinks, .inline_collect = 1,
-    };
-    cli_cls_engine_opts(&cls, &eo, NULL);
-    gt_engine *eng = gt_engine_new(&eo);
-    if (!eng) {
-        fprintf(stderr, "geotap analyze: out of memory\n");
-        status = 2;
-        goto done_sinks;
-    }
-    struct gt_worker *w = gt_engine_worker(eng, 0);
-
+    sensor_ = s;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int tty = !quiet && isatty(STDERR_FILENO);
-    double t0 = gt_mono_s(), next_progress = t0 + 1.0;
-    uint64_t frames = 0;
-    for (int i = 0; i < nfiles && !stop_; i++) {
-        gt_pcap_file *f = files[i];
-        int dlt = gt_pcap_file_dlt(f);
-        if (!gt_parse_dlt_supported(dlt) && !quiet)
-            fprintf(stderr, "geotap analyze: %s: link type %d is not supported; its frames count as non-IP\n",
-                    argv[optind + i], dlt);
-        int64_t ts;
-        const uint8_t *data;
-        uint32_t caplen, len;
-        int rc;
-        while ((rc = gt_pcap_file_next(f, &ts, &data, &caplen, &len)) == 1) {
-            gt_worker_packet(w, dlt, ts, data, caplen, len);
-            if (__builtin_expect((++frames & 0xffff) == 0, 0)) {
-                if (stop_)
-                    break;
-                if (tty) {
-                    double t = gt_mono_s();
-                    if (t >= next_progress) {
-                        uint64_t sz = gt_pcap_file_size(f);
-                        fprintf(stderr, "\r%s: %" PRIu64 " frames", argv[optind + i], frames);
-                        if (sz)
-                            fprintf(stderr, " (%.0f%%)", 100.0 * (double)gt_pcap_file_offset(f) / (double)sz);
-                        fprintf(stderr, "   ");
-                        next_progress = t + 1.0;
-                    }
-                }
-            }
-        }
-        if (rc < 0) {
-            if (tty && next_progress > t0 + 1.0)
-                fputc('\n', stderr);
-            fprintf(stderr, "geotap analyze: %s\n", gt_pcap_file_error(f));
-            status = 2;
-        }
-    }
-    if (tty && next_progress > t0 + 1.0)
+    prog_ = (struct progress){ !quiet && isatty(STDERR_FILENO), gt_mono_s(), gt_mono_s() + 1.0 };
+    double t0 = prog_.t0;
+    int rc = gt_sensor_run(s, err, sizeof err);
+    if (prog_.tty && prog_.next > t0 + 1.0)
         fputs("\r\033[K", stderr);
-    gt_worker_finish(w);
-    gt_engine_finish(eng);
     double elapsed = gt_mono_s() - t0;
-    if (cli_sinks_finish(&sinks) != 0) {
-        fprintf(stderr, "geotap analyze: %s: write failed: %m\n", outpath ? outpath : "standard output");
-        status = 2;
-    }
-    if (sinks.report && gt_report_finish(sinks.report, err, sizeof err) != 0) {
-        fprintf(stderr, "geotap analyze: --report: %s\n", err);
+    if (rc != 0) {
+        if (err[0])
+            fprintf(stderr, "geotap analyze: %s\n", err);
         status = 2;
     }
     if (!quiet) {
-        struct gt_bin_stats tot = gt_engine_totals(eng);
-        cli_print_summary(stderr, &tot, &cls, gt_output_totals(output), elapsed, stop_ ? "interrupted" : NULL);
+        struct gt_sensor_stats st;
+        gt_sensor_stats(s, &st);
+        cli_print_summary(stderr, &st.totals, gt_sensor_keys(s), gt_output_totals(output), elapsed,
+                          stopped_ ? "interrupted" : NULL);
     }
-    gt_engine_free(eng);
-done_sinks:
-    gt_report_free(sinks.report);
-    cli_sinks_free(&sinks);
+done:
+    sensor_ = NULL;
+    gt_sensor_free(s);
     gt_output_free(output);
-done_out:
     if (out != stdout && fclose(out) != 0 && status == 0) {
         fprintf(stderr, "geotap analyze: %s: write failed: %m\n", outpath);
         status = 2;
     }
-done_cls:
-    cli_cls_free(&cls);
-    for (int j = 0; j < nfiles; j++)
-        gt_pcap_file_close(files[j]);
-    free(files);
     return status;
 }

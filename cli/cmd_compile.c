@@ -70,7 +70,7 @@ int cmd_compile(int argc, char **argv)
     };
     int opt;
     cli_cls_opts_init(&co);
-    co.classes_only = 1;
+    co.so.classes_only = 1;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         if (opt == 'h') {
@@ -113,23 +113,29 @@ int cmd_compile(int argc, char **argv)
     char lastbuf[4200];
     for (int i = 0; i < nby; i++) {
         unsigned dims = gt_dims_parse(by[i]);
-        struct cli_cls cls;
+        struct gt_setup cls;
+        char err[1024];
         if (!dims) {
             fprintf(stderr, "geotap compile: --by '%s': want country, asn, upstream or a comma list of them\n", by[i]);
             return 2;
         }
-        if (cli_cls_build(&co, dims, 0, &cls, "geotap compile") != 0)
+        co.so.dims = dims;
+        if (gt_setup_build(&co.so, &cls, err, sizeof err) != 0) {
+            cli_setup_error("geotap compile", &co, err);
             return 2;
+        }
+        if (cls.warning[0])
+            fprintf(stderr, "geotap compile: warning: %s\n", cls.warning);
         enum gt_cache_state st = gt_classifier_cache_state(cls.c);
         const char *f = gt_classifier_cache_file(cls.c);
         if (st == GT_CACHE_OFF || !f) {
-            cli_cls_free(&cls);
+            gt_setup_free(&cls);
             return 1;                   /* the warning said why */
         }
         printf("%s\t%s\t--by %s\n", f, st == GT_CACHE_WRITTEN ? "written" : "up to date", by[i]);
         snprintf(lastbuf, sizeof lastbuf, "%s", f);
         last = lastbuf;
-        cli_cls_free(&cls);
+        gt_setup_free(&cls);
     }
     if (outpath && last && copy_file(last, outpath) != 0)
         return 1;

@@ -56,7 +56,7 @@ CLI_UPSTREAM_USAGE
 "  geotap lookup --routes updates.et-header.2015.gz 175.45.176.1\n";
 
 /* Print the line of one address; 0 (after a line on stderr) when s is not one. */
-static int lookup_one(const struct cli_cls *cls, const char *s)
+static int lookup_one(const struct gt_setup *cls, const char *s)
 {
     const gt_classifier *c = cls->c;
     struct in_addr a4;
@@ -99,7 +99,8 @@ static int lookup_one(const struct cli_cls *cls, const char *s)
 int cmd_lookup(int argc, char **argv)
 {
     struct cli_cls_opts co;
-    struct cli_cls cls;
+    struct gt_setup cls;
+    char err[1024];
     static const struct option longopts[] = {
         CLI_CLS_LONGOPTS,
         { "help", no_argument, 0, 'h' },
@@ -120,9 +121,14 @@ int cmd_lookup(int argc, char **argv)
             return 2;
         }
     }
-    co.classes_only = 1;
-    if (cli_cls_build(&co, GT_DIM_COUNTRY | GT_DIM_ASN, 0, &cls, "geotap lookup") != 0)
+    co.so.dims = GT_DIM_COUNTRY | GT_DIM_ASN;
+    co.so.classes_only = 1;
+    if (gt_setup_build(&co.so, &cls, err, sizeof err) != 0) {
+        cli_setup_error("geotap lookup", &co, err);
         return 2;
+    }
+    if (cls.warning[0])
+        fprintf(stderr, "geotap lookup: warning: %s\n", cls.warning);
     int status = 0;
     fputs("address\tcountry\tasn\tas_org", stdout);
     if (cls.n_upstreams)
@@ -165,6 +171,6 @@ int cmd_lookup(int argc, char **argv)
         fprintf(stderr, "geotap lookup: write error\n");
         status = 2;
     }
-    cli_cls_free(&cls);
+    gt_setup_free(&cls);
     return status;
 }

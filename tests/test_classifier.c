@@ -4,7 +4,7 @@
 #include "check.h"
 #include "classifier_oracle.h"
 #include "geotap/classifier.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <arpa/inet.h>
 #include <maxminddb.h>

@@ -11,6 +11,7 @@
  * GEOTAP_EQUIV_RANDOM lowers the random count (sanitizer builds only). */
 #include "check.h"
 #include "classifier_oracle.h"
+#include "geotap/datadir.h"
 #include "geotap/classifier.h"
 #include "geotap/classifier_cache.h"
 

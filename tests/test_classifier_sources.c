@@ -3,7 +3,7 @@
  * truncated and corrupt databases (clear error naming the file, no crash). */
 #include "check.h"
 #include "geotap/classifier.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "classifier_oracle.h"
 #include "geotap/classifier_cache.h"
+#include "geotap/datadir.h"
 #include "geotap/engine.h"
 #include "geotap/keys.h"
 #include "geotap/parse.h"

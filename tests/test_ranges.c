@@ -5,7 +5,7 @@
 #include "check.h"
 #include "geotap/ranges.h"
 #include "geotap/routes.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 #include "geotap/upstream_map.h"
 
 #include <stdio.h>

@@ -3,9 +3,10 @@
  * country database and ASN CSV. North Korea's 175.45.176.0/22 must come out
  * as KP, AS131279, upstream "AS4837 CHINA UNICOM China169 Backbone" (the
  * organisation from the CSV), and map rules must override as documented. */
+#include "geotap/datadir.h"
 #include "geotap/classifier.h"
 #include "geotap/routes.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 #include "geotap/upstream_map.h"
 #include "check.h"
 

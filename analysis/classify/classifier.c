@@ -3,7 +3,7 @@
  * into dense ids), merge equal neighbours, and build one Poptrie per family. */
 #include "geotap/clock.h"
 #include "geotap/classifier.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 #include "geotap/poptrie.h"
 #include "classifier_impl.h"
 
@@ -350,7 +350,11 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
     struct segs s4 = { 0 }, s6 = { 0 };
     struct front *front = NULL;
     gt_classifier *c = calloc(1, sizeof *c);
-    if (!c || !(c->orgs = gt_asn_orgs_new()))
+    if (c && opts->asn_orgs)
+        c->orgs = opts->asn_orgs;
+    else if (opts->asn_orgs)
+        gt_asn_orgs_free(opts->asn_orgs);
+    if (!c || (!c->orgs && !(c->orgs = gt_asn_orgs_new())))
         goto oom;
 
     /* the cheap checks first: a typo fails before seconds of loading */
@@ -359,15 +363,21 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         gt_u128 lo6, hi6;
         int f = gt_parse_cidr(opts->home_nets[i], &lo4, &hi4, &lo6, &hi6);
         if (!f) {
-            snprintf(ebuf, sizeof ebuf, "invalid --home-net '%s' (expected ADDRESS/LEN)", opts->home_nets[i]);
+            snprintf(ebuf, sizeof ebuf, "home network '%s': not ADDRESS/LEN", opts->home_nets[i]);
             goto fail;
         }
         if (f == 4 ? gt_rangeset_add4(&rs[DIM_HOME], lo4, hi4, 1) : gt_rangeset_add6(&rs[DIM_HOME], lo6, hi6, 1))
             goto oom;
     }
+    static const struct gt_classifier_opts nothing_to_read;
     struct asn_job aj = { .opts = opts, .rs = &rs[DIM_ASN], .orgs = c->orgs };
+    if (opts->asn_ranges) {
+        if (copy_rangeset(&rs[DIM_ASN], opts->asn_ranges))
+            goto oom;
+        aj.opts = &nothing_to_read;   /* read by the caller already */
+    }
     pthread_t ath;
-    int athreaded = opts->n_asn_dbs && pthread_create(&ath, NULL, asn_job_run, &aj) == 0;
+    int athreaded = aj.opts->n_asn_dbs && pthread_create(&ath, NULL, asn_job_run, &aj) == 0;
     int crc = opts->country_db ? gt_source_mmdb_country(opts->country_db, &rs[DIM_CC], ebuf, sizeof ebuf) : 0;
     if (athreaded)
         pthread_join(ath, NULL);

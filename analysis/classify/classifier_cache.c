@@ -3,6 +3,7 @@
  * checksums, map it read-only; else compile, write a temporary file and
  * rename it into place (concurrent builders each rename a complete file). */
 #include "geotap/classifier_cache.h"
+#include "geotap/datadir.h"
 #include "geotap/clock.h"
 #include "geotap/poptrie.h"
 #include "classifier_impl.h"

@@ -5,7 +5,7 @@
 #define GEOTAP_CLASSIFIER_IMPL_H
 
 #include "geotap/classifier.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 struct gt_classifier {
     struct gt_classifier_lookup lk;     /* first: the inline lookups cast to it */

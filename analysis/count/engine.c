@@ -4,6 +4,7 @@
 #include "geotap/parse.h"
 #include "geotap/upstream_map.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,19 +21,29 @@ _Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
  * line with the worker writing the open one. */
 struct slot {
     _Alignas(CACHELINE) int64_t start;
-    struct gt_counts *counts;        /* [nkeys] */
+    uint32_t nkeys;                  /* keys valid in this slot (the lookup's when it closed) */
+    struct gt_counts *counts;        /* [capacity] */
     int64_t *first_ns, *last_ns;     /* [nkeys] */
     struct gt_bin_stats stats;
+};
+
+/* A published lookup and the epoch it was retired at. */
+struct lk_node {
+    struct gt_lookup lk;
+    uint64_t retired_at;             /* 0 while current */
+    struct lk_node *next;            /* retired list */
 };
 
 struct gt_worker {
     /* Written by the worker only. */
     gt_engine *e;
+    const struct lk_node *node;      /* the lookup in use */
+    /* Copies of the lookup: the packet path reads nothing from the engine
+     * struct, whose lines the collector writes. */
     const uint32_t *class_key;
     const gt_classifier *cls;
     const struct gt_key *keys;
-    /* Copies of the L2 upstream rules: the packet path reads nothing from
-     * the engine struct, whose lines the collector writes. */
+    uint32_t nkeys;
     const struct gt_upstream_map *l2map;
     const char *iface;
     const uint32_t *l2_row, *l2_key;
@@ -64,14 +75,22 @@ struct gt_worker {
     _Alignas(CACHELINE) _Atomic uint64_t published;  /* worker writes */
     _Atomic int64_t watermark;                        /* worker writes: start of the open bin */
     _Atomic int finished;                             /* worker writes */
+    _Atomic uint64_t quiescent;                       /* worker writes: last epoch seen between bursts */
     _Alignas(CACHELINE) _Atomic uint64_t consumed;   /* collector writes */
     char pad_[CACHELINE - sizeof(_Atomic uint64_t)];
 };
 
 struct gt_engine {
     struct gt_engine_opts o;
-    uint32_t nkeys;
+    uint32_t cap;                    /* key capacity of every slot */
+    uint32_t emit_nkeys;             /* keys of the last emitted bin (never shrinks) */
     struct gt_worker **w;
+    /* Lookup publication (QSBR): read by workers once per burst, written
+     * only by gt_engine_set_lookup, on lines of their own. */
+    _Alignas(CACHELINE) _Atomic(struct lk_node *) cur;
+    _Atomic uint64_t epoch;
+    _Alignas(CACHELINE) pthread_mutex_t retire_mu;   /* setter vs reclaimer; never on the packet path */
+    struct lk_node *retired;
     /* Collector state (one collector at a time: the caller's thread). */
     _Atomic int collecting;
     int have_last;
@@ -117,6 +136,39 @@ static int slot_alloc(struct slot *s, uint32_t nkeys)
     return s->counts && s->first_ns && s->last_ns ? 0 : -1;
 }
 
+static void node_retire(struct lk_node *n)
+{
+    if (n->lk.retire)
+        n->lk.retire(n->lk.retire_ctx);
+    free(n);
+}
+
+/* Free the retired lookups no unfinished worker can still be using. */
+static void reclaim(gt_engine *e, int all)
+{
+    uint64_t min = UINT64_MAX;
+    for (unsigned i = 0; !all && i < e->o.nworkers; i++) {
+        struct gt_worker *w = e->w[i];
+        if (atomic_load_explicit(&w->finished, memory_order_acquire))
+            continue;
+        uint64_t q = atomic_load_explicit(&w->quiescent, memory_order_acquire);
+        if (q < min)
+            min = q;
+    }
+    pthread_mutex_lock(&e->retire_mu);
+    struct lk_node **pp = &e->retired;
+    while (*pp) {
+        struct lk_node *n = *pp;
+        if (all || n->retired_at <= min) {
+            *pp = n->next;
+            node_retire(n);
+        } else {
+            pp = &n->next;
+        }
+    }
+    pthread_mutex_unlock(&e->retire_mu);
+}
+
 void gt_engine_free(gt_engine *e)
 {
     if (!e)
@@ -128,11 +180,53 @@ void gt_engine_free(gt_engine *e)
             slot_free(&e->w[i]->ring[r]);
         free(e->w[i]);
     }
+    if (e->w)
+        reclaim(e, 1);
+    struct lk_node *cur = atomic_load(&e->cur);
+    if (cur)
+        node_retire(cur);
+    pthread_mutex_destroy(&e->retire_mu);
     free(e->w);
     free(e->m_counts);
     free(e->m_first);
     free(e->m_last);
     free(e);
+}
+
+/* The worker's copy of a lookup; a larger one zeroes the new keys of the
+ * open bin, which the old lookup never counted into. */
+static void worker_adopt(struct gt_worker *w, const struct lk_node *n)
+{
+    const struct gt_lookup *lk = &n->lk;
+    if (w->open && lk->nkeys > w->nkeys) {
+        struct slot *s = w->cur;
+        size_t add = lk->nkeys - w->nkeys;
+        memset(s->counts + w->nkeys, 0, add * sizeof *s->counts);
+        memset(s->first_ns + w->nkeys, 0, add * sizeof *s->first_ns);
+        memset(s->last_ns + w->nkeys, 0, add * sizeof *s->last_ns);
+        s->nkeys = lk->nkeys;
+    }
+    w->node = n;
+    w->cls = lk->cls;
+    w->class_key = lk->class_key;
+    w->keys = lk->keys;
+    w->nkeys = lk->nkeys;
+    w->l2map = lk->l2map;
+    w->l2_row = lk->l2_row;
+    w->l2_key = lk->l2_key;
+    w->l2_base = lk->l2_base;
+}
+
+/* The quiescent point: nothing of an older lookup is in use here. Loads
+ * the epoch before the lookup (see (6) in engine.h). */
+static inline void worker_quiescent(struct gt_worker *w)
+{
+    gt_engine *e = w->e;
+    uint64_t ep = atomic_load_explicit(&e->epoch, memory_order_acquire);
+    const struct lk_node *n = atomic_load_explicit(&e->cur, memory_order_acquire);
+    if (__builtin_expect(n != w->node, 0))
+        worker_adopt(w, n);
+    atomic_store_explicit(&w->quiescent, ep, memory_order_release);
 }
 
 gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
@@ -145,11 +239,29 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
         e->o.nworkers = 1;
     if (e->o.max_gap_bins == 0)
         e->o.max_gap_bins = 1000000;
-    e->nkeys = opts->keys->nkeys;
+    pthread_mutex_init(&e->retire_mu, NULL);
+    struct lk_node *n = calloc(1, sizeof *n);
+    if (!n) {
+        pthread_mutex_destroy(&e->retire_mu);
+        free(e);
+        return NULL;
+    }
+    if (opts->lookup) {
+        n->lk = *opts->lookup;
+    } else {
+        n->lk = (struct gt_lookup){ .cls = opts->cls, .class_key = opts->keys->class_key,
+                                    .keys = opts->keys->keys, .nkeys = opts->keys->nkeys,
+                                    .l2map = opts->l2map, .l2_row = opts->l2_row,
+                                    .l2_key = opts->l2_key, .l2_base = opts->l2_base };
+    }
+    atomic_init(&e->cur, n);
+    atomic_init(&e->epoch, 1);
+    e->cap = opts->max_keys > n->lk.nkeys ? opts->max_keys : n->lk.nkeys;
+    e->emit_nkeys = n->lk.nkeys;
     e->w = calloc(e->o.nworkers, sizeof *e->w);
-    e->m_counts = xcalloc(e->nkeys, sizeof *e->m_counts);
-    e->m_first = xcalloc(e->nkeys, sizeof *e->m_first);
-    e->m_last = xcalloc(e->nkeys, sizeof *e->m_last);
+    e->m_counts = xcalloc(e->cap, sizeof *e->m_counts);
+    e->m_first = xcalloc(e->cap, sizeof *e->m_first);
+    e->m_last = xcalloc(e->cap, sizeof *e->m_last);
     if (!e->w || !e->m_counts || !e->m_first || !e->m_last)
         goto fail;
     for (unsigned i = 0; i < e->o.nworkers; i++) {
@@ -158,31 +270,52 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
             goto fail;
         e->w[i] = w;
         w->e = e;
-        w->class_key = opts->keys->class_key;
-        w->keys = opts->keys->keys;
-        w->l2map = opts->l2map;
+        worker_adopt(w, n);
         w->iface = opts->iface;
-        w->l2_row = opts->l2_row;
-        w->l2_key = opts->l2_key;
-        w->l2_base = opts->l2_base;
-        w->cls = opts->cls;
         w->width = opts->bin_seconds;
         w->jump_ns = (int64_t)(4 * (uint64_t)opts->bin_seconds > 3600 ? 4 * (uint64_t)opts->bin_seconds : 3600)
                      * 1000000000;
         w->parse_flags = opts->parse_flags;
         w->bytes_l3 = opts->bytes_l3;
         for (int r = 0; r < RING; r++)
-            if (slot_alloc(&w->ring[r], e->nkeys))
+            if (slot_alloc(&w->ring[r], e->cap))
                 goto fail;
         atomic_init(&w->published, 0);
         atomic_init(&w->consumed, 0);
         atomic_init(&w->watermark, INT64_MIN);
         atomic_init(&w->finished, 0);
+        atomic_init(&w->quiescent, 1);
     }
     return e;
 fail:
     gt_engine_free(e);
     return NULL;
+}
+
+int gt_engine_set_lookup(gt_engine *e, const struct gt_lookup *lk)
+{
+    struct lk_node *old = atomic_load_explicit(&e->cur, memory_order_relaxed);
+    if (lk->nkeys < old->lk.nkeys || lk->nkeys > e->cap)
+        return -1;
+    struct lk_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return -1;
+    n->lk = *lk;
+    pthread_mutex_lock(&e->retire_mu);
+    /* Publish the lookup, then the epoch that tells workers it is there. */
+    old = atomic_exchange_explicit(&e->cur, n, memory_order_acq_rel);
+    uint64_t ep = atomic_load_explicit(&e->epoch, memory_order_relaxed) + 1;
+    atomic_store_explicit(&e->epoch, ep, memory_order_release);
+    old->retired_at = ep;
+    old->next = e->retired;
+    e->retired = old;
+    pthread_mutex_unlock(&e->retire_mu);
+    return 0;
+}
+
+uint32_t gt_engine_key_capacity(const gt_engine *e)
+{
+    return e->cap;
 }
 
 struct gt_worker *gt_engine_worker(gt_engine *e, unsigned i)
@@ -215,9 +348,10 @@ static void worker_open(struct gt_worker *w, int64_t start)
             sched_yield();
     }
     struct slot *s = &w->ring[w->seq % RING];
-    memset(s->counts, 0, e->nkeys * sizeof *s->counts);
-    memset(s->first_ns, 0, e->nkeys * sizeof *s->first_ns);
-    memset(s->last_ns, 0, e->nkeys * sizeof *s->last_ns);
+    memset(s->counts, 0, w->nkeys * sizeof *s->counts);
+    memset(s->first_ns, 0, w->nkeys * sizeof *s->first_ns);
+    memset(s->last_ns, 0, w->nkeys * sizeof *s->last_ns);
+    s->nkeys = w->nkeys;
     memset(&s->stats, 0, sizeof s->stats);
     s->stats.drops = w->pending_drops;
     w->pending_drops = 0;
@@ -463,12 +597,14 @@ static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, 
 
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n)
 {
+    worker_quiescent(w);    /* adopt a new lookup before reading w->cls/class_key */
     for (unsigned i = 0; i < n; i += BURST)
         burst_chunk(w, dlt, f + i, n - i < BURST ? n - i : BURST);
 }
 
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns)
 {
+    worker_quiescent(w);
     if (now_ns == GT_TS_BAD)
         return;
     /* the clock itself: authoritative, never a jump */
@@ -492,14 +628,18 @@ void gt_worker_add_drops(struct gt_worker *w, uint64_t drops)
 
 void gt_worker_finish(struct gt_worker *w)
 {
+    /* Read everything first: once finished is published the engine may
+     * be finished and freed by another thread. */
+    gt_engine *e = w->e;
+    int inline_collect = e->o.inline_collect;
     if (w->open) {
         w->open = 0;
         w->seq++;
         atomic_store_explicit(&w->published, w->seq, memory_order_release);
     }
     atomic_store_explicit(&w->finished, 1, memory_order_release);
-    if (w->e->o.inline_collect)
-        gt_engine_collect(w->e);
+    if (inline_collect)
+        gt_engine_collect(e);
 }
 
 static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
@@ -523,7 +663,7 @@ static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
 static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
 {
     struct gt_bin bin = {
-        .start = start, .width = e->o.bin_seconds, .nkeys = e->nkeys,
+        .start = start, .width = e->o.bin_seconds, .nkeys = e->emit_nkeys,
         .counts = e->m_counts, .first_ns = e->m_first, .last_ns = e->m_last,
         .stats = *st,
     };
@@ -552,9 +692,9 @@ static void fill_gap(gt_engine *e, int64_t start)
         fill = budget;
     struct gt_bin_stats zero;
     memset(&zero, 0, sizeof zero);
-    memset(e->m_counts, 0, e->nkeys * sizeof *e->m_counts);
-    memset(e->m_first, 0, e->nkeys * sizeof *e->m_first);
-    memset(e->m_last, 0, e->nkeys * sizeof *e->m_last);
+    memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
+    memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
+    memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
     for (uint64_t i = 1; i <= fill; i++)
         emit(e, e->last_emitted + w, &zero);
     e->zero_bins += fill;
@@ -592,9 +732,10 @@ static int collect_locked(gt_engine *e)
         fill_gap(e, next);
         struct gt_bin_stats st;
         memset(&st, 0, sizeof st);
-        memset(e->m_counts, 0, e->nkeys * sizeof *e->m_counts);
-        memset(e->m_first, 0, e->nkeys * sizeof *e->m_first);
-        memset(e->m_last, 0, e->nkeys * sizeof *e->m_last);
+        uint32_t nk = e->emit_nkeys;
+        memset(e->m_counts, 0, nk * sizeof *e->m_counts);
+        memset(e->m_first, 0, nk * sizeof *e->m_first);
+        memset(e->m_last, 0, nk * sizeof *e->m_last);
         for (unsigned i = 0; i < e->o.nworkers; i++) {
             struct gt_worker *w = e->w[i];
             uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
@@ -603,7 +744,14 @@ static int collect_locked(gt_engine *e)
              * (late packets never reopen; ticks may republish): merge all. */
             while (con < pub && w->ring[con % RING].start == next) {
                 const struct slot *s = &w->ring[con % RING];
-                for (uint32_t k = 0; k < e->nkeys; k++) {
+                if (s->nkeys > nk) {
+                    /* A lookup with more keys was adopted: the bin grows. */
+                    memset(e->m_counts + nk, 0, (s->nkeys - nk) * sizeof *e->m_counts);
+                    memset(e->m_first + nk, 0, (s->nkeys - nk) * sizeof *e->m_first);
+                    memset(e->m_last + nk, 0, (s->nkeys - nk) * sizeof *e->m_last);
+                    nk = e->emit_nkeys = s->nkeys;
+                }
+                for (uint32_t k = 0; k < s->nkeys; k++) {
                     const struct gt_counts *c = &s->counts[k];
                     if (!(c->pkts_from | c->pkts_to))
                         continue;
@@ -635,6 +783,7 @@ int gt_engine_collect(gt_engine *e)
         return 0;
     n = collect_locked(e);
     atomic_store(&e->collecting, 0);
+    reclaim(e, 0);
     return n;
 }
 

@@ -1,6 +1,6 @@
 /* ASN -> organisation name table: open addressing on the ASN, names
  * interned in one growing arena (first name seen for an ASN wins). */
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Default data file locations: the setup's cache directory. */
-#include "geotap/classifier.h"
+#include "geotap/datadir.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* ASN ranges from a CSV (range_start,range_end,asn,organization), as
  * @ip-location-db/asn ships it: addresses or integers, IPv4 or IPv6,
  * organisation optionally quoted ("" escapes a quote). */
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

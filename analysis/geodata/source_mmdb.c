@@ -1,7 +1,7 @@
 /* MaxMind DB sources: walk the search tree with libmaxminddb's
  * MMDB_read_node and read each data record once with MMDB_get_value,
  * emitting one range per network that carries the wanted field. */
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <maxminddb.h>
 #include <stdarg.h>

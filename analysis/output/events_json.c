@@ -2,7 +2,9 @@
 #include "geotap/events.h"
 #include "geotap/output.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -243,4 +245,77 @@ void gt_events_out_fn(void *ctx, const struct gt_event *ev)
     else
         gt_event_write_json(o->f, o->keys, o->upstream_name, o->name_ctx, ev);
     fflush(o->f);
+}
+
+/* The event writer as a sink: JSON lines flushed each, or (text) held and
+ * listed after the table at the end. */
+struct ev_sink {
+    FILE *f;
+    int close, text;
+    const struct gt_keys *keys;
+    const gt_classifier *cls;
+    char what[256];
+    struct gt_event *held;
+    size_t n, cap;
+};
+
+static const char *ev_upstream_name(void *ctx, uint32_t u)
+{
+    return gt_classifier_upstream_name(ctx, u);
+}
+
+static void ev_sink_event(void *self, const struct gt_event *ev)
+{
+    struct ev_sink *s = self;
+    if (!s->text) {
+        gt_event_write_json(s->f, s->keys, ev_upstream_name, (void *)s->cls, ev);
+        fflush(s->f);
+        return;
+    }
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        struct gt_event *h = realloc(s->held, nc * sizeof *h);
+        if (!h)
+            return;
+        s->held = h;
+        s->cap = nc;
+    }
+    s->held[s->n++] = *ev;
+}
+
+static int ev_sink_finish(void *self, char *err, size_t errlen)
+{
+    struct ev_sink *s = self;
+    if (s->text) {
+        fprintf(s->f, "\n%zu event%s\n", s->n, s->n == 1 ? "" : "s");
+        for (size_t i = 0; i < s->n; i++)
+            gt_event_write_text(s->f, s->keys, ev_upstream_name, (void *)s->cls, &s->held[i]);
+    }
+    if (fflush(s->f) != 0 || ferror(s->f)) {
+        snprintf(err, errlen, "%s: write failed: %s", s->what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void ev_sink_free(void *self)
+{
+    struct ev_sink *s = self;
+    if (s->close)
+        fclose(s->f);
+    free(s->held);
+    free(s);
+}
+
+int gt_events_sink(struct gt_sink *out, FILE *f, int close_f, int text, const struct gt_keys *keys,
+                   const gt_classifier *cls, const char *what)
+{
+    struct ev_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    *s = (struct ev_sink){ .f = f, .close = close_f, .text = text, .keys = keys, .cls = cls };
+    snprintf(s->what, sizeof s->what, "%s", what);
+    *out = (struct gt_sink){ text ? "events-text" : "events-json", s, NULL, ev_sink_event,
+                             ev_sink_finish, ev_sink_free, 0 };
+    return 0;
 }

@@ -2,6 +2,7 @@
 #include "geotap/output.h"
 #include "geotap/country_names.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,11 @@ struct gt_output {
     int64_t first_bin, last_bin;
 };
 
-static const struct gt_keys *sort_keys_;   /* qsort context (single-threaded set-up) */
-
-static int cmp_key(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b, void *ctx)
 {
-    const struct gt_key *x = &sort_keys_->keys[*(const uint32_t *)a];
-    const struct gt_key *y = &sort_keys_->keys[*(const uint32_t *)b];
+    const struct gt_keys *keys = ctx;
+    const struct gt_key *x = &keys->keys[*(const uint32_t *)a];
+    const struct gt_key *y = &keys->keys[*(const uint32_t *)b];
     if (x->home != y->home) return x->home - y->home;   /* home last */
     int c = strncmp(x->cc, y->cc, 2);
     if (c) return c;
@@ -55,8 +55,7 @@ struct gt_output *gt_output_new(const struct gt_output_opts *o)
     }
     for (uint32_t i = 0; i < n; i++)
         out->order[i] = i;
-    sort_keys_ = o->keys;
-    qsort(out->order, n, sizeof *out->order, cmp_key);
+    qsort_r(out->order, n, sizeof *out->order, cmp_key, (void *)o->keys);
     return out;
 }
 
@@ -226,12 +225,11 @@ void gt_human(uint64_t v, const char *unit, char *buf, size_t len)
         snprintf(buf, len, "%.*f %s%s", d < 10 ? 2 : d < 100 ? 1 : 0, d, pre[i], unit);
 }
 
-static const struct gt_counts *sort_totals_;
-
-static int cmp_traffic(const void *a, const void *b)
+static int cmp_traffic(const void *a, const void *b, void *ctx)
 {
-    const struct gt_counts *x = &sort_totals_[*(const uint32_t *)a];
-    const struct gt_counts *y = &sort_totals_[*(const uint32_t *)b];
+    const struct gt_counts *totals = ctx;
+    const struct gt_counts *x = &totals[*(const uint32_t *)a];
+    const struct gt_counts *y = &totals[*(const uint32_t *)b];
     uint64_t tx = x->pkts_from + x->pkts_to, ty = y->pkts_from + y->pkts_to;
     if (tx != ty) return tx > ty ? -1 : 1;
     return (*(const uint32_t *)a > *(const uint32_t *)b) - (*(const uint32_t *)a < *(const uint32_t *)b);
@@ -251,8 +249,7 @@ static void write_table(struct gt_output *o)
             ids[m++] = k;
             all += o->totals[k].pkts_from + o->totals[k].pkts_to;
         }
-    sort_totals_ = o->totals;
-    qsort(ids, m, sizeof *ids, cmp_traffic);
+    qsort_r(ids, m, sizeof *ids, cmp_traffic, o->totals);
     fprintf(f, "%-44s %10s %10s %10s %10s %6s\n", "key", "pkts from", "bytes from", "pkts to", "bytes to", "share");
     for (uint32_t i = 0; i < m; i++) {
         uint32_t k = ids[i];
@@ -264,7 +261,7 @@ static void write_table(struct gt_output *o)
             gt_key_label(keys, o->o.cls, k, dim_list[j], part, sizeof part);
             size_t l = strlen(name);
             if (keys->keys[k].home) {
-                snprintf(name, sizeof name, "home (--home-net)");
+                snprintf(name, sizeof name, "home");
                 break;
             }
             if (dim_list[j] == GT_DIM_COUNTRY) {
@@ -298,6 +295,43 @@ int gt_output_finish(struct gt_output *o)
     }
     if (fflush(o->o.out) != 0 || ferror(o->o.out))
         return -1;
+    return 0;
+}
+
+/* The output as a sink. */
+struct out_sink {
+    struct gt_output *o;
+    char what[256];
+};
+
+static void out_sink_bin(void *self, const struct gt_bin *b)
+{
+    gt_output_bin(((struct out_sink *)self)->o, b);
+}
+
+static int out_sink_finish(void *self, char *err, size_t errlen)
+{
+    struct out_sink *s = self;
+    if (gt_output_finish(s->o) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", s->what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void out_sink_free(void *self)
+{
+    free(self);
+}
+
+int gt_output_sink(struct gt_sink *out, struct gt_output *o, const char *what)
+{
+    struct out_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->o = o;
+    snprintf(s->what, sizeof s->what, "%s", what);
+    *out = (struct gt_sink){ "output", s, out_sink_bin, NULL, out_sink_finish, out_sink_free, 0 };
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* The HTML report, collecting half: totals, per-key series on a shared
  * bucket grid, events; and the libraries it inlines, read at creation. */
 #include "analysis/output/report_priv.h"
+#include "geotap/datadir.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -94,6 +95,7 @@ struct gt_report *gt_report_new(const struct gt_report_opts *o, const struct gt_
     r->o.dbs = r->dbs;
     r->o.files = r->files;
     r->keys = keys;
+    r->nkeys = keys->nkeys;
     r->step = 1;
     r->last_bucket = -1;
     r->tot = calloc((size_t)keys->nkeys + 1, sizeof *r->tot);
@@ -129,7 +131,7 @@ static void merge(struct gt_rbucket *a, const struct gt_rbucket *b)
 /* The grid is full: every bucket pair becomes one, twice as wide. */
 static void coarsen(struct gt_report *r)
 {
-    for (uint32_t k = 0; k < r->keys->nkeys; k++) {
+    for (uint32_t k = 0; k < r->nkeys; k++) {
         struct gt_rbucket *s = r->ser[k];
         if (!s)
             continue;
@@ -178,7 +180,7 @@ static void add_bin(struct gt_report *r, const struct gt_bin *b)
     int fresh = bi > r->last_bucket;
     if (fresh)
         r->last_bucket = bi;
-    uint32_t nk = b->nkeys < r->keys->nkeys ? b->nkeys : r->keys->nkeys;
+    uint32_t nk = b->nkeys < r->nkeys ? b->nkeys : r->nkeys;
     for (uint32_t k = 0; k < nk; k++) {
         const struct gt_counts *c = &b->counts[k];
         struct gt_counts *t = &r->tot[k];
@@ -250,7 +252,7 @@ void gt_report_free(struct gt_report *r)
     if (!r)
         return;
     if (r->ser && r->keys)
-        for (uint32_t k = 0; k < r->keys->nkeys; k++)
+        for (uint32_t k = 0; k < r->nkeys; k++)
             free(r->ser[k]);
     free(r->ser);
     free(r->tot);

@@ -170,7 +170,7 @@ static void write_series(FILE *f, const struct gt_report *r, uint32_t k)
 static void write_event(FILE *f, const struct gt_report *r, const struct gt_event *e)
 {
     fprintf(f, "{\"type\":\"%s\",\"key\":", gt_event_type_name(e->type));
-    if (e->key == GT_NO_KEY || e->key >= r->keys->nkeys) {
+    if (e->key == GT_NO_KEY || e->key >= r->nkeys) {
         fputs("null,\"label\":\"(capture)\"", f);
     } else {
         char buf[512];
@@ -203,7 +203,7 @@ int gt_report_write_data(struct gt_report *r, FILE *f)
 
 int gt_report_write_data_locked(const struct gt_report *r, FILE *f)
 {
-    uint32_t nk = r->keys->nkeys, n = 0;
+    uint32_t nk = r->nkeys, n = 0;
     uint32_t *order = malloc(((size_t)nk + 1) * sizeof *order);
     unsigned char *chart = calloc((size_t)nk + 1, 1);
     if (!order || !chart) {

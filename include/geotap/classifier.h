@@ -21,11 +21,18 @@ struct gt_class {
     uint32_t upstream;          /* index into the upstream name table, 0 = unknown */
 };
 
+struct gt_asn_orgs;
+
 /* Everything the classifier compiles. NULL/0 fields are skipped. */
 struct gt_classifier_opts {
     const char *country_db;           /* MaxMind .mmdb with country.iso_code */
     const char *const *asn_dbs;       /* .mmdb (autonomous_system_number) or CSV range files */
     size_t n_asn_dbs;
+    /* ASN ranges already read (instead of asn_dbs), so a caller that needs
+     * them too reads the sources once; asn_orgs is taken over (freed with
+     * the classifier, also on failure). */
+    const struct gt_rangeset *asn_ranges;
+    struct gt_asn_orgs *asn_orgs;
     const char *const *home_nets;     /* CIDR strings */
     size_t n_home_nets;
     const struct gt_rangeset *upstream_ranges;  /* values are upstream indices */
@@ -80,13 +87,5 @@ const char *gt_classifier_upstream_name(const gt_classifier *c, uint32_t upstrea
 size_t gt_classifier_memory(const gt_classifier *c);
 /* Seconds spent compiling (load + build), for the benchmark. */
 double gt_classifier_build_seconds(const gt_classifier *c);
-
-/* The default data files, from the setup's cache ($GEOTAP_DATA, else
- * $XDG_CACHE_HOME/geotap, else $HOME/.cache/geotap). Static strings. */
-const char *gt_default_country_db(void);
-const char *gt_default_asn_v4(void);
-const char *gt_default_asn_v6(void);
-/* The cache directory itself (also holds the report's npm packages). */
-const char *gt_default_data_dir(void);
 
 #endif

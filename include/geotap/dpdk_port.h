@@ -1,11 +1,12 @@
 /* DPDK packet source (built only when GT_HAVE_DPDK): one ethdev port,
  * one RX queue per worker lcore, RSS on the IP header across queues,
- * bursts handed frame by frame to a callback. */
+ * bursts handed to a callback. */
 #ifndef GEOTAP_DPDK_PORT_H
 #define GEOTAP_DPDK_PORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "geotap/engine.h"
 
 struct gt_dpdk_opts {
     const char *eal_args;       /* split on white space; NULL: the EAL is already up (another port) */
@@ -15,17 +16,17 @@ struct gt_dpdk_opts {
 
 typedef struct gt_dpdk gt_dpdk;
 
-/* One received frame; ts_ns is the wall-clock time of its burst. */
-typedef void (*gt_dpdk_fn)(void *ctx, int64_t ts_ns, const uint8_t *data,
-                           uint32_t caplen, uint32_t wirelen);
+/* One received burst; ts_ns of every frame is the wall-clock time of the
+ * burst, data the first segment's bytes, wirelen the whole frame. */
+typedef void (*gt_dpdk_fn)(void *ctx, const struct gt_frame *f, unsigned n);
 
 /* rte_eal_init with the EAL arguments, then configure and start the port
  * with opts->queues RX queues. NULL with one line in err. */
 gt_dpdk *gt_dpdk_open(const struct gt_dpdk_opts *o, char *err, size_t errlen);
 /* Number of RX queues (= worker lcores used). */
 unsigned gt_dpdk_queues(const gt_dpdk *d);
-/* Receive one burst from queue q and call fn per frame (the first
- * segment's bytes; wirelen is the whole frame). Returns frames received. */
+/* Receive one burst from queue q and hand it to fn (the mbufs are freed
+ * after fn returns). Returns frames received. */
 int gt_dpdk_rx(gt_dpdk *d, uint16_t q, gt_dpdk_fn fn, void *ctx);
 /* Port-wide counters: missed by the NIC (imissed), errors (ierrors) and
  * mbuf allocation failures (rx_nombuf). 0 or -1. */

@@ -53,6 +53,17 @@
  *     horizon is +inf and gt_engine_finish() emits everything. Drops
  *     reported while no bin was open go to the next bin, or at the end to
  *     the totals.
+ * (6) Lookup swap (gt_engine_set_lookup): the engine publishes the new
+ *     lookup (store-release), then a new epoch (store-release). At each
+ *     burst (and tick) a worker loads the epoch, then the lookup (acquire
+ *     each) and stores the epoch it saw into its own quiescent counter
+ *     (release): everything it read from an older lookup came before. The
+ *     collector frees a retired lookup once every unfinished worker's
+ *     counter reaches the epoch of its retirement (QSBR). Workers only
+ *     load and store their own line: no lock, no read-modify-write.
+ *     Key ids are stable across lookups (keyspace.h): a new lookup may only
+ *     add keys, up to the capacity fixed at creation; a worker adopting a
+ *     larger one zeroes the new keys' counters of its open bin.
  * Clock jumps (one corrupt time must not capture the rest of a capture).
  * A worker keeps the recent time (the latest accepted packet or tick). A
  * packet more than J = max(1 h, 4 bins) ahead of it is counted in the open
@@ -84,6 +95,29 @@
 
 struct gt_upstream_map;
 
+/* One captured frame: capture time in ns since the epoch, captured and
+ * original length. */
+struct gt_frame { int64_t ts_ns; const uint8_t *data; uint32_t caplen, wirelen; };
+
+/* What workers classify with: a classifier and its class -> key map, and
+ * the per-frame upstream rules. Handed over by pointer: everything it
+ * points to must stay valid until retire(retire_ctx) is called. */
+struct gt_lookup {
+    const gt_classifier *cls;
+    const uint32_t *class_key;  /* [nclasses] -> key id */
+    const struct gt_key *keys;  /* [nkeys] */
+    uint32_t nkeys;
+    /* Per-frame upstream rules (--upstream-map mac/vlan/interface): the
+     * upstream they give replaces the class's for the frame's non-home
+     * addresses. l2map NULL = none. */
+    const struct gt_upstream_map *l2map;
+    const uint32_t *l2_row;     /* [upstream index]: row + 1 in l2_key, 0 = none */
+    const uint32_t *l2_key;     /* [row][l2_base]: key with that upstream (gt_keys_upstream_variants) */
+    uint32_t l2_base;           /* keys before the variants were added */
+    void (*retire)(void *ctx);  /* no worker uses the lookup any more; may be NULL */
+    void *retire_ctx;
+};
+
 struct gt_engine_opts {
     const gt_classifier *cls;
     const struct gt_keys *keys;
@@ -95,14 +129,15 @@ struct gt_engine_opts {
     void *ctx;
     int inline_collect;         /* single-threaded use: workers run the collector themselves */
     uint64_t max_gap_bins;      /* fill at most this many empty bins in one gap (0: 1,000,000) */
-    /* Per-frame upstream rules (--upstream-map mac/vlan/interface): the
-     * upstream they give replaces the class's for the frame's non-home
-     * addresses. NULL = none. */
+    uint32_t max_keys;          /* key capacity for later lookups (0: the first lookup's nkeys) */
+    /* The first lookup's per-frame upstream rules (see struct gt_lookup). */
     const struct gt_upstream_map *l2map;
     const char *iface;          /* capture interface for 'interface' rules */
-    const uint32_t *l2_row;     /* [upstream index]: row + 1 in l2_key, 0 = none */
-    const uint32_t *l2_key;     /* [row][l2_base]: key with that upstream (gt_keys_upstream_variants) */
-    uint32_t l2_base;           /* keys before the variants were added */
+    const uint32_t *l2_row;
+    const uint32_t *l2_key;
+    uint32_t l2_base;
+    /* The first lookup in full; when set it replaces cls, keys and l2*. */
+    const struct gt_lookup *lookup;
 };
 
 typedef struct gt_engine gt_engine;
@@ -124,16 +159,10 @@ struct gt_worker *gt_engine_worker(gt_engine *e, unsigned i);
  * time (see "Clock jumps"). */
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
-/* One captured frame of a burst. */
-struct gt_frame {
-    int64_t ts_ns;
-    const uint8_t *data;
-    uint32_t caplen, wirelen;
-};
-
 /* Count n frames of link type dlt: the same counts as gt_worker_packet on
  * each in turn, faster (the burst is parsed first, then all its addresses
- * looked up together with the trie reads overlapped, then counted). */
+ * looked up together with the trie reads overlapped, then counted); the
+ * worker adopts a new lookup, if there is one, before the first. */
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n);
 /* Advance the worker's clock to now_ns with no packet (live, silent link):
  * closes bins that ended, so zero bins still appear. */
@@ -150,6 +179,14 @@ int gt_engine_collect(gt_engine *e);
 /* After every worker finished: emit all remaining bins (waits for a
  * collect running in another thread). */
 void gt_engine_finish(gt_engine *e);
+/* Replace the lookup while workers run (one caller at a time, not a
+ * worker's thread in inline mode is fine: it never waits). Workers adopt it
+ * at their next burst or tick; the previous one is retired once none uses
+ * it (in gt_engine_collect or gt_engine_free). -1 when lk has fewer keys
+ * than the current lookup or more than the capacity. */
+int gt_engine_set_lookup(gt_engine *e, const struct gt_lookup *lk);
+/* Key capacity (the most keys a lookup may have). */
+uint32_t gt_engine_key_capacity(const gt_engine *e);
 /* Totals over everything counted so far (merged from emitted bins). */
 struct gt_bin_stats gt_engine_totals(const gt_engine *e);
 

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "geotap/anomaly.h"
+#include "geotap/classifier.h"
 #include "geotap/keys.h"
+#include "geotap/sink.h"
 
 /* Names an upstream id (for the key object and the attribution); NULL or ""
  * prints the number. */
@@ -34,6 +36,11 @@ void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_f
                          const struct gt_event *ev);
 /* gt_event_fn writing to a struct gt_events_out (ctx); flushes each line. */
 void gt_events_out_fn(void *ctx, const struct gt_event *ev);
+/* The event writer as a sink on f: JSON lines (flushed each), or text:
+ * held and listed at the end ("N events" and one line each). close_f: the
+ * sink's free closes f. Upstream names from cls. 0, or -1 (out of memory). */
+int gt_events_sink(struct gt_sink *out, FILE *f, int close_f, int text, const struct gt_keys *keys,
+                   const gt_classifier *cls, const char *what);
 /* "drop_to_zero", "restored", "capture_gap", "not_measurable". */
 const char *gt_event_type_name(enum gt_event_type t);
 /* "unknown", "inside_country", "upstream". */

@@ -42,11 +42,10 @@ int gt_live_drops(gt_live *l, unsigned i, uint64_t *kernel, uint64_t *iface);
 /* Make a running or the next gt_live_dispatch of every handle return -2
  * (from any thread; not from a signal handler). */
 void gt_live_breakloop(gt_live *l);
+/* Make handle i's reads return at once when nothing is ready (to drain
+ * the ring before closing). 0, or -1. */
+int gt_live_nonblock(gt_live *l, unsigned i);
 /* Close every handle. */
 void gt_live_close(gt_live *l);
-
-/* Drop root privileges for user (supplementary groups, gid, uid), as
- * tcpdump -Z does. 0, or -1 with one line in err. */
-int gt_drop_privileges(const char *user, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
 #include "geotap/bins.h"
 #include "geotap/classifier.h"
 #include "geotap/keys.h"
+#include "geotap/sink.h"
 
 enum gt_format { GT_FMT_TABLE, GT_FMT_CSV, GT_FMT_JSONL };
 
@@ -36,6 +37,9 @@ const struct gt_counts *gt_output_totals(const struct gt_output *o);
 void gt_output_set_file(struct gt_output *o, FILE *f, int header);
 /* Free the output (does not close the FILE). */
 void gt_output_free(struct gt_output *o);
+/* The output as a sink (it stays the caller's: the sink's free leaves it);
+ * `what` names the target in a write error. 0, or -1 when out of memory. */
+int gt_output_sink(struct gt_sink *out, struct gt_output *o, const char *what);
 
 /* Format a key's columns into buf for display: "CN", "13335", "AS4837 ..." or "home". */
 void gt_key_label(const struct gt_keys *keys, const gt_classifier *cls, uint32_t key,

@@ -42,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "geotap/ranges.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 /* ---- Upstream name table -------------------------------------------------
  * Index 0 is "unknown" (name ""). An AS upstream is named "AS4837", or

@@ -2,7 +2,7 @@
  * (the reader takes integers as IPv6 by name); the rest is the CSV. What
  * loads is normalised: sorted and disjoint. */
 #include "fuzz_util.h"
-#include "geotap/sources.h"
+#include "geotap/geodata.h"
 
 #include <string.h>
 

@@ -1,6 +1,7 @@
-/* Classification sources read into range sets (see ranges.h). */
-#ifndef GEOTAP_SOURCES_H
-#define GEOTAP_SOURCES_H
+/* Geodata sources (analysis/geodata/) read into range sets (see ranges.h):
+ * MaxMind DBs, ASN CSVs and the ASN organisation table. */
+#ifndef GEOTAP_GEODATA_H
+#define GEOTAP_GEODATA_H
 
 #include <stddef.h>
 #include <stdint.h>

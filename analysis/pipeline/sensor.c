@@ -1,0 +1,556 @@
+/* The sensor (sensor.h): source -> workers -> collector -> detector
+ * (with attribution) -> sinks, with reload and a published snapshot. */
+#include "geotap/sensor.h"
+#include "geotap/anomaly.h"
+#include "geotap/attribution.h"
+#include "geotap/clock.h"
+#include "geotap/engine.h"
+#include "geotap/keyspace.h"
+#include "geotap/parse.h"
+#include "geotap/source.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GRACE_NS 500000000LL      /* ticks lag the clock: frames in flight still reach their bin */
+#define STATS_NS 250000000LL      /* how often a worker reads its drop counters */
+#define COLLECT_NS 100000000L     /* the collector's period */
+#define STAT_WORDS ((sizeof(struct gt_sensor_stats) + 7) / 8)
+
+/* One build of the classification, with key ids made stable (keyspace.c). */
+struct build {
+    struct gt_setup st;
+    uint32_t *class_key;          /* stable ids; NULL = st's own (the first build) */
+    uint32_t *l2_key;
+    gt_sensor *s;
+};
+
+/* One per worker thread, on its own cache lines. */
+struct wk {
+    _Alignas(64) gt_sensor *s;
+    struct gt_worker *w;
+    unsigned q;
+    uint64_t frames;                  /* private; published below */
+    _Atomic uint64_t frames_pub;
+    _Atomic int64_t last_rx;          /* wall clock of the last poll with frames */
+    int failed;
+    char err[512];
+};
+
+struct gt_sensor {
+    struct gt_sensor_config c;
+    gt_source *src;
+    gt_engine *eng;
+    struct build *first;              /* owns the written keys the sinks label */
+    struct build *cur;                /* the workers' build (collector thread only) */
+    gt_anomaly *det;
+    gt_attribution *attr;
+    double state_saved;               /* monotonic time of the last state save */
+    struct gt_sink *sinks;
+    unsigned nsinks;
+    struct wk *wk;
+    unsigned nw;
+    volatile sig_atomic_t stop_sig, reload_sig;
+    atomic_int stop;
+    _Alignas(64) _Atomic uint64_t taken;  /* frames taken under count (only then touched) */
+    /* statistics: written by the collector only, published by a seqlock */
+    struct gt_sensor_stats st;
+    _Atomic uint64_t seq;
+    _Atomic uint64_t words[STAT_WORDS];
+    atomic_uint_fast64_t reloads;
+    pthread_mutex_t reload_mu;
+    uint64_t src_errors;              /* file errors, already handed to notice */
+    char err[1024];
+};
+
+#define STATE_SAVE_S 300.0          /* the learned state is saved this often, and at the end */
+
+static void note(gt_sensor *s, const char *fmt, const char *a, const char *b)
+{
+    char m[1200];
+    if (!s->c.notice)
+        return;
+    snprintf(m, sizeof m, fmt, a, b);
+    s->c.notice(s->c.ctx, m);
+}
+
+static void set_err(gt_sensor *s, const char *msg)
+{
+    if (!s->err[0])
+        snprintf(s->err, sizeof s->err, "%s", msg);
+}
+
+static void publish(gt_sensor *s)
+{
+    uint64_t w[STAT_WORDS];
+    memset(w, 0, sizeof w);
+    s->st.reloads = atomic_load(&s->reloads);
+    for (unsigned i = 0; i < s->nw && i < GT_SENSOR_MAX_WORKERS; i++)
+        s->st.worker_frames[i] = atomic_load_explicit(&s->wk[i].frames_pub, memory_order_relaxed);
+    memcpy(w, &s->st, sizeof s->st);
+    uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t i = 0; i < STAT_WORDS; i++)
+        atomic_store_explicit(&s->words[i], w[i], memory_order_relaxed);
+    atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+}
+
+void gt_sensor_stats(const gt_sensor *s, struct gt_sensor_stats *out)
+{
+    gt_sensor *m = (gt_sensor *)s;
+    uint64_t w[STAT_WORDS];
+    for (;;) {
+        uint64_t a = atomic_load_explicit(&m->seq, memory_order_acquire);
+        if (a & 1)
+            continue;
+        for (size_t i = 0; i < STAT_WORDS; i++)
+            w[i] = atomic_load_explicit(&m->words[i], memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&m->seq, memory_order_relaxed) == a)
+            break;
+    }
+    memcpy(out, w, sizeof *out);
+}
+
+static void on_event(void *ctx, const struct gt_event *ev)
+{
+    gt_sensor *s = ctx;
+    for (unsigned i = 0; i < s->nsinks; i++)
+        if (s->sinks[i].event)
+            s->sinks[i].event(s->sinks[i].self, ev);
+}
+
+/* The engine's bin consumer: attribution, sinks, then the detector. */
+static void on_bin(void *ctx, const struct gt_bin *bin)
+{
+    gt_sensor *s = ctx;
+    struct gt_bin pb;
+    if (s->attr) {
+        gt_attribution_bin(s->attr, bin, &pb);
+        bin = &pb;
+    }
+    for (unsigned i = 0; i < s->nsinks; i++)
+        if (s->sinks[i].bin && !s->sinks[i].after_detector)
+            s->sinks[i].bin(s->sinks[i].self, bin);
+    if (s->det) {
+        gt_anomaly_bin(s->det, bin);
+        if (s->c.state && gt_mono_s() - s->state_saved >= STATE_SAVE_S) {
+            char e[512];
+            s->state_saved = gt_mono_s();
+            if (gt_anomaly_save(s->det, s->c.state, e, sizeof e) < 0)
+                note(s, "%s%s", e, "");
+        }
+    }
+    for (unsigned i = 0; i < s->nsinks; i++)
+        if (s->sinks[i].bin && s->sinks[i].after_detector)
+            s->sinks[i].bin(s->sinks[i].self, bin);
+    s->st.bins++;
+    s->st.last_bin = bin->start;
+    s->st.totals = gt_engine_totals(s->eng);
+    s->st.nkeys = bin->nkeys;
+}
+
+static void build_free(struct build *b)
+{
+    if (!b)
+        return;
+    gt_setup_free(&b->st);
+    free(b->class_key);
+    free(b->l2_key);
+    free(b);
+}
+
+static void build_retire(void *ctx)
+{
+    struct build *b = ctx;
+    if (b != b->s->first)
+        build_free(b);
+}
+
+static void build_lookup(struct build *b, struct gt_lookup *lk)
+{
+    gt_setup_lookup(&b->st, lk);
+    if (b->class_key)
+        lk->class_key = b->class_key;
+    if (b->l2_key)
+        lk->l2_key = b->l2_key;
+    /* The stable ids are the first build's, extended. */
+    const struct gt_keys *k0 = b->s->first->st.fine ? &b->s->first->st.count : &b->s->first->st.keys;
+    lk->keys = k0->keys;
+    lk->nkeys = k0->nkeys;
+    lk->retire = build_retire;
+    lk->retire_ctx = b;
+}
+
+static struct build *build_new(gt_sensor *s, char *err, size_t errlen)
+{
+    struct build *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    b->s = s;
+    if (gt_setup_build(&s->c.setup, &b->st, err, errlen) != 0) {
+        free(b);
+        return NULL;
+    }
+    if (b->st.warning[0])
+        note(s, "warning: %s%s", b->st.warning, "");
+    return b;
+}
+
+gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t errlen)
+{
+    gt_sensor *s = aligned_alloc(64, (sizeof *s + 63) / 64 * 64);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memset(s, 0, sizeof *s);
+    s->c = *c;
+    atomic_init(&s->stop, 0);
+    atomic_init(&s->taken, 0);
+    atomic_init(&s->seq, 0);
+    atomic_init(&s->reloads, 0);
+    for (size_t i = 0; i < STAT_WORDS; i++)
+        atomic_init(&s->words[i], 0);
+    pthread_mutex_init(&s->reload_mu, NULL);
+    if (c->files && !(s->src = gt_source_files(c->files, c->nfiles, c->bpf, err, errlen)))
+        goto fail;
+    if (!(s->first = build_new(s, err, errlen)))
+        goto fail;
+    s->cur = s->first;
+    if (!s->src && c->live && !(s->src = gt_source_live(c->live, err, errlen)))
+        goto fail;
+    if (!s->src && c->dpdk && !(s->src = gt_source_dpdk(c->dpdk, err, errlen)))
+        goto fail;
+    if (!s->src) {
+        snprintf(err, errlen, "no packet source given");
+        goto fail;
+    }
+    s->nw = gt_source_queues(s->src);
+    s->wk = aligned_alloc(64, (sizeof *s->wk * s->nw + 63) / 64 * 64);
+    if (!s->wk) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    memset(s->wk, 0, sizeof *s->wk * s->nw);
+    struct gt_lookup lk;
+    build_lookup(s->first, &lk);
+    const struct gt_keys *counted = s->first->st.fine ? &s->first->st.count : &s->first->st.keys;
+    struct gt_engine_opts eo = {
+        .parse_flags = c->parse_flags, .bytes_l3 = c->bytes_l3, .bin_seconds = c->bin_seconds,
+        .nworkers = s->nw, .on_bin = on_bin, .ctx = s,
+        .inline_collect = gt_source_packet_clock(s->src),
+        .keys = counted, .iface = c->iface, .lookup = &lk,
+    };
+    if (!(s->eng = gt_engine_new(&eo))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < s->nw; i++) {
+        s->wk[i].s = s;
+        s->wk[i].q = i;
+        s->wk[i].w = gt_engine_worker(s->eng, i);
+        atomic_init(&s->wk[i].frames_pub, 0);
+        atomic_init(&s->wk[i].last_rx, 0);
+    }
+    s->st.nworkers = s->nw;
+    if (c->detect) {
+        struct gt_anomaly_opts ao;
+        memset(&ao, 0, sizeof ao);
+        ao.fa_per_day = c->fa_per_day;
+        ao.on_event = on_event;
+        ao.ctx = s;
+        const struct gt_setup *st = &s->first->st;
+        if (!(s->det = gt_anomaly_new(&ao, &st->keys)) ||
+            (st->fine && !(s->attr = gt_attribution_new(&st->count, &st->keys, st->proj, st->count_up2,
+                                                        st->n_upstreams, s->det)))) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        gt_detect_ignore_unknown(s->det, &st->keys);
+        s->state_saved = gt_mono_s();
+        if (c->state && c->bin_seconds && gt_anomaly_load(s->det, c->state, c->bin_seconds, err, errlen) < 0)
+            note(s, "%s; starting with no learned state%s", err, "");
+        err[0] = 0;
+    }
+    publish(s);
+    return s;
+fail:
+    gt_sensor_free(s);
+    return NULL;
+}
+
+int gt_sensor_add_sink(gt_sensor *s, struct gt_sink sink)
+{
+    struct gt_sink *n = realloc(s->sinks, (s->nsinks + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    s->sinks = n;
+    s->sinks[s->nsinks++] = sink;
+    return 0;
+}
+
+/* The packet path's entry: one burst into the worker (count limit first). */
+static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
+{
+    struct wk *k = ctx;
+    gt_sensor *s = k->s;
+    if (__builtin_expect(s->c.count != 0, 0)) {
+        /* Only with a count limit: one shared add per burst keeps it exact. */
+        uint64_t t = atomic_fetch_add_explicit(&s->taken, n, memory_order_relaxed);
+        if (t >= s->c.count)
+            n = 0;
+        else if (t + n > s->c.count)
+            n = (unsigned)(s->c.count - t);
+        if (t + n >= s->c.count)
+            atomic_store(&s->stop, 1);
+        if (!n)
+            return;
+    }
+    gt_worker_burst(k->w, dlt, f, n);
+    k->frames += n;
+    atomic_store_explicit(&k->frames_pub, k->frames, memory_order_relaxed);
+}
+
+/* A live worker: poll, tick the wall clock, read drops; drain when stopped. */
+static int worker_loop(void *arg)
+{
+    struct wk *k = arg;
+    gt_sensor *s = k->s;
+    int64_t next_stats = 0;
+    unsigned busy = 0;
+    int got = 0;
+    for (;;) {
+        int n = gt_source_poll(s->src, k->q, on_burst, k);
+        if (n == GT_SOURCE_END)
+            break;
+        if (n == GT_SOURCE_ERR) {
+            snprintf(k->err, sizeof k->err, "%s", gt_source_error(s->src, k->q));
+            k->failed = 1;
+            atomic_store(&s->stop, 1);
+            continue;
+        }
+        got |= n > 0;
+        if (n > 0 && (++busy & 63) != 0)
+            continue;   /* busy: read the clock once every 64 polls */
+        busy = 0;
+        int64_t now = gt_realtime_ns();
+        /* Wall-clock bins: a silent link still closes its bins. */
+        gt_worker_tick(k->w, now - GRACE_NS);
+        if (got) {
+            atomic_store_explicit(&k->last_rx, now, memory_order_relaxed);
+            got = 0;
+        }
+        if (now >= next_stats) {
+            gt_worker_add_drops(k->w, gt_source_drops(s->src, k->q));
+            next_stats = now + STATS_NS;
+        }
+    }
+    gt_worker_add_drops(k->w, gt_source_drops(s->src, k->q));
+    gt_worker_finish(k->w);
+    return 0;
+}
+
+/* Files: one worker in this thread on packet time, collecting inline. */
+static void run_files(gt_sensor *s)
+{
+    struct wk *k = &s->wk[0];
+    unsigned last_file = (unsigned)-1, file;
+    uint64_t off, size, next_progress = 65536;
+    while (!s->stop_sig && !atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+        gt_source_position(s->src, &file, &off, &size);
+        if (file != last_file) {
+            last_file = file;
+            int dlt = gt_source_dlt(s->src);
+            char d[16];
+            snprintf(d, sizeof d, "%d", dlt);
+            if (file < s->c.nfiles && !gt_parse_dlt_supported(dlt))
+                note(s, "%s: link type %s is not supported; its frames count as non-IP",
+                     gt_source_name(s->src), d);
+        }
+        int n = gt_source_poll(s->src, 0, on_burst, k);
+        if (n == GT_SOURCE_END)
+            break;
+        if (n == GT_SOURCE_ERR) {
+            /* Reported here; what was read is counted and the next file follows. */
+            note(s, "%s%s", gt_source_error(s->src, 0), "");
+            s->src_errors++;
+            continue;
+        }
+        if (k->frames >= next_progress) {
+            next_progress = k->frames + 65536;
+            if (s->c.progress)
+                s->c.progress(s->c.ctx, s);
+        }
+    }
+    gt_worker_finish(k->w);
+}
+
+/* Live: workers on their threads, this thread collects every 100 ms. */
+static void run_live(gt_sensor *s)
+{
+    void **args = malloc(s->nw * sizeof *args);
+    unsigned started = 0;
+    /* Signals go to this thread only: workers start with them blocked. */
+    sigset_t block, old;
+    sigfillset(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    for (unsigned i = 0; args && i < s->nw; i++)
+        args[i] = &s->wk[i];
+    if (args)
+        started = gt_source_launch(s->src, worker_loop, args);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(args);
+    if (started < s->nw) {
+        char m[96];
+        snprintf(m, sizeof m, "cannot start %u workers", s->nw);
+        set_err(s, m);
+        atomic_store(&s->stop, 1);
+        /* Workers never started still owe a finish, or the engine waits for them. */
+        for (unsigned i = started; i < s->nw; i++)
+            gt_worker_finish(s->wk[i].w);
+    }
+    double t0 = gt_mono_s();
+    while (!atomic_load(&s->stop) && !s->stop_sig) {
+        struct timespec nap = { 0, COLLECT_NS };
+        nanosleep(&nap, NULL);   /* a signal cuts it short */
+        if (s->reload_sig) {
+            s->reload_sig = 0;
+            char e[512];
+            if (gt_sensor_reload(s, e, sizeof e) != 0)
+                note(s, "reload failed, the old classification stays: %s%s", e, "");
+        }
+        gt_engine_collect(s->eng);
+        publish(s);
+        if (s->c.duration_s > 0 && gt_mono_s() - t0 >= s->c.duration_s)
+            break;
+        if (s->c.idle_stop_s > 0) {
+            int64_t last = 0;
+            for (unsigned i = 0; i < started; i++) {
+                int64_t t = atomic_load_explicit(&s->wk[i].last_rx, memory_order_relaxed);
+                if (t > last)
+                    last = t;
+            }
+            if (last && gt_realtime_ns() - last >= (int64_t)(s->c.idle_stop_s * 1e9))
+                break;
+        }
+    }
+    atomic_store(&s->stop, 1);
+    gt_source_break(s->src);
+    gt_source_wait(s->src);
+    for (unsigned i = 0; i < s->nw; i++)
+        if (s->wk[i].failed) {
+            char m[900];
+            snprintf(m, sizeof m, "%s: %s", gt_source_name(s->src), s->wk[i].err);
+            set_err(s, m);
+        }
+}
+
+int gt_sensor_run(gt_sensor *s, char *err, size_t errlen)
+{
+    if (gt_source_packet_clock(s->src))
+        run_files(s);
+    else
+        run_live(s);
+    /* Every worker published its last partial bin: emit everything. */
+    gt_engine_finish(s->eng);
+    gt_source_drop_totals(s->src, s->st.drops);
+    s->st.totals = gt_engine_totals(s->eng);
+    publish(s);
+    if (s->det) {
+        char e[512];
+        gt_anomaly_finish(s->det);
+        if (s->c.state && gt_anomaly_save(s->det, s->c.state, e, sizeof e) < 0)
+            set_err(s, e);
+    }
+    for (unsigned i = 0; i < s->nsinks; i++) {
+        char e[512] = "";
+        if (s->sinks[i].finish && s->sinks[i].finish(s->sinks[i].self, e, sizeof e) != 0)
+            set_err(s, e);
+    }
+    snprintf(err, errlen, "%s", s->err);
+    return s->err[0] || s->src_errors ? -1 : 0;
+}
+
+void gt_sensor_stop(gt_sensor *s)
+{
+    s->stop_sig = 1;
+}
+
+void gt_sensor_request_reload(gt_sensor *s)
+{
+    s->reload_sig = 1;
+}
+
+int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->reload_mu);
+    int rc = -1;
+    struct build *b = build_new(s, err, errlen);
+    if (b && gt_keyspace_remap(&s->first->st, &b->st, &b->class_key, &b->l2_key, err, errlen) == 0) {
+        struct gt_lookup lk;
+        build_lookup(b, &lk);
+        if (gt_engine_set_lookup(s->eng, &lk) == 0) {
+            s->cur = b;
+            b = NULL;
+            atomic_fetch_add(&s->reloads, 1);
+            rc = 0;
+        } else {
+            snprintf(err, errlen, "the engine cannot take the new lookup");
+        }
+    }
+    build_free(b);
+    pthread_mutex_unlock(&s->reload_mu);
+    return rc;
+}
+
+const struct gt_keys *gt_sensor_keys(const gt_sensor *s) { return &s->first->st.keys; }
+const gt_classifier *gt_sensor_classifier(const gt_sensor *s) { return s->first->st.c; }
+const struct gt_setup *gt_sensor_setup(const gt_sensor *s) { return &s->first->st; }
+const char *gt_sensor_source_name(const gt_sensor *s) { return gt_source_name(s->src); }
+int gt_sensor_dlt(const gt_sensor *s) { return gt_source_dlt(s->src); }
+unsigned gt_sensor_queues(const gt_sensor *s) { return s->nw; }
+
+void gt_sensor_position(const gt_sensor *s, unsigned *file, uint64_t *offset, uint64_t *size)
+{
+    gt_source_position(s->src, file, offset, size);
+}
+
+void gt_sensor_prefill(gt_sensor *s, void (*fn)(void *ctx, uint8_t *data, uint32_t room), void *ctx)
+{
+    gt_source_prefill(s->src, fn, ctx);
+}
+
+void gt_sensor_free(gt_sensor *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; i < s->nsinks; i++)
+        if (s->sinks[i].free)
+            s->sinks[i].free(s->sinks[i].self);
+    free(s->sinks);
+    gt_attribution_free(s->attr);
+    gt_anomaly_free(s->det);
+    /* The engine retires every build but the first. */
+    gt_engine_free(s->eng);
+    if (!s->eng && s->cur != s->first)
+        build_free(s->cur);
+    build_free(s->first);
+    gt_source_close(s->src);
+    free(s->wk);
+    pthread_mutex_destroy(&s->reload_mu);
+    free(s);
+}
+
+const gt_anomaly *gt_sensor_anomaly(const gt_sensor *s)
+{
+    return s->det;
+}

@@ -1,0 +1,106 @@
+/* The sensor: the one pipeline that analyze, live and the benchmarks run.
+ * source -> engine workers (one per source queue) -> collector -> detector
+ * (with attribution) -> sinks. Files run in the calling thread on packet
+ * time; live sources run one worker thread per queue on wall-clock time
+ * while the calling thread collects every 100 ms. */
+#ifndef GEOTAP_SENSOR_H
+#define GEOTAP_SENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "geotap/bins.h"
+#include "geotap/keys.h"
+#include "geotap/setup.h"
+#include "geotap/sink.h"
+
+struct gt_live_opts;
+struct gt_dpdk_opts;
+typedef struct gt_sensor gt_sensor;
+
+struct gt_sensor_config {
+    /* The source: files (in order, as one capture), or live, or dpdk. */
+    const char *const *files;
+    unsigned nfiles;
+    const char *bpf;                /* files: BPF filter (live: in live->bpf) */
+    const struct gt_live_opts *live;
+    const struct gt_dpdk_opts *dpdk;
+    const char *iface;              /* interface for 'interface' upstream rules */
+    /* Classification (rebuilt on reload). */
+    struct gt_setup_opts setup;
+    /* Counting. */
+    unsigned parse_flags;           /* GT_PARSE_* */
+    int bytes_l3;
+    uint32_t bin_seconds;
+    /* Detection: run the detector and hand its events to the sinks. */
+    int detect;
+    double fa_per_day;              /* 0 = the detector's default */
+    const char *state;              /* the detector's learned state: loaded at start when the
+                                     * file exists, saved every 5 minutes and at the end; NULL = none */
+    /* Stop conditions (0 = none). */
+    uint64_t count;                 /* frames */
+    double duration_s;
+    double idle_stop_s;             /* no frame for this long after the first one */
+    /* Messages for the operator (the library never prints): warnings and
+     * per-file errors, one line each. May be NULL. */
+    void (*notice)(void *ctx, const char *msg);
+    /* Files: called every 65536 frames from the running thread. */
+    void (*progress)(void *ctx, gt_sensor *s);
+    void *ctx;
+};
+
+/* The published statistics (a consistent snapshot). */
+#define GT_SENSOR_MAX_WORKERS 64
+struct gt_sensor_stats {
+    struct gt_bin_stats totals;     /* over every emitted bin */
+    uint64_t bins;                  /* bins emitted */
+    int64_t last_bin;               /* start of the last emitted bin */
+    uint64_t drops[2];              /* [0] kernel or ring, [1] interface or NIC */
+    uint64_t reloads;               /* successful reloads */
+    uint32_t nkeys;                 /* keys of the current lookup */
+    uint32_t nworkers;
+    uint64_t worker_frames[GT_SENSOR_MAX_WORKERS];
+};
+
+/* Open the source and build the classifier (files: the files first, so a
+ * typo fails before seconds of loading; live: the classifier first, so the
+ * capture ring does not fill meanwhile). NULL with one line in err. */
+gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t errlen);
+/* Register a sink (before gt_sensor_run); sinks are called in this order
+ * and freed by gt_sensor_free. 0, or -1 when out of memory. */
+int gt_sensor_add_sink(gt_sensor *s, struct gt_sink sink);
+/* Run until the source ends, a stop condition or gt_sensor_stop; then
+ * drain, emit every bin and finish the sinks. 0, or -1 with the first
+ * error (a source or sink failure) in err, or err "" when only files were
+ * damaged (each reported through notice); what was read is still counted. */
+int gt_sensor_run(gt_sensor *s, char *err, size_t errlen);
+/* Ask the run to stop: from any thread or a signal handler. */
+void gt_sensor_stop(gt_sensor *s);
+/* Rebuild the classifier from the configuration (off the packet path) and
+ * hand it to the workers; key ids stay those of the same labels, new labels
+ * get new ids. A failed reload keeps the old classifier: -1 with err. From
+ * any thread but a signal handler (see gt_sensor_request_reload). */
+int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen);
+/* Ask the running collector to reload (async-signal-safe). */
+void gt_sensor_request_reload(gt_sensor *s);
+/* Copy the latest published statistics (any thread; never blocks workers). */
+void gt_sensor_stats(const gt_sensor *s, struct gt_sensor_stats *out);
+/* The written keys, for labels (valid until gt_sensor_free; they only grow). */
+const struct gt_keys *gt_sensor_keys(const gt_sensor *s);
+/* The first build's classifier: AS organisations and upstream names. */
+const gt_classifier *gt_sensor_classifier(const gt_sensor *s);
+/* The current build (its count and upstream tables). */
+const struct gt_setup *gt_sensor_setup(const gt_sensor *s);
+/* The source's name for messages, its link type and number of queues. */
+const char *gt_sensor_source_name(const gt_sensor *s);
+int gt_sensor_dlt(const gt_sensor *s);
+unsigned gt_sensor_queues(const gt_sensor *s);
+/* Files: index of the file being read, its bytes read and size. */
+void gt_sensor_position(const gt_sensor *s, unsigned *file, uint64_t *offset, uint64_t *size);
+/* DPDK benchmarks: prefill the RX mbufs (see dpdk_port.h). */
+void gt_sensor_prefill(gt_sensor *s, void (*fn)(void *ctx, uint8_t *data, uint32_t room), void *ctx);
+/* The detector (NULL when not run), for its expected rates. */
+const gt_anomaly *gt_sensor_anomaly(const gt_sensor *s);
+/* Stop and free everything (after gt_sensor_run returned). */
+void gt_sensor_free(gt_sensor *s);
+
+#endif
