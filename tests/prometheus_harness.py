@@ -150,10 +150,12 @@ def write_filler(path):
         f.write(struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
 
 
-def push_until(ns, b, filler, cond, timeout):
+def push_until(ns, b, d, cond, timeout):
     """TPACKET_V3 on this kernel hands the ring's last block over only when
     a later frame arrives (its block timer alone does not, after a silence):
     send one non-IP frame every half second until cond() holds."""
+    filler = os.path.join(d, "filler.pcap")
+    write_filler(filler)
     t = time.monotonic()
     while not cond() and time.monotonic() - t < timeout:
         sh("tcpreplay", "-q", "-i", b, filler, ns=ns)

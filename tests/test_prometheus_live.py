@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mmdb_write  # noqa: E402
 from prometheus_harness import (GEOTAP, SHARED, Geotap, Prometheus, by_label, capinfos_count, check,  # noqa: E402
                                 finish, mmdb_country, need, push_until, rx_packets, sh, skip, tmpdir,
-                                tshark_addr_counts, veth, write_filler, write_pcap)
+                                tshark_addr_counts, veth, write_pcap)
 
 DB1 = os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb")
 # Networks of MaxMind's test database, and some that are in neither.
@@ -106,10 +106,8 @@ def scrape():
     check(prom.wait_for("up", 1, 15) == 1, "Prometheus scrapes the sensor (up == 1)")
     r = replay(ns, b, pcap, 3000)
     r.wait(timeout=30)
-    filler = os.path.join(d, "filler.pcap")
-    write_filler(filler)
     ip = 'sum(geotap_frames_total{result="ip"})'
-    push_until(ns, b, filler, lambda: prom.scalar(ip) == n, 20)
+    push_until(ns, b, d, lambda: prom.scalar(ip) == n, 20)
     got = prom.scalar(ip)
     check(got == n, 'sum(geotap_frames_total{result="ip"}) = %s, capinfos: %d frames' % (got, n))
     time.sleep(2)   # one more scrape of the same figures: nothing moves after the last bin
@@ -157,10 +155,8 @@ def reload():
         g.p.send_signal(signal.SIGHUP)
     out, _ = r.communicate(timeout=40)
     check(r.returncode == 0, "tcpreplay sent the file (%.1f s)" % (time.monotonic() - t0))
-    filler = os.path.join(d, "filler.pcap")
-    write_filler(filler)
     frm = 'sum(geotap_packets_total{direction="from"})'
-    push_until(ns, b, filler, lambda: prom.scalar(frm) == n, 20)
+    push_until(ns, b, d, lambda: prom.scalar(frm) == n, 20)
     got = prom.scalar(frm)
     check(got == n, 'sum(geotap_packets_total{direction="from"}) = %s, frames sent (capinfos): %d' % (got, n))
     check(prom.scalar("sum(geotap_capture_drops_total)") == 0, "geotap_capture_drops_total = 0 (the kernel dropped none)")
