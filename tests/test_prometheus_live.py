@@ -6,7 +6,8 @@ capturing on a veth pair fed by tcpreplay from a private network namespace.
               API (/api/v1/query) gives, per country and direction, the last
               sample of geotap_packets_total equal to `geotap analyze` of the
               replayed file and to the oracle (tshark per address, mmdblookup
-              per address); frames = capinfos; promtool check metrics is clean.
+              per address); frames = capinfos; promtool check metrics is clean;
+              bins keep closing once the link is silent.
   reload      ten SIGHUPs during a 16 s replay, each after the country database
               was replaced (rename) by the other of two that differ (MaxMind's
               GeoLite2-Country-Test and one written here with countries the
@@ -119,6 +120,11 @@ def scrape():
         o = {next(iter(k)): v for k, v in oracle[direction].items()}
         check(p == o, "direction=%s: Prometheus = tshark + mmdblookup %s" % (direction, o))
     check(prom.scalar("sum(geotap_capture_drops_total)") == 0, "geotap_capture_drops_total = 0")
+    # The link is silent now: bins still close (zero rows for the keys seen).
+    rows0 = len(open(os.path.join(d, "live.csv")).read().splitlines())
+    time.sleep(2.5)
+    rows1 = len(open(os.path.join(d, "live.csv")).read().splitlines())
+    check(rows1 - rows0 >= 2 * 7, "silent link: %d more -o rows in 2.5 s (zero bins of 7 keys)" % (rows1 - rows0))
     text = g.metrics()
     lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     check(lint.returncode == 0, "promtool check metrics on /metrics: %s" % (lint.stdout + lint.stderr).strip())
