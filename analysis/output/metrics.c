@@ -30,6 +30,7 @@ struct gt_metrics {
     uint64_t *acc;                  /* [cap][KW], collector only */
     uint64_t hdr[HDR];              /* collector only */
     uint32_t *members;              /* ASNs with their own series, sorted; [asn_top] */
+    uint32_t *unmeas;               /* [cap] scratch: the detector's not_measurable keys */
     uint32_t nmembers;
     uint64_t reloads_seen;
     _Atomic uint64_t events[5];     /* by gt_event_type; collector writes, renderer reads */
@@ -124,7 +125,8 @@ struct gt_metrics *gt_metrics_new(const struct gt_metrics_opts *o)
     m->acc = calloc((size_t)m->cap * KW + 1, sizeof *m->acc);
     m->words = malloc(nw * sizeof *m->words);
     m->members = calloc((size_t)o->asn_top + 1, sizeof *m->members);
-    if (!m->acc || !m->words || !m->members) {
+    m->unmeas = calloc((size_t)m->cap + 1, sizeof *m->unmeas);
+    if (!m->acc || !m->words || !m->members || !m->unmeas) {
         gt_metrics_free(m);
         return NULL;
     }
@@ -146,6 +148,7 @@ void gt_metrics_free(struct gt_metrics *m)
     free(m->acc);
     free(m->words);
     free(m->members);
+    free(m->unmeas);
     free(m);
 }
 
@@ -261,10 +264,10 @@ static void on_bin(void *self, const struct gt_bin *b)
         r[K_FLAGS] = fl;
     }
     if (m->o.anomaly) {
-        uint32_t ids[4096], nm = gt_anomaly_not_measurable(m->o.anomaly, ids, 4096);
-        for (uint32_t i = 0; i < nm && i < 4096; i++)
-            if (ids[i] < n)
-                m->acc[(size_t)ids[i] * KW + K_FLAGS] |= F_UNMEAS;
+        uint32_t nm = gt_anomaly_not_measurable(m->o.anomaly, m->unmeas, m->cap);
+        for (uint32_t i = 0; i < nm && i < m->cap; i++)
+            if (m->unmeas[i] < n)
+                m->acc[(size_t)m->unmeas[i] * KW + K_FLAGS] |= F_UNMEAS;
     }
     const struct gt_bin_stats *s = &b->stats;
     m->hdr[H_BINS]++;
