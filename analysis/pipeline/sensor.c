@@ -464,7 +464,9 @@ static void run_live(gt_sensor *s)
             s->reload_sig = 0;
             char e[512];
             phase(s, GT_PHASE_RELOADING, NULL);
-            if (gt_sensor_reload(s, e, sizeof e) != 0) {
+            int rc = gt_sensor_reload(s, e, sizeof e);
+            publish(s);     /* the counters the phase's message shows */
+            if (rc != 0) {
                 note(s, "reload failed, the old classification stays: %s%s", e, "");
                 phase(s, GT_PHASE_RELOAD_FAILED, e);
             } else {
