@@ -4,10 +4,10 @@
 The detector decides nothing before 30 minutes of history, so its first
 baseline is learned by `geotap analyze --state` of a synthetic capture (GB,
 SE, US, Poisson at 30 packets/s, ending now). Then:
-  A. live --state S --state-interval 1 while 5 s of all three are replayed:
+  A. live --state S --state-interval 1 while 3 s of all three are replayed:
      S is rewritten while it runs (a new inode each time: tmp + rename, no
      S.tmp left behind) and once more at SIGTERM (its mtime after the signal);
-  B. live --state S (A's file) with a replay in which SE stops after 3 s:
+  B. live --state S (A's file) with a replay in which SE stops after 2 s:
      drop_to_zero for SE within 3 s of its last packet (oracle: the capture's
      own content, SE's last frame);
   C. the same replay with no state: no drop (the detector is still warming
@@ -44,7 +44,7 @@ def main():
         base = ["--bin", "1", "--country-db", L.TEST_DB, "--home-net", L.HOME, "--format", "csv", "-o", "/dev/null"]
 
         # A: saved every second while running, and at SIGTERM
-        L.write_pcap(n.path("all.pcap"), L.scenario(0, {cc: [(0, 5)] for cc in ("GB", "SE", "US")}, 30, 2))
+        L.write_pcap(n.path("all.pcap"), L.scenario(0, {cc: [(0, 3)] for cc in ("GB", "SE", "US")}, 30, 2))
         ino0 = os.stat(S).st_ino
         a = n.live(base + ["--state", S, "--state-interval", "1"], name="a")
         n.replay(n.path("all.pcap"))
@@ -57,7 +57,7 @@ def main():
         check(st.st_ino != ino1 and st.st_mtime >= t_term - 0.05, "A saved the state at SIGTERM")
         check(not os.path.exists(S + ".tmp"), "no %s left" % os.path.basename(S + ".tmp"))
 
-        frames = L.scenario(0, {"GB": [(0, 10)], "US": [(0, 10)], "SE": [(0, 3)]}, 30, 3)
+        frames = L.scenario(0, {"GB": [(0, 6)], "US": [(0, 6)], "SE": [(0, 2)]}, 30, 3)
         L.write_pcap(n.path("drop.pcap"), frames)
         se_last = max(t for t, s, _ in frames if s == L.SRC["SE"]) - frames[0][0]
 
