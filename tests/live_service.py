@@ -99,6 +99,47 @@ def scenario(t0, spans, rate, seed):
     return frames
 
 
+class Sniffer:
+    """Arrival times of the IPv4 frames on iface (an AF_PACKET socket of our
+    own): the oracle for when the replay actually sent what."""
+
+    def __init__(self, iface):
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+        self.sock.bind((iface, 0))
+        self.sock.settimeout(0.2)
+        self.seen = []          # (time, source address)
+        self.stopped = False
+        import threading
+        self.th = threading.Thread(target=self.run, daemon=True)
+        self.th.start()
+
+    def run(self):
+        while not self.stopped:
+            try:
+                f = self.sock.recv(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(f) >= 34:
+                self.seen.append((time.time(), socket.inet_ntoa(f[26:30])))
+
+    def first(self, timeout=30):
+        end = time.time() + timeout
+        while not self.seen and time.time() < end:
+            time.sleep(0.02)
+        return self.seen[0][0] if self.seen else None
+
+    def last_from(self, src, before=None):
+        t = [x for x, s in list(self.seen) if s == src and (before is None or x < before)]
+        return t[-1] if t else None
+
+    def stop(self):
+        self.stopped = True
+        self.th.join()
+        self.sock.close()
+
+
 class Netns:
     """veth pair A (here) <-> B (in namespace NS): geotap captures A here, so
     the servers it talks to are on this loopback; tcpreplay sends from B."""

@@ -7,19 +7,24 @@ learned first: `geotap analyze --state` of a synthetic capture of GB, SE and US
 (Poisson, 30 packets/s each) ending now. geotap live (1 s bins, that state)
 captures a veth pair fed by tcpreplay from a network namespace with a capture
 in which SE goes silent from 8 s to 24 s while GB and US go on. Oracles: the
-capture's own content (which country is silent, from when: SE's last packet
-before the silence, replayed at the capture's pace) and Alertmanager's API
-(GET /api/v2/alerts):
+capture's own content (which country is silent) with the arrival times of its
+frames on the interface (an AF_PACKET socket of the test: SE's last frame
+before the silence) and Alertmanager's API (GET /api/v2/alerts):
   - a drop_to_zero alert for SE with labels alertname, country, sensor, cause
     and startsAt at SE's last packet (within the replay's jitter); none for GB, US;
-  - Alertmanager is stopped before the drop and restarted after it: the
-    alert still arrives (retried), while SE is still silent;
+  - Alertmanager is stopped before the drop and restarted 3.5 s into SE's
+    silence, after the drop: the alert still arrives (retried), while SE is
+    still silent;
   - SE's return resolves it (gone from the active alerts);
+  - a webhook receiver (http.server here) gets SE's drop_to_zero and restored
+    event JSON, in that order, and nothing for GB or US;
   - the sensor's summary counts the failed posts and drops nothing.
 Skips (77) without root/netns/tcpreplay, or without Alertmanager except
 under CI=true (then it fails). About 50 s."""
+import http.server
 import json
 import os
+import threading
 import shutil
 import signal
 import subprocess
@@ -81,24 +86,41 @@ def main():
 
         frames = L.scenario(0, {"GB": [(0, END)], "US": [(0, END)], "SE": [(0, SILENT_FROM), (SILENT_TO, END)]}, 30, 2)
         L.write_pcap(n.path("replay.pcap"), frames)
-        t_first = frames[0][0]
-        se_last = max(t for t, s, _ in frames if s == L.SRC["SE"] and t < SILENT_FROM) - t_first
-        se_back = min(t for t, s, _ in frames if s == L.SRC["SE"] and t > SILENT_FROM) - t_first
+
+        hooked = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                hooked.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
 
         am = start_am()
         live = n.live(["--bin", "1", "--country-db", L.TEST_DB, "--home-net", L.HOME, "--state", state,
-                       "--alertmanager", url, "--sensor", SENSOR, "--format", "csv", "-o", "/dev/null"])
+                       "--alertmanager", url, "--webhook", "http://127.0.0.1:%d/geotap" % hook.server_address[1],
+                       "--sensor", SENSOR, "--format", "csv", "-o", "/dev/null"])
+        sniff = L.Sniffer(n.a)
         replay = n.replay_bg(n.path("replay.pcap"))
-        t0 = time.time()            # the replay's first frame, give or take its start-up
-        time.sleep(SILENT_FROM - 3)
+        t0 = sniff.first()          # the replay's first frame
+        if not check(t0 is not None, "the replay's frames arrive"):
+            return
+        time.sleep(max(0, t0 + SILENT_FROM - 3 - time.time()))
         check(not alerts(), "no alert before the silence")
         am.send_signal(signal.SIGTERM)
         am.wait(timeout=20)
-        # down through the drop (declared ~1.5 s into the silence), up again 5 s later
-        time.sleep(3 + 5)
+        # down through the drop (declared 1-2 s into SE's silence), up again 3.5 s into it
+        end = time.time() + 30
+        while time.time() < end and not (sniff.seen and time.time() - sniff.last_from(L.SRC["SE"]) > 3.5):
+            time.sleep(0.05)
         am = start_am()
         got = None
-        while time.time() < t0 + SILENT_TO - 0.5 and not got:
+        se_last = sniff.last_from(L.SRC["SE"]) - t0
+        while not sniff.last_from(L.SRC["SE"]) - t0 > se_last and not got:
             got = [a for a in alerts() if a["labels"].get("country") == "SE"]
             time.sleep(0.2)
         check(bool(got), "the SE alert arrived after Alertmanager's restart, while SE is silent (%.1f s into the replay)"
@@ -108,19 +130,23 @@ def main():
             want = {"alertname": "drop_to_zero", "country": "SE", "sensor": SENSOR, "cause": "unknown"}
             check(a["labels"] == want, "labels %r == %r" % (a["labels"], want))
             starts = parse_time(a["startsAt"])
-            check(t0 + se_last - 0.5 <= starts <= t0 + se_last + 1.5,
-                  "startsAt %s is SE's last packet, %.2f s into the replay (got %.2f s)"
+            check(abs(starts - (t0 + se_last)) < 0.25,
+                  "startsAt %s is SE's last frame before the silence, %.2f s into the replay (got %.2f s)"
                   % (a["startsAt"], se_last, starts - t0))
             check("SE" in a["annotations"].get("summary", ""), "summary %r" % a["annotations"])
         others = [a for a in alerts() if a["labels"].get("country") != "SE"]
         check(not others, "no alert for GB or US: %r" % others)
         # SE comes back: resolved
         resolved = False
-        while time.time() < t0 + se_back + 10 and not resolved:
+        end = t0 + END + 10
+        while time.time() < end and not resolved:
             resolved = not [a for a in alerts() if a["labels"].get("country") == "SE"]
             time.sleep(0.3)
-        check(resolved, "SE's return (%.1f s) resolved the alert (%.1f s)" % (se_back, time.time() - t0))
+        back = [x for x, src in list(sniff.seen) if src == L.SRC["SE"] and x > t0 + se_last + 1]
+        check(resolved and back, "SE's return (%.1f s) resolved the alert (%.1f s)"
+              % ((back[0] - t0) if back else -1, time.time() - t0))
         replay.wait(timeout=60)
+        sniff.stop()
         rc = n.stop(live)
         err = n.log("live")
         print(err)
@@ -130,6 +156,10 @@ def main():
         check(len(f) > 10 and int(f[3]) >= 2 and int(f[8]) > 0 and int(f[11]) == 0,
               "summary %r: >= 2 events queued, posts failed while Alertmanager was down, none dropped" % line)
         check(L.summary_frames(err) == len(frames), "live counted the %d frames sent" % len(frames))
+        hook.shutdown()
+        got = [(e["type"], e.get("key")) for e in hooked if e["type"] in ("drop_to_zero", "restored")]
+        check(got == [("drop_to_zero", {"country": "SE"}), ("restored", {"country": "SE"})],
+              "webhook: SE's drop then restored, nothing else: %r" % got)
     finally:
         if am and am.poll() is None:
             am.send_signal(signal.SIGTERM)

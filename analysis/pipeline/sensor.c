@@ -137,15 +137,11 @@ static void on_event(void *ctx, const struct gt_event *ev)
 static void save_state(gt_sensor *s, int final)
 {
     char e[512];
-    if (gt_anomaly_save(s->det, s->c.state, e, sizeof e) == 0) {
-        s->st.state_saves++;
-        return;
-    }
-    s->st.state_save_errors++;
-    if (final)
-        set_err(s, e);
-    else
-        note(s, "%s%s", e, "");
+    int ok = gt_anomaly_save(s->det, s->c.state, e, sizeof e) == 0;
+    s->st.state_saves += ok;
+    s->st.state_save_errors += !ok;
+    if (!ok)
+        final ? set_err(s, e) : note(s, "%s%s", e, "");
 }
 
 static void phase(gt_sensor *s, enum gt_sensor_phase ph, const char *msg)
@@ -168,7 +164,8 @@ static void on_bin(void *ctx, const struct gt_bin *bin)
             s->sinks[i].bin(s->sinks[i].self, bin);
     if (s->det) {
         gt_anomaly_bin(s->det, bin);
-        if (s->c.state && gt_mono_s() - s->state_saved >= (s->c.state_every_s > 0 ? s->c.state_every_s : STATE_SAVE_S)) {
+        double every = s->c.state_every_s > 0 ? s->c.state_every_s : STATE_SAVE_S;
+        if (s->c.state && gt_mono_s() - s->state_saved >= every) {
             s->state_saved = gt_mono_s();
             save_state(s, 0);
         }
@@ -466,12 +463,9 @@ static void run_live(gt_sensor *s)
             phase(s, GT_PHASE_RELOADING, NULL);
             int rc = gt_sensor_reload(s, e, sizeof e);
             publish(s);     /* the counters the phase's message shows */
-            if (rc != 0) {
+            if (rc != 0)
                 note(s, "reload failed, the old classification stays: %s%s", e, "");
-                phase(s, GT_PHASE_RELOAD_FAILED, e);
-            } else {
-                phase(s, GT_PHASE_RELOADED, NULL);
-            }
+            phase(s, rc ? GT_PHASE_RELOAD_FAILED : GT_PHASE_RELOADED, rc ? e : NULL);
         }
         gt_engine_collect(s->eng);
         publish(s);
