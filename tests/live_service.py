@@ -62,6 +62,23 @@ def free_port():
     return p
 
 
+def parse_time(s):
+    """Alertmanager's RFC 3339 (nanoseconds, Z or offset) -> seconds."""
+    import datetime
+    s = s.replace("Z", "+00:00")
+    main, _, rest = s.partition(".")
+    frac = ""
+    if rest:
+        i = 0
+        while i < len(rest) and rest[i].isdigit():
+            i += 1
+        frac, tz = rest[:i], rest[i:]
+    else:
+        main, tz = s[:19], s[19:]
+    d = datetime.datetime.fromisoformat(main + tz)
+    return d.timestamp() + (float("0." + frac) if frac else 0.0)
+
+
 def write_pcap(path, frames):
     """frames: (t seconds, src ip, dst ip) in time order -> Ethernet/IPv4/UDP, 60 bytes."""
     with open(path, "wb") as f:

@@ -129,7 +129,7 @@ def main():
             a = got[0]
             want = {"alertname": "drop_to_zero", "country": "SE", "sensor": SENSOR, "cause": "unknown"}
             check(a["labels"] == want, "labels %r == %r" % (a["labels"], want))
-            starts = parse_time(a["startsAt"])
+            starts = L.parse_time(a["startsAt"])
             check(abs(starts - (t0 + se_last)) < 0.25,
                   "startsAt %s is SE's last frame before the silence, %.2f s into the replay (got %.2f s)"
                   % (a["startsAt"], se_last, starts - t0))
@@ -166,18 +166,6 @@ def main():
             am.wait(timeout=20)
         n.close()
     L.finish()
-
-
-def parse_time(s):
-    import datetime
-    s = s.replace("Z", "+00:00")
-    main, _, rest = s.partition(".")
-    if not rest:
-        return datetime.datetime.fromisoformat(s).timestamp()
-    i = 0
-    while i < len(rest) and rest[i].isdigit():
-        i += 1
-    return datetime.datetime.fromisoformat(main + rest[i:]).timestamp() + float("0." + rest[:i])
 
 
 main()

@@ -15,7 +15,6 @@ SE, US, Poisson at 30 packets/s, ending now). Then:
 Root only; skips (77) without root, netns or tcpreplay."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
