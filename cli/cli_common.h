@@ -52,7 +52,8 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
 "  --fa-budget N         false alarms per day allowed across all keys together\n" \
 "                        (default 0.01); sets the silence threshold ln(1/alpha)\n" \
 "  --state FILE          keep the learned baselines across runs: loaded at start\n" \
-"                        when FILE exists, saved at exit and every 5 minutes\n"
+"                        when FILE exists, saved at exit and every 5 minutes\n" \
+"                        (live: --state-interval)\n"
 
 /* --by and --format (table on a terminal without -o, else csv); -1 after a
  * message naming prog and the bad value. */

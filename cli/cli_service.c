@@ -54,7 +54,23 @@ struct rot_sink {
     struct gt_events_out eo;
     gt_rotate *rot;
     int events;
+    uint64_t told;      /* errors already reported */
 };
+
+/* One line on standard error per new failure (a file that cannot be opened
+ * is retried at each bin: told once until it changes). */
+static void tell(struct rot_sink *k)
+{
+    uint64_t n = k->events ? k->re.errors : k->ro.errors;
+    const char *e = k->events ? k->re.err : k->ro.err;
+    static char last[512];
+    if (n == k->told)
+        return;
+    k->told = n;
+    if (strcmp(last, e) != 0)
+        fprintf(stderr, "geotap: %s\n", e);
+    snprintf(last, sizeof last, "%s", e);
+}
 
 static const char *upstream_name(void *ctx, uint32_t u)
 {
@@ -64,11 +80,13 @@ static const char *upstream_name(void *ctx, uint32_t u)
 static void rot_bin(void *self, const struct gt_bin *b)
 {
     gt_rotating_output_bin(&((struct rot_sink *)self)->ro, b);
+    tell(self);
 }
 
 static void rot_event(void *self, const struct gt_event *ev)
 {
     gt_rotating_events_fn(&((struct rot_sink *)self)->re, ev);
+    tell(self);
 }
 
 static void rot_stats(void *self, struct gt_sensor_stats *st)
