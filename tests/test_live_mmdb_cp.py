@@ -4,15 +4,15 @@ SIGHUPs reload it: the sensor must not crash, counts stay exact, failed
 reloads are counted and named.
 
 The DB is the real GeoLite2-Country.mmdb (4 MB, from scripts/setup's cache),
-copied to a private path. While tcpreplay sends teams.pcap 5 times from a
-network namespace:
+copied to a private path. While tcpreplay sends teams.pcap from a
+network namespace (3 times):
   1. the file is truncated and half of it written (what cp leaves mid-copy),
      SIGHUP: the reload fails with a line naming the file, the sensor goes on;
      the rest is written, SIGHUP: it reloads;
   2. a loop of `cp BIG PATH` runs while a SIGHUP is sent every 100 ms.
 Oracles: the process is alive throughout and exits 0; capinfos' frame count
-times 5 is what was counted; the packets per country equal `geotap analyze`
-of the same pcap with the same DB, times 5 (the DB content never changes, so
+times 3 is what was counted; the packets per country equal `geotap analyze`
+of the same pcap with the same DB, times 3 (the DB content never changes, so
 every classifier that ran gives the same countries); the summary's failed
 reloads are at least the one of step 1, and each failure is logged.
 Root only; skips (77) without root, netns, tcpreplay or the GeoLite2 DB
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import live_service as L  # noqa: E402
 from live_service import check  # noqa: E402
 
-LOOPS = 5
+LOOPS = 3
 
 
 def per_country(text):
