@@ -79,6 +79,26 @@ def parse_time(s):
     return d.timestamp() + (float("0." + frac) if frac else 0.0)
 
 
+def start_alertmanager(am_bin, cfg, storage, port, log):
+    """A real Alertmanager on 127.0.0.1:port (no cluster), ready; its output
+    appended to log. RuntimeError with the log's tail when it does not start."""
+    import urllib.request
+    p = subprocess.Popen([am_bin, "--config.file=" + cfg, "--storage.path=" + storage,
+                          "--web.listen-address=127.0.0.1:%d" % port, "--cluster.listen-address=",
+                          "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=open(log, "a"))
+    end = time.time() + 30
+    while time.time() < end and p.poll() is None:
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % port, timeout=1).read()
+            return p
+        except Exception:
+            time.sleep(0.1)
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    raise RuntimeError("alertmanager did not start: " + open(log).read()[-2000:])
+
+
 def write_pcap(path, frames):
     """frames: (t seconds, src ip, dst ip) in time order -> Ethernet/IPv4/UDP, 60 bytes."""
     with open(path, "wb") as f:

@@ -28,7 +28,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_service import free_port, parse_time  # noqa: E402
+from live_service import free_port, parse_time, start_alertmanager  # noqa: E402
 
 EMIT = sys.argv[1]
 SENSOR = "test-sensor"
@@ -143,21 +143,12 @@ receivers:
 
 
 def start_am():
-    p = subprocess.Popen([am_bin, "--config.file=" + cfg, "--storage.path=" + os.path.join(tmp, "data"),
-                          "--web.listen-address=127.0.0.1:%d" % am_port, "--cluster.listen-address=",
-                          "--log.level=warn"],
-                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "am.log"), "a"))
+    try:
+        p = start_alertmanager(am_bin, cfg, os.path.join(tmp, "data"), am_port, os.path.join(tmp, "am.log"))
+    except RuntimeError as e:
+        fail(str(e))
     procs.append(p)
-    end = time.time() + 30
-    while time.time() < end:
-        try:
-            urllib.request.urlopen(am_url + "/-/ready", timeout=1).read()
-            return p
-        except Exception:
-            if p.poll() is not None:
-                fail("alertmanager exited: " + open(os.path.join(tmp, "am.log")).read()[-2000:])
-            time.sleep(0.1)
-    fail("alertmanager not ready after 30 s")
+    return p
 
 
 def stop_am(p):

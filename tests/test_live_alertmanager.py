@@ -57,19 +57,9 @@ def main():
             f.write("route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n- name: none\n")
 
         def start_am():
-            p = n.spawn([am_bin, "--config.file=" + cfg, "--storage.path=" + n.path("am-data"),
-                         "--web.listen-address=127.0.0.1:%d" % port, "--cluster.listen-address=",
-                         "--log.level=warn"], "am")
-            end = time.time() + 30
-            while time.time() < end:
-                try:
-                    urllib.request.urlopen(url + "/-/ready", timeout=1).read()
-                    return p
-                except Exception:
-                    if p.poll() is not None:
-                        break
-                    time.sleep(0.1)
-            raise RuntimeError("alertmanager did not start: " + open(n.path("am.log")).read()[-2000:])
+            p = L.start_alertmanager(am_bin, cfg, n.path("am-data"), port, n.path("am.log"))
+            n.procs.append(p)
+            return p
 
         def alerts():
             with urllib.request.urlopen(url + "/api/v2/alerts", timeout=5) as r:
