@@ -491,6 +491,8 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
             gt_metrics_family(f, counters[i].name);
         counter_rows(f, &v, counters[i].name, counters[i].col, counters[i].dir, counters[i].dbl);
     }
+    gt_metrics_family(f, "geotap_bins_total");
+    fprintf(f, "geotap_bins_total %" PRIu64 "\n", v.hdr[H_BINS]);
     const char *ifc = m->o.interface ? m->o.interface : "";
     static const char *const results[] = { "ip", "non_ip", "truncated", "malformed" };
     gt_metrics_family(f, "geotap_frames_total");
@@ -523,7 +525,19 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
         gt_sensor_stats(m->o.sensor, &st);
         gt_metrics_family(f, "geotap_reloads_total");
         fprintf(f, "geotap_reloads_total{result=\"success\"} %" PRIu64 "\n", st.reloads);
-        fprintf(f, "geotap_reloads_total{result=\"failure\"} %" PRIu64 "\n", st.reload_failures);
+        fprintf(f, "geotap_reloads_total{result=\"failure\"} %" PRIu64 "\n", st.reloads_failed);
+        gt_metrics_family(f, "geotap_state_saves_total");
+        fprintf(f, "geotap_state_saves_total{result=\"success\"} %" PRIu64 "\n", st.state_saves);
+        fprintf(f, "geotap_state_saves_total{result=\"failure\"} %" PRIu64 "\n", st.state_save_errors);
+        static const char *const fam[] = { "geotap_alerts_sent_total", "geotap_alerts_failed_total",
+                                           "geotap_alerts_dropped_total", "geotap_output_errors_total",
+                                           "geotap_output_lost_total" };
+        const uint64_t val[] = { st.alerts_sent, st.alerts_failed, st.alerts_dropped, st.output_errors,
+                                 st.output_lost };
+        for (int i = 0; i < 5; i++) {
+            gt_metrics_family(f, fam[i]);
+            fprintf(f, "%s %" PRIu64 "\n", fam[i], val[i]);
+        }
     }
     if (m->extra)
         m->extra(m->extra_ctx, f);

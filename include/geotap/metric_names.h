@@ -25,6 +25,8 @@
       "Flow starts per key: silences longer than 5 s that ended, the independent arrivals the detector judges silences on; sum across sensors to rerun it.") \
     X("geotap_flow_idle_seconds_total", "counter", "country,asn,upstream", \
       "Length of those silences past 5 s per key, seconds (each worker's over the workers, as the detector takes it); flow-start rate = increase(starts) / increase(idle).") \
+    X("geotap_bins_total", "counter", "", \
+      "Bins closed (with packets or not): grows by one per bin width while the sensor runs, also on a silent link.") \
     X("geotap_frames_total", "counter", "interface,result", \
       "Frames read per interface by parse result: ip, non_ip, truncated, malformed.") \
     X("geotap_capture_drops_total", "counter", "interface", \
@@ -47,8 +49,12 @@
       "Alert and webhook POSTs that failed and are retried with back-off.") \
     X("geotap_alerts_dropped_total", "counter", "", \
       "Alerts given up undelivered: queue full, receiver rejected them, or still pending at exit.") \
-    X("geotap_output_errors_total", "counter", "output", \
-      "Failures to open, rotate or write an output file (bins, events).") \
+    X("geotap_output_errors_total", "counter", "", \
+      "Failures to open or close a rotating output file (bins, events).") \
+    X("geotap_output_lost_total", "counter", "", \
+      "Bins and events that had no output file to go to.") \
+    X("geotap_state_saves_total", "counter", "result", \
+      "Writes of the detector's learned state (--state) by result: success, failure.") \
     X("geotap_build_info", "gauge", "version,country_db,country_db_build_epoch,asn_db,asn_db_build_epoch", \
       "Always 1; the version and the databases in use as labels.") \
     X("process_start_time_seconds", "gauge", "", \
