@@ -89,6 +89,7 @@ static void countries(void)
     CHECK(sample(t, "geotap_frames_total{interface=\"eth1\",result=\"ip\"}") == 18);
     CHECK(sample(t, "geotap_frames_total{interface=\"eth1\",result=\"non_ip\"}") == 3);
     CHECK(sample(t, "geotap_capture_drops_total{interface=\"eth1\"}") == 0);
+    CHECK(sample(t, "geotap_bins_total") == 3);
     CHECK(sample(t, "geotap_last_packet_timestamp_seconds{country=\"GB\"}") == 1002.5);
     CHECK(strstr(t, "# TYPE geotap_packets_total counter\n") != NULL);
     CHECK(strstr(t, "geotap_build_info{version=\"") != NULL && strstr(t, "country_db=\"/x.mmdb\"") != NULL);
