@@ -9,35 +9,18 @@ import os
 import random
 import shutil
 import signal
-import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
 import urllib.request
 
+from live_service import check, failures, finish, free_port, skip  # noqa: F401  (one copy of each)
+
 GEOTAP = os.environ.get("GEOTAP_BIN", "")
 SHARED = os.environ.get("GEOTAP_SHARED", "")
-failures = []
 _cleanups = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def skip(why):
-    """Skip (77), or fail under CI=true: CI has every package."""
-    if os.environ.get("CI") == "true":
-        print("FAIL: " + why + " (CI=true: not skipped)")
-        sys.exit(1)
-    print("SKIP: " + why)
-    sys.exit(77)
 
 
 def need(*tools):
@@ -46,11 +29,6 @@ def need(*tools):
     for t in tools:
         if not shutil.which(t):
             skip("no " + t)
-
-
-def finish():
-    print("%d failure(s)" % len(failures))
-    sys.exit(1 if failures else 0)
 
 
 @atexit.register
@@ -99,14 +77,6 @@ def veth(prefix):
 def rx_packets(iface):
     with open("/sys/class/net/%s/statistics/rx_packets" % iface) as f:
         return int(f.read())
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def write_pcap(path, addrs, n, seed):
