@@ -327,20 +327,22 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     if (k->hist_s < a->o.warmup_s)
         return;
     k->warm = k->pkts >= a->o.warmup_pkts;
-    int meas = k->mu > 0 && a->lthr / k->mu <= a->o.max_delay_s;
+    /* the time a drop would take to declare: the silence it needs (Ldec)
+     * at the rate of independent arrivals (flow starts) */
+    double ld = decide_l(a);
+    int meas = k->mu > 0 && ld / k->mu <= a->o.max_delay_s;
     if (!meas) {
         if (!k->unmeas) {
             k->unmeas = 1;
             struct gt_event ev = gt_anom_event(GT_EV_NOT_MEASURABLE, kc->id, k->last_ns, x->e_ns);
             ev.expected_rate = k->mu;
-            ev.threshold = a->lthr;
+            ev.threshold = ld;
             gt_anom_emit(a, &ev);
         }
         return;
     }
     k->unmeas = 0;
     int carried = k->carry > 0 && k->carry + k->lam_full >= a->lthr + CARRY_MARGIN;
-    double ld = decide_l(a);
     if (!k->warm || x->e_ns < k->hold_until || (k->lam < ld && !carried))
         return;
     /* Too few flow starts seen to know the rate (the packet rate stands in,

@@ -79,9 +79,11 @@
  * packets (variance of bin-to-bin differences / (2 * mean) < 1.5), when the
  * packet rate is the right one.
  *
- * Not measurable. A key whose time to decide, Lthr/mu, exceeds max_delay_s
+ * Not measurable. A key whose time to declare a drop, Ldec/mu (the silence a
+ * drop needs at its rate of flow starts, not of packets), exceeds max_delay_s
  * (default 2 h) gets no decisions and one not_measurable event (again after it
  * has been measurable in between); gt_anomaly_not_measurable() lists them.
+ * (K = 250: Ldec = 20, so below 20 / 7200 = 0.0028 flows/s.)
  * Warm-up: no decisions for a key before warmup_s of history and warmup_pkts
  * packets.
  *
@@ -155,7 +157,7 @@ struct gt_event {
     double duration_s;          /* restored: first_seen - last_seen; gap: end - start */
     double expected_rate;       /* flow starts/s (packets/s for Poisson keys) expected at the decision */
     double expected_count;      /* drop: L over the silence at the decision */
-    double threshold;           /* drop: Ldec (the L it needed); not_measurable: Lthr */
+    double threshold;           /* drop and not_measurable: Ldec (the L a drop needs) */
     double silence_s;           /* drop: detected - last_seen */
     enum gt_cause cause;
     uint32_t upstream;          /* upstream id used for the attribution, 0 = none */
