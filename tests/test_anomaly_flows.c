@@ -132,15 +132,15 @@ static void test_far_times(void)
  * drop needs (Ldec), not on packets or Lthr. Flows of 5 packets 0.2 s apart,
  * one every T s (evenly): the silences past the 5 s flow gap are T - 5.8 s,
  * so mu = 1 / (T - 5.8). K = 250, B = 0.01: Lthr = 17.39, Ldec = max(17.39,
- * 6 / 0.3) = 20. T = 400: mu = 0.002537/s, Ldec/mu = 7884 s > 7200: not
+ * 6.5 / 0.3) = 21.67. T = 400: mu = 0.002537/s, Ldec/mu = 8541 s > 7200: not
  * measurable (Lthr/mu = 6855 s and Lthr/packet rate = 1391 s would both have
- * passed). T = 300: mu = 0.003399/s, Ldec/mu = 5884 s: measurable. */
+ * passed). T = 300: mu = 0.003399/s, Ldec/mu = 6374 s: measurable. */
 static void test_not_measurable(void)
 {
     struct gt_key kk[3];
     struct gt_keys keys = mkkeys(3, kk);
     struct gt_anomaly_opts o = { .fa_per_day = 0.01, .budget_keys = 250, .on_event = on_ev };
-    const double period[2] = { 400, 300 }, ldec = 20, lthr = log(250.0 * 1440 / 0.01);
+    const double period[2] = { 400, 300 }, ldec = 6.5 / 0.3, lthr = log(250.0 * 1440 / 0.01);
     const double mu0 = 1 / (period[0] - 5.8), mu1 = 1 / (period[1] - 5.8);
     CHECK(lthr / mu0 < 7200 && ldec / mu0 > 7200 && ldec / mu1 < 7200 && lthr < ldec);
     nev = 0;

@@ -128,6 +128,31 @@ double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width)
     return log(1.0 / alpha);
 }
 
+/* The silences a drop needs, for bins of width w. Ldec: Lthr, and
+ * improbable (e^-RESID_L) even at the residual RESID_FRAC of the rate, since
+ * the first silence after an abrupt partial drop began at the full rate and
+ * is judged on it; but at most DELAY_CAP * Lthr, so that the delay stays
+ * within 1.5x the minimum ln(1/alpha)/mu even for a few keys, with the
+ * rate's estimation error (1/sqrt(N_TAIL) = 13 %) on top. Lcarry: two
+ * silences around a stray packet judged together at the rate from before
+ * (past Lthr + CARRY_MARGIN), as improbable at the residual rate as one
+ * silence at Ldec: two arrivals' worth of silence at rate r has probability
+ * e^-y (1 + y), y = RESID_FRAC * L, so y = r + ln(1 + y) with e^-r the
+ * residual improbability reached (y = 8.78, L = 29.3 for r = 6.5). */
+void gt_anom_set_width(gt_anomaly *a, uint32_t w)
+{
+    a->width = w;
+    a->lthr = gt_anomaly_threshold(a, w);
+    double floor = RESID_L / RESID_FRAC, cap = 1.5 / (1 + 1 / sqrt(N_TAIL)) * a->lthr;
+    if (floor > cap)
+        floor = cap;
+    a->ldec = a->lthr > floor ? a->lthr : floor;
+    double r = RESID_FRAC * floor, y = r;
+    for (int i = 0; i < 30; i++)
+        y = r + log(1 + y);
+    a->lcarry = a->lthr + CARRY_MARGIN > y / RESID_FRAC ? a->lthr + CARRY_MARGIN : y / RESID_FRAC;
+}
+
 /* The one event initialiser: every field not set here is zero, and no
  * upstream ratio (-1) until an attribution sets one. */
 struct gt_event gt_anom_event(enum gt_event_type type, uint32_t key, int64_t last_seen_ns, int64_t detected_ns)

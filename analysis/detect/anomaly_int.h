@@ -21,9 +21,9 @@
 #define SLOT_MEMORY_S (3 * 3600.0)  /* slot EWMA memory, in slot time (~3 days) */
 #define DAY_S 86400.0
 #define SUSPECT_FLOOR 0.5       /* after an improbable silence, judged on at least this share of the rate before */
-#define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this */
+#define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this at least */
 #define RESID_FRAC 0.3          /* a partial drop's residual share of the rate ... */
-#define RESID_L 6.0             /* ... at which a drop's silence must be this improbable (e^-6) */
+#define RESID_L 6.5             /* ... at which a drop's silence must be this improbable (e^-6.5) */
 #define RESET_L 5.0             /* silence after a candidate return that abandons it */
 #define ATTR_MIN_EXP 20.0       /* expected packets needed to attribute */
 #define GAP_REPORT_S 10.0       /* shorter silent gaps freeze learning but are not reported */
@@ -101,6 +101,8 @@ struct gt_anomaly {
     /* capture */
     uint32_t width;
     double lthr;
+    double ldec;                /* a drop's silence needs this L */
+    double lcarry;              /* two silences around a stray decide at this L */
     int64_t cap_last;           /* capture's last packet so far */
     int in_gap;
     int64_t gap_start;
@@ -119,7 +121,8 @@ void gt_anom_learn(struct kst *k, double c, double n, double e, uint32_t w, int6
 int gt_anom_poisson_like(const struct kst *k);
 void gt_anom_apply_deferred(struct kst *k, uint32_t w);
 
-/* anomaly.c: events */
+/* anomaly.c: thresholds and events */
+void gt_anom_set_width(gt_anomaly *a, uint32_t w);
 struct gt_event gt_anom_event(enum gt_event_type type, uint32_t key, int64_t last_seen_ns, int64_t detected_ns);
 void gt_anom_emit(gt_anomaly *a, const struct gt_event *ev);
 void gt_anom_emit_gap(gt_anomaly *a, int64_t end, int64_t detected);
