@@ -153,6 +153,30 @@ void gt_anom_set_width(gt_anomaly *a, uint32_t w)
     a->lcarry = a->lthr + CARRY_MARGIN > y / RESID_FRAC ? a->lthr + CARRY_MARGIN : y / RESID_FRAC;
 }
 
+/* Forget everything learned and every open silence, gap or outage (no
+ * events): the next bin is centuries away from what the state holds. Keys
+ * ignored and their upstreams stay. */
+void gt_anom_forget(gt_anomaly *a)
+{
+    for (uint32_t i = 0; i < a->nkeys; i++) {
+        struct kst *k = &a->k[i];
+        uint8_t ign = k->ignored;
+        uint32_t up = k->upstream;
+        memset(k, 0, sizeof *k);
+        k->ignored = ign;
+        k->upstream = up;
+    }
+    memset(a->hist, 0, (size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS * sizeof *a->hist);
+    a->hpos = 0;
+    if (a->up_rate)
+        memset(a->up_rate, 0, a->nup * sizeof *a->up_rate);
+    a->up_given = 0;
+    a->cap_last = 0;
+    a->in_gap = 0;
+    a->gap_start = a->gap_end = a->last_end = 0;
+    a->gap_drops = 0;
+}
+
 /* The one event initialiser: every field not set here is zero, and no
  * upstream ratio (-1) until an attribution sets one. */
 struct gt_event gt_anom_event(enum gt_event_type type, uint32_t key, int64_t last_seen_ns, int64_t detected_ns)

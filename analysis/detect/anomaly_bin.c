@@ -429,6 +429,13 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         a->out_of_range++;      /* times in ns would wrap: never judged */
         return;
     }
+    /* origin_ns +- GT_ANOM_SPAN_S: compared in double, the difference itself could wrap */
+    if (!a->have_origin || fabs((double)b->start * NS - (double)a->origin_ns) > (double)GT_ANOM_SPAN_S * NS) {
+        if (a->have_origin)
+            gt_anom_forget(a);
+        a->have_origin = 1;
+        a->origin_ns = b->start * NS;
+    }
     struct binctx x = { 0 };
     x.w = b->width;
     if (a->width != x.w)

@@ -31,6 +31,10 @@
 /* Bins further from the epoch (about 250 years: 2220, 1720) are out of
  * range: their times in ns, plus the hold and the silences, must not wrap. */
 #define GT_ANOM_MAX_S (INT64_MAX / NS - 40LL * 365 * 86400)
+/* The times the detector holds stay within this of the first bin it saw
+ * (140 years: any two of them, plus a year's hold, subtract in ns without
+ * wrapping); a bin further away starts it afresh. */
+#define GT_ANOM_SPAN_S (140LL * 365 * 86400)
 
 struct slot {
     float rate;                 /* packets/s */
@@ -111,6 +115,8 @@ struct gt_anomaly {
     int64_t last_end;
     int64_t gap_end;            /* end of the last capture gap */
     uint64_t out_of_range;      /* bins ignored: too far from the epoch */
+    int have_origin;
+    int64_t origin_ns;          /* the first bin's start (see GT_ANOM_SPAN_S) */
 };
 
 
@@ -123,6 +129,7 @@ void gt_anom_apply_deferred(struct kst *k, uint32_t w);
 
 /* anomaly.c: thresholds and events */
 void gt_anom_set_width(gt_anomaly *a, uint32_t w);
+void gt_anom_forget(gt_anomaly *a);
 struct gt_event gt_anom_event(enum gt_event_type type, uint32_t key, int64_t last_seen_ns, int64_t detected_ns);
 void gt_anom_emit(gt_anomaly *a, const struct gt_event *ev);
 void gt_anom_emit_gap(gt_anomaly *a, int64_t end, int64_t detected);

@@ -187,6 +187,10 @@ static int load_pass(gt_anomaly *a, FILE *f, const char *path, uint32_t width, i
         a->hpos = cs.hpos;
         if (hd.width)
             gt_anom_set_width(a, hd.width);
+        if (a->last_end) {          /* the saved times are near the last bin's end */
+            a->have_origin = 1;
+            a->origin_ns = a->last_end;
+        }
     }
     for (uint32_t u = 0; u < hd.nup; u++) {
         double r;

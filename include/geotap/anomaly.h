@@ -213,7 +213,9 @@ void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n)
 
 /* Feed one closed bin (time order; empty bins too). Usable as a gt_bin_fn
  * with ctx = the detector. Bins with width 0 are ignored; bins more than
- * ~250 years from 1970 are counted as out of range and ignored. */
+ * ~250 years from 1970 are counted as out of range and ignored; a bin more
+ * than 140 years from the first one starts the detector afresh (what it
+ * learned and any open outage or gap are dropped without an event). */
 void gt_anomaly_bin(void *a, const struct gt_bin *bin);
 /* End of input: reports a capture gap still open that began before the last
  * bin (one inside it is the input ending mid-bin). Outages still open stay
