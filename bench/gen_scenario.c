@@ -92,7 +92,7 @@ static struct hent heap_pop(struct hent *h, size_t *n)
 
 static void ts(char *buf, size_t n, double t)
 {
-    gt_rfc3339_ns(buf, n, T_START * NS + (int64_t)llround(t * 1e6) * 1000);
+    gt_time_format_ns(buf, n, T_START * NS + (int64_t)llround(t * 1e6) * 1000, GT_TIME_US);
 }
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }

@@ -202,13 +202,13 @@ struct gt_report *cli_add_report(gt_sensor *s, const struct cli_cls_opts *co, co
 
 static void span(char *buf, size_t len, const struct gt_bin_stats *t)
 {
-    char a[32], b[32];
+    char a[GT_TIME_LEN], b[GT_TIME_LEN];
     if (!t->first_ns) {
         snprintf(buf, len, "none");
         return;
     }
-    gt_rfc3339(t->first_ns / 1000000000, a);
-    gt_rfc3339(t->last_ns / 1000000000, b);
+    gt_time_format_ns(a, sizeof a, t->first_ns, GT_TIME_S);
+    gt_time_format_ns(b, sizeof b, t->last_ns, GT_TIME_S);
     snprintf(buf, len, "%s .. %s (%.3f s)", a, b, (double)(t->last_ns - t->first_ns) / 1e9);
 }
 
