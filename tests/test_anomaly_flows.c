@@ -126,6 +126,31 @@ static void test_far_times(void)
     CHECK_EQ_U(gt_anomaly_out_of_range(a), 5);
     CHECK_EQ_U(nev, 1);
     gt_anomaly_free(a);
+
+    /* 1800 then 2100, both in range but 300 years apart (their ns times
+     * would wrap when subtracted, UBSan's finding): the detector starts
+     * afresh at 2100, with no capture gap or drop for the centuries between,
+     * and judges the new traffic once it has learned it again. */
+    nev = 0;
+    a = gt_anomaly_new(&o, &keys);
+    CHECK(a != NULL);
+    t = -5364662400LL;                          /* 1800-01-01 */
+    set_rate(&s, 0, 1.0, t * NS);
+    set_rate(&s, 1, 5.0, t * NS);
+    run(&s, a, &t, 3600);
+    set_rate(&s, 0, 0, t * NS);                 /* key 0 silent from here */
+    t = 4102444800LL;                           /* 2100-01-01 */
+    set_rate(&s, 1, 5.0, t * NS);
+    run(&s, a, &t, 120);
+    CHECK_EQ_U(nev, 0);
+    set_rate(&s, 0, 1.0, t * NS);
+    run(&s, a, &t, 3600);
+    set_rate(&s, 0, 0, t * NS);
+    run(&s, a, &t, 120);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 0);
+    CHECK_EQ_U(nev, 1);
+    gt_anomaly_free(a);
 }
 
 /* Not measurable is judged on the rate of flow starts, with the silence a
