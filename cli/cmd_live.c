@@ -1,85 +1,39 @@
 /* geotap live: per-key traffic of a network interface (libpcap, N workers
  * in a PACKET_FANOUT group) or a DPDK port (one lcore per RX queue), in
- * wall-clock bins: flags into a sensor configuration, the sinks, signals. */
+ * wall-clock bins: options into a sensor configuration, the sinks, signals,
+ * and the configuration file re-read on SIGHUP. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "cli/options.h"
 #include "cli/view_tty.h"
 #include "geotap/http.h"
 #include "geotap/clock.h"
 #include "geotap/dpdk_port.h"
 #include "geotap/live_pcap.h"
-#include "geotap/output.h"
 #include "geotap/parse.h"
-#include "geotap/sensor.h"
 #include "gt_config.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char head[] =
 "usage: geotap live -i IFACE [options]\n"
 #if GT_HAVE_DPDK
 "       geotap live --dpdk 'EAL ARGS' --port N [--queues Q] [options]\n"
 #endif
+"       geotap live --config FILE [--check] [options]\n"
 "\n"
 "Capture live traffic, classify each packet's source and destination address\n"
 "by country and autonomous system, and count packets and bytes per key in\n"
 "wall-clock bins, until interrupted (SIGINT/SIGTERM drain the capture, flush the\n"
 "last partial bin and print the summary), --count, --duration or --idle-stop.\n"
-"SIGHUP reloads the databases, routes and maps (a failed reload keeps the old\n"
-"ones); SIGUSR1 is ignored.\n"
-"\n"
-"Capture:\n"
-"  -i, --interface IFACE libpcap capture from IFACE (TPACKET_V3 on Linux)\n"
-"  -f, --filter EXPR     only frames matching the BPF expression EXPR\n"
-"  --workers N           N capture threads in one PACKET_FANOUT group hashed by\n"
-"                        flow (default 1)\n"
-"  -s, --snaplen BYTES   bytes captured per frame (default 262144)\n"
-"  -B, --buffer MB       kernel ring per worker in MB (default: libpcap's)\n"
-"  -Z, --user USER       drop privileges to USER once the capture and every\n"
-"                        output are open\n"
-#if GT_HAVE_DPDK
-"  --dpdk 'EAL ARGS'     capture from a DPDK port instead, e.g. '-l 0-2 -a 0000:03:00.0'\n"
-"                        or '--no-huge --no-pci --vdev=net_pcap0,rx_pcap=FILE -l 0-1'\n"
-"  --port N              DPDK port id (default 0)\n"
-"  --queues Q            RX queues, one worker lcore each (default: every worker lcore)\n"
-#endif
-"  --count N             stop after N frames\n"
-"  --duration SECONDS    stop after SECONDS\n"
-"  --idle-stop SECONDS   stop when no frame came for SECONDS after the first one\n"
-"                        (e.g. a DPDK net_pcap port at the end of its file)\n"
-"\n"
-"Counting:\n"
-"  --by KEYS             country (default), asn, upstream, or a comma list of them\n"
-"  --bin SECONDS         bin width, aligned to the epoch, wall-clock time (default\n"
-"                        60); 0 = one bin for the whole run\n"
-"  --bytes frame|l3      count the frame length (default) or the IP-layer length\n"
-"  --decap               count the innermost IP header of tunnels\n"
-"\n"
-"Classification:\n"
-"  --country-db FILE     MaxMind DB with country.iso_code (default: cached GeoLite2)\n"
-"  --asn-db FILE         ASN source (.mmdb or CSV of ranges); repeatable\n"
-"  --home-net CIDR       local network, counted as 'home'; repeatable\n"
-CLI_UPSTREAM_USAGE
-"\n"
-"Output:\n"
-"  --format FMT          table (default on a terminal: a per-key view refreshed each\n"
-"                        bin, and the totals at the end), csv (default otherwise) or\n"
-"                        jsonl, one row per bin and key, flushed each bin\n"
-"  -o, --output FILE     write there instead of standard output\n"
-"  --listen HOST:PORT    serve the live page (the HTML report, updated every bin)\n"
-"                        at http://HOST:PORT/ and its data at /api/bins?since=N;\n"
-"                        read-only; HOST defaults to 127.0.0.1 ('PORT' alone)\n"
-CLI_EVENTS_USAGE
-"  -q, --quiet           no summary on standard error\n"
-"  -h, --help            this text\n"
+"SIGHUP re-reads --config and reloads the databases, routes and maps (a failed\n"
+"reload keeps the old ones; other changed keys need a restart); SIGUSR1 is\n"
+"ignored.\n";
+static const char tail[] =
 "\n"
 "Drops reported by the kernel, the interface or the NIC are counted per bin and\n"
 "in the summary. Exit status: 0 on success, 2 on a usage error or when the\n"
@@ -106,185 +60,107 @@ static void notice(void *ctx, const char *msg)
     fprintf(stderr, "geotap live: %s\n", msg);
 }
 
-static int parse_num(const char *opt, const char *s, long long lo, long long hi, long long *out)
+/* The running options and every re-read since (the sensor may still hold
+ * their strings); freed at exit. */
+struct reread { struct cli_parsed p; struct reread *older; };
+struct live { const struct cli_parsed *run, *last; struct reread *rr; };
+
+static void needs_restart(void *ctx, const struct cli_opt *o)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "geotap live: %s '%s': want a whole number from %lld to %lld\n", opt, s, lo, hi);
+    struct live *l = ctx;
+    if (!cli_opt_same(l->run, &l->rr->p, o))   /* once: when it first differs from the last read */
+        fprintf(stderr, "geotap live: %s: '%s' changed: needs a restart\n", l->run->file, o->name);
+}
+
+static int reconfigure(void *ctx, struct gt_setup_opts *out, char *err, size_t errlen)
+{
+    struct live *l = ctx;
+    struct reread *r = calloc(1, sizeof *r);
+    if (!r || cli_reparse_file(l->run, &r->p, err, errlen) != 0) {
+        if (r)
+            cli_parsed_free(&r->p);
+        free(r);
         return -1;
     }
-    *out = v;
+    r->older = l->rr;
+    l->rr = r;
+    cli_config_diff(l->last, &r->p, needs_restart, l);
+    l->last = &r->p;
+    cli_config_setup(&r->p.v, out);
     return 0;
 }
 
-int cmd_live(int argc, char **argv)
+/* Options that need the sensor's source and classification set up. */
+static int run(const struct cli_parsed *p, struct live *lv)
 {
-    struct cli_cls_opts co;
-    const char *iface = NULL, *bpf = NULL, *outpath = NULL, *by = "country", *fmt = NULL, *user = NULL;
-    const char *dpdk_args = NULL;
-    long long bin = 60, workers = 1, snaplen = 0, buffer_mb = 0, count = 0, duration = 0, idle_stop = 0, port = 0, queues = 0;
-    int bytes_l3 = 0, decap = 0, quiet = 0;
-    cli_cls_opts_init(&co);
-
-    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION, O_IDLE_STOP,
-           O_DPDK, O_PORT, O_QUEUES, O_LISTEN };
-    static const struct option lo[] = {
-        { "interface", required_argument, 0, 'i' },
-        { "filter", required_argument, 0, 'f' },
-        { "workers", required_argument, 0, O_WORKERS },
-        { "snaplen", required_argument, 0, 's' },
-        { "buffer", required_argument, 0, 'B' },
-        { "user", required_argument, 0, 'Z' },
-        { "dpdk", required_argument, 0, O_DPDK },
-        { "port", required_argument, 0, O_PORT },
-        { "queues", required_argument, 0, O_QUEUES },
-        { "count", required_argument, 0, O_COUNT },
-        { "duration", required_argument, 0, O_DURATION },
-        { "idle-stop", required_argument, 0, O_IDLE_STOP },
-        { "by", required_argument, 0, O_BY },
-        { "bin", required_argument, 0, O_BIN },
-        { "bytes", required_argument, 0, O_BYTES },
-        { "decap", no_argument, 0, O_DECAP },
-        { "format", required_argument, 0, O_FORMAT },
-        { "output", required_argument, 0, 'o' },
-        { "listen", required_argument, 0, O_LISTEN },
-        { "quiet", no_argument, 0, 'q' },
-        { "help", no_argument, 0, 'h' },
-        CLI_CLS_LONGOPTS,
-        { 0, 0, 0, 0 }
-    };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "i:f:s:B:Z:o:qh", lo, NULL)) != -1) {
-        int rc = 0;
-        switch (c) {
-        case 'i': iface = optarg; break;
-        case 'f': bpf = optarg; break;
-        case 'Z': user = optarg; break;
-        case O_WORKERS: rc = parse_num("--workers", optarg, 1, 64, &workers); break;
-        case 's': rc = parse_num("--snaplen", optarg, 64, 262144, &snaplen); break;
-        case 'B': rc = parse_num("--buffer", optarg, 1, 65536, &buffer_mb); break;
-        case O_COUNT: rc = parse_num("--count", optarg, 1, INT64_MAX, &count); break;
-        case O_DURATION: rc = parse_num("--duration", optarg, 1, 100L * 365 * 86400, &duration); break;
-        case O_IDLE_STOP: rc = parse_num("--idle-stop", optarg, 1, 100L * 365 * 86400, &idle_stop); break;
-        case O_BIN: rc = parse_num("--bin", optarg, 0, 31 * 86400L, &bin); break;
-        case O_DPDK: dpdk_args = optarg; break;
-        case O_PORT: rc = parse_num("--port", optarg, 0, 65535, &port); break;
-        case O_QUEUES: rc = parse_num("--queues", optarg, 1, 1024, &queues); break;
-        case O_BY: by = optarg; break;
-        case O_BYTES:
-            if (!strcmp(optarg, "l3")) bytes_l3 = 1;
-            else if (!strcmp(optarg, "frame")) bytes_l3 = 0;
-            else {
-                fprintf(stderr, "geotap live: --bytes '%s': want frame or l3\n", optarg);
-                rc = -1;
-            }
-            break;
-        case O_DECAP: decap = 1; break;
-        case O_FORMAT: fmt = optarg; break;
-        case 'o': outpath = optarg; break;
-        case O_LISTEN: co.report = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default:
-            if (cli_cls_opt(&co, c, optarg) == 0)
-                break;
-            fprintf(stderr, "Try 'geotap live --help'.\n");
+    const struct cli_config *c = &p->v;
+    char err[1024], srcname[300];
+    unsigned dims;
+    int format, status = 0;
+    cli_dims_format(c, &dims, &format);
+    struct gt_setup_opts so = { .dims = dims, .attribution = c->events || c->listen };
+    cli_config_setup(c, &so);
+    if (c->check) {
+        struct gt_setup st;
+        if (gt_setup_build(&so, &st, err, sizeof err) != 0) {
+            cli_setup_error(p->prog, c, err);
             return 2;
         }
-        if (rc)
-            return 2;
+        gt_setup_free(&st);
+        cli_print_config(stdout, p);
+        return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "geotap live: unexpected argument '%s'\nTry 'geotap live --help'.\n", argv[optind]);
-        return 2;
-    }
-#if !GT_HAVE_DPDK
-    if (dpdk_args) {
-        fprintf(stderr, "geotap live: --dpdk: this geotap was built without DPDK (meson -Ddpdk=enabled)\n");
-        return 2;
-    }
-#endif
-    if (!iface == !dpdk_args) {
-        fprintf(stderr, "geotap live: give either -i IFACE or --dpdk 'EAL ARGS'\nTry 'geotap live --help'.\n");
-        return 2;
-    }
-    if (dpdk_args && (bpf || user || snaplen || buffer_mb || workers != 1)) {
-        fprintf(stderr, "geotap live: -f, -s, -B, -Z and --workers are for -i; with --dpdk use --queues\n");
-        return 2;
-    }
-    unsigned dims;
-    int format;
-    if (cli_parse_by_format("geotap live", by, fmt, outpath, &dims, &format) != 0)
-        return 2;
-    if (user && !getpwnam(user)) {
-        fprintf(stderr, "geotap live: -Z %s: no such user\n", user);
-        return 2;
-    }
-    co.so.dims = dims;
-    /* Finer keys for the anomaly module's attribution only when it runs. */
-    co.so.attribution = co.events != NULL || co.report;
-    struct gt_live_opts lopt = { iface, bpf, (int)snaplen, (int)buffer_mb, 100, (unsigned)workers };
-    struct gt_dpdk_opts dop = { dpdk_args, (uint16_t)port, (uint16_t)queues };
+    struct gt_live_opts lopt = { c->interface, c->filter, cli_given(p, "snaplen") ? (int)c->snaplen : 0,
+                                 (int)c->buffer, 100, (unsigned)c->workers };
+    struct gt_dpdk_opts dop = { c->dpdk, (uint16_t)c->port, (uint16_t)c->queues };
     struct gt_sensor_config sc = {
-        .live = iface ? &lopt : NULL, .dpdk = iface ? NULL : &dop, .iface = iface,
-        .setup = co.so, .parse_flags = decap ? GT_PARSE_DECAP : 0, .bytes_l3 = bytes_l3,
-        .bin_seconds = (uint32_t)bin, .detect = co.events != NULL || format == GT_FMT_TABLE || co.report || co.state,
-        .fa_per_day = co.fa_per_day, .state = co.state, .count = (uint64_t)count, .duration_s = (double)duration,
-        .idle_stop_s = (double)idle_stop, .notice = notice,
+        .live = c->interface ? &lopt : NULL, .dpdk = c->interface ? NULL : &dop, .iface = c->interface,
+        .setup = so, .parse_flags = c->decap ? GT_PARSE_DECAP : 0, .bytes_l3 = !strcmp(c->bytes, "l3"),
+        .bin_seconds = (uint32_t)c->bin, .detect = c->events || format == GT_FMT_TABLE || c->listen || c->state,
+        .fa_per_day = c->fa_budget, .state = c->state, .count = (uint64_t)c->count,
+        .duration_s = (double)c->duration, .idle_stop_s = (double)c->idle_stop, .notice = notice,
+        .reconfigure = c->config ? reconfigure : NULL, .ctx = lv,
     };
-    char err[1024];
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
     if (!s) {
-        cli_setup_error("geotap live", &co, err);
+        cli_setup_error(p->prog, c, err);
         return 2;
     }
-    const char *source = gt_sensor_source_name(s);
-    char srcname[300];
-    if (iface)
-        snprintf(srcname, sizeof srcname, "%s", source);
+    if (c->interface)
+        snprintf(srcname, sizeof srcname, "%s", gt_sensor_source_name(s));
     else
-        snprintf(srcname, sizeof srcname, "dpdk port %lld", port);
-    int dlt = gt_sensor_dlt(s), status = 0;
+        snprintf(srcname, sizeof srcname, "dpdk port %lld", c->port);
+    int dlt = gt_sensor_dlt(s);
     unsigned nworkers = gt_sensor_queues(s);
-    if (!gt_parse_dlt_supported(dlt) && !quiet)
+    if (!gt_parse_dlt_supported(dlt) && !c->quiet)
         fprintf(stderr, "geotap live: %s: link type %d is not supported; its frames count as non-IP\n",
                 srcname, dlt);
     struct gt_output *output = NULL;
     struct gt_http *http = NULL;
-    FILE *out = stdout;
-    /* Every output is opened before privileges are dropped. */
-    if (outpath && !(out = fopen(outpath, "w"))) {
-        fprintf(stderr, "geotap live: %s: cannot write: %m\n", outpath);
-        status = 2;
-        goto done;
-    }
-    struct gt_sink view;
-    if (cli_add_sinks(s, &co, out, outpath, format, "geotap live", &output) != 0 ||
-        cli_view_sink(&view, s, out, format == GT_FMT_TABLE && isatty(fileno(out)), quiet, srcname) != 0 ||
-        gt_sensor_add_sink(s, view) != 0) {
-        status = 2;
-        goto done;
-    }
     struct gt_report *report;
-    if (co.report) {
-        const char *src[1] = { srcname };
-        if (!(report = cli_add_report(s, &co, NULL, src, 1, err, sizeof err)) ||
-            !(http = gt_http_start(co.report, report, err, sizeof err))) {
-            fprintf(stderr, "geotap live: --listen: %s\n", err);
-            status = 2;
-            goto done;
-        }
-        if (!quiet)
-            fprintf(stderr, "geotap live: serving the live page on %s (port %u)\n", co.report, gt_http_port(http));
-    }
-    if (user && cli_drop_privileges(user, err, sizeof err) != 0) {
+    struct gt_sink view;
+    FILE *out = stdout;
+    const char *src[1] = { srcname };
+    /* Every output is opened before privileges are dropped. */
+    if (c->output && !(out = fopen(c->output, "w"))) {
+        fprintf(stderr, "geotap live: %s: cannot write: %m\n", c->output);
+        status = 2;
+    } else if (cli_add_sinks(s, c, out, format, "geotap live", &output) != 0 ||
+               cli_view_sink(&view, s, out, format == GT_FMT_TABLE && isatty(fileno(out)), c->quiet, srcname) ||
+               gt_sensor_add_sink(s, view) != 0) {
+        status = 2;
+    } else if (c->listen && (!(report = cli_add_report(s, &so, NULL, src, 1, err, sizeof err)) ||
+                             !(http = gt_http_start(c->listen, report, err, sizeof err)))) {
+        fprintf(stderr, "geotap live: --listen: %s\n", err);
+        status = 2;
+    } else if (c->user && cli_drop_privileges(c->user, err, sizeof err) != 0) {
         fprintf(stderr, "geotap live: %s\n", err);
         status = 2;
-        goto done;
     }
+    if (status)
+        goto done;
+    if (http && !c->quiet)
+        fprintf(stderr, "geotap live: serving the live page on %s (port %u)\n", c->listen, gt_http_port(http));
     sensor_ = s;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -296,7 +172,7 @@ int cmd_live(int argc, char **argv)
      * shows as a write error instead, which ends the run cleanly. */
     signal(SIGUSR1, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-    if (!quiet)
+    if (!c->quiet)
         fprintf(stderr, "geotap live: listening on %s (link type %d, %u worker%s)\n", srcname, dlt,
                 nworkers, nworkers > 1 ? "s" : "");
     double t0 = gt_mono_s();
@@ -304,17 +180,16 @@ int cmd_live(int argc, char **argv)
         fprintf(stderr, "geotap live: %s\n", err);
         status = 1;
     }
-    double elapsed = gt_mono_s() - t0;
-    if (!quiet) {
+    if (!c->quiet) {
         struct gt_sensor_stats st;
         gt_sensor_stats(s, &st);
-        cli_print_summary(stderr, &st.totals, gt_sensor_keys(s), gt_output_totals(output), elapsed,
+        cli_print_summary(stderr, &st.totals, gt_sensor_keys(s), gt_output_totals(output), gt_mono_s() - t0,
                           signalled_ ? "interrupted" : NULL);
         fprintf(stderr, "geotap live: frames per worker:");
         for (unsigned i = 0; i < nworkers && i < GT_SENSOR_MAX_WORKERS; i++)
             fprintf(stderr, " %" PRIu64, st.worker_frames[i]);
         fputc('\n', stderr);
-        if (iface)
+        if (c->interface)
             fprintf(stderr, "geotap live: drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n",
                     st.drops[0], st.drops[1]);
         else
@@ -326,8 +201,44 @@ done:
     gt_sensor_free(s);
     gt_output_free(output);
     if (out && out != stdout && fclose(out) != 0 && status == 0) {
-        fprintf(stderr, "geotap live: %s: write failed: %m\n", outpath);
+        fprintf(stderr, "geotap live: %s: write failed: %m\n", c->output);
         status = 1;
     }
     return status;
+}
+
+int cmd_live(int argc, char **argv)
+{
+    struct cli_parsed p;
+    struct live lv = { &p, &p, NULL };
+    int first, rc = cli_parse(&p, CMD_LIVE, "geotap live", head, tail, argc, argv, &first);
+    const struct cli_config *c = &p.v;
+    if (rc == 1) {          /* --help or the example printed */
+        cli_parsed_free(&p);
+        return 0;
+    }
+    if (rc == 0 && first < argc) {
+        fprintf(stderr, "geotap live: unexpected argument '%s'\nTry 'geotap live --help'.\n", argv[first]);
+        rc = 2;
+    } else if (rc == 0 && !GT_HAVE_DPDK && c->dpdk) {
+        fprintf(stderr, "geotap live: --dpdk: this geotap was built without DPDK (meson -Ddpdk=enabled)\n");
+        rc = 2;
+    } else if (rc == 0 && !c->interface == !c->dpdk) {
+        fprintf(stderr, "geotap live: give either -i IFACE or --dpdk 'EAL ARGS'\nTry 'geotap live --help'.\n");
+        rc = 2;
+    } else if (rc == 0 && c->dpdk && (c->filter || c->user || cli_given(&p, "snaplen") ||
+                                       cli_given(&p, "buffer") || c->workers != 1)) {
+        fprintf(stderr, "geotap live: -f, -s, -B, -Z and --workers are for -i; with --dpdk use --queues\n");
+        rc = 2;
+    } else if (rc == 0) {
+        rc = run(&p, &lv);
+    }
+    while (lv.rr) {
+        struct reread *o = lv.rr->older;
+        cli_parsed_free(&lv.rr->p);
+        free(lv.rr);
+        lv.rr = o;
+    }
+    cli_parsed_free(&p);
+    return rc;
 }

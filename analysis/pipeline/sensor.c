@@ -62,7 +62,7 @@ struct gt_sensor {
     struct gt_sensor_stats st;
     _Atomic uint64_t seq;
     _Atomic uint64_t words[STAT_WORDS];
-    atomic_uint_fast64_t reloads;
+    atomic_uint_fast64_t reloads, reload_failures;
     pthread_mutex_t reload_mu;
     uint64_t src_errors;              /* file errors, already handed to notice */
     char err[1024];
@@ -90,6 +90,7 @@ static void publish(gt_sensor *s)
     uint64_t w[STAT_WORDS];
     memset(w, 0, sizeof w);
     s->st.reloads = atomic_load(&s->reloads);
+    s->st.reload_failures = atomic_load(&s->reload_failures);
     for (unsigned i = 0; i < s->nw && i < GT_SENSOR_MAX_WORKERS; i++)
         s->st.worker_frames[i] = atomic_load_explicit(&s->wk[i].frames_pub, memory_order_relaxed);
     memcpy(w, &s->st, sizeof s->st);
@@ -188,7 +189,7 @@ static void build_lookup(struct build *b, struct gt_lookup *lk)
     lk->retire_ctx = b;
 }
 
-static struct build *build_new(gt_sensor *s, char *err, size_t errlen)
+static struct build *build_new(gt_sensor *s, const struct gt_setup_opts *o, char *err, size_t errlen)
 {
     struct build *b = calloc(1, sizeof *b);
     if (!b) {
@@ -196,7 +197,7 @@ static struct build *build_new(gt_sensor *s, char *err, size_t errlen)
         return NULL;
     }
     b->s = s;
-    if (gt_setup_build(&s->c.setup, &b->st, err, errlen) != 0) {
+    if (gt_setup_build(o, &b->st, err, errlen) != 0) {
         free(b);
         return NULL;
     }
@@ -218,12 +219,13 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
     atomic_init(&s->taken, 0);
     atomic_init(&s->seq, 0);
     atomic_init(&s->reloads, 0);
+    atomic_init(&s->reload_failures, 0);
     for (size_t i = 0; i < STAT_WORDS; i++)
         atomic_init(&s->words[i], 0);
     pthread_mutex_init(&s->reload_mu, NULL);
     if (c->files && !(s->src = gt_source_files(c->files, c->nfiles, c->bpf, err, errlen)))
         goto fail;
-    if (!(s->first = build_new(s, err, errlen)))
+    if (!(s->first = build_new(s, &c->setup, err, errlen)))
         goto fail;
     s->cur = s->first;
     if (!s->src && c->live && !(s->src = gt_source_live(c->live, err, errlen)))
@@ -427,6 +429,8 @@ static void run_live(gt_sensor *s)
             char e[512];
             if (gt_sensor_reload(s, e, sizeof e) != 0)
                 note(s, "reload failed, the old classification stays: %s%s", e, "");
+            else
+                note(s, "reloaded the classification (databases, routes and maps)%s%s", "", "");
         }
         gt_engine_collect(s->eng);
         publish(s);
@@ -494,12 +498,16 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
 {
     pthread_mutex_lock(&s->reload_mu);
     int rc = -1;
-    struct build *b = build_new(s, err, errlen);
+    struct gt_setup_opts so = s->c.setup;
+    struct build *b = NULL;
+    if (!s->c.reconfigure || s->c.reconfigure(s->c.ctx, &so, err, errlen) == 0)
+        b = build_new(s, &so, err, errlen);
     if (b && gt_keyspace_remap(&s->first->st, &b->st, &b->class_key, &b->l2_key, err, errlen) == 0) {
         struct gt_lookup lk;
         build_lookup(b, &lk);
         if (gt_engine_set_lookup(s->eng, &lk) == 0) {
             s->cur = b;
+            s->c.setup = so;
             b = NULL;
             atomic_fetch_add(&s->reloads, 1);
             rc = 0;
@@ -508,6 +516,8 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
         }
     }
     build_free(b);
+    if (rc != 0)
+        atomic_fetch_add(&s->reload_failures, 1);
     pthread_mutex_unlock(&s->reload_mu);
     return rc;
 }

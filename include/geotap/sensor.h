@@ -45,6 +45,10 @@ struct gt_sensor_config {
     void (*notice)(void *ctx, const char *msg);
     /* Files: called every 65536 frames from the running thread. */
     void (*progress)(void *ctx, gt_sensor *s);
+    /* Reload: called first, with out = the current classification options,
+     * to change them (e.g. from a re-read configuration file); -1 with err
+     * fails the reload. The strings must outlive the sensor. May be NULL. */
+    int (*reconfigure)(void *ctx, struct gt_setup_opts *out, char *err, size_t errlen);
     void *ctx;
 };
 
@@ -56,6 +60,7 @@ struct gt_sensor_stats {
     int64_t last_bin;               /* start of the last emitted bin */
     uint64_t drops[2];              /* [0] kernel or ring, [1] interface or NIC */
     uint64_t reloads;               /* successful reloads */
+    uint64_t reload_failures;       /* failed reloads (the old classification stayed) */
     uint32_t nkeys;                 /* keys of the current lookup */
     uint32_t nworkers;
     uint64_t worker_frames[GT_SENSOR_MAX_WORKERS];
