@@ -60,38 +60,8 @@ static void notice(void *ctx, const char *msg)
     fprintf(stderr, "geotap live: %s\n", msg);
 }
 
-/* The running options and every re-read since (the sensor may still hold
- * their strings); freed at exit. */
-struct reread { struct cli_parsed p; struct reread *older; };
-struct live { const struct cli_parsed *run, *last; struct reread *rr; };
-
-static void needs_restart(void *ctx, const struct cli_opt *o)
-{
-    struct live *l = ctx;
-    if (!cli_opt_same(l->run, &l->rr->p, o))   /* once: when it first differs from the last read */
-        fprintf(stderr, "geotap live: %s: '%s' changed: needs a restart\n", l->run->file, o->name);
-}
-
-static int reconfigure(void *ctx, struct gt_setup_opts *out, char *err, size_t errlen)
-{
-    struct live *l = ctx;
-    struct reread *r = calloc(1, sizeof *r);
-    if (!r || cli_reparse_file(l->run, &r->p, err, errlen) != 0) {
-        if (r)
-            cli_parsed_free(&r->p);
-        free(r);
-        return -1;
-    }
-    r->older = l->rr;
-    l->rr = r;
-    cli_config_diff(l->last, &r->p, needs_restart, l);
-    l->last = &r->p;
-    cli_config_setup(&r->p.v, out);
-    return 0;
-}
-
 /* Options that need the sensor's source and classification set up. */
-static int run(const struct cli_parsed *p, struct live *lv)
+static int run(const struct cli_parsed *p, struct cli_reloader *lv)
 {
     const struct cli_config *c = &p->v;
     char err[1024], srcname[300];
@@ -119,7 +89,7 @@ static int run(const struct cli_parsed *p, struct live *lv)
         .bin_seconds = (uint32_t)c->bin, .detect = c->events || format == GT_FMT_TABLE || c->listen || c->state,
         .fa_per_day = c->fa_budget, .state = c->state, .count = (uint64_t)c->count,
         .duration_s = (double)c->duration, .idle_stop_s = (double)c->idle_stop, .notice = notice,
-        .reconfigure = c->config ? reconfigure : NULL, .ctx = lv,
+        .reconfigure = c->config ? cli_reconfigure : NULL, .ctx = lv,
     };
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
     if (!s) {
@@ -194,6 +164,9 @@ static int run(const struct cli_parsed *p, struct live *lv)
                     st.drops[0], st.drops[1]);
         else
             fprintf(stderr, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", st.drops[1]);
+        if (st.reloads || st.reload_failures)
+            fprintf(stderr, "geotap live: reloads: %" PRIu64 " done, %" PRIu64 " failed\n", st.reloads,
+                    st.reload_failures);
     }
 done:
     sensor_ = NULL;
@@ -210,7 +183,7 @@ done:
 int cmd_live(int argc, char **argv)
 {
     struct cli_parsed p;
-    struct live lv = { &p, &p, NULL };
+    struct cli_reloader lv = { &p, &p, NULL };
     int first, rc = cli_parse(&p, CMD_LIVE, "geotap live", head, tail, argc, argv, &first);
     const struct cli_config *c = &p.v;
     if (rc == 1) {          /* --help or the example printed */
@@ -233,12 +206,7 @@ int cmd_live(int argc, char **argv)
     } else if (rc == 0) {
         rc = run(&p, &lv);
     }
-    while (lv.rr) {
-        struct reread *o = lv.rr->older;
-        cli_parsed_free(&lv.rr->p);
-        free(lv.rr);
-        lv.rr = o;
-    }
+    cli_reloader_free(&lv);
     cli_parsed_free(&p);
     return rc;
 }

@@ -125,6 +125,16 @@ int cli_given(const struct cli_parsed *p, const char *name);
 /* The classification options as the library takes them (only those fields). */
 void cli_config_setup(const struct cli_config *c, struct gt_setup_opts *so);
 
+/* Reload of the configuration file. run: the running options; every
+ * re-read is kept (the sensor may hold its strings) until the free. */
+struct cli_reread;
+struct cli_reloader { const struct cli_parsed *run, *last; struct cli_reread *rr; };
+/* gt_sensor_config.reconfigure with ctx a struct cli_reloader: re-reads
+ * run's file, reports changed keys that need a restart (once each), and
+ * fills the classification options. */
+int cli_reconfigure(void *ctx, struct gt_setup_opts *out, char *err, size_t errlen);
+void cli_reloader_free(struct cli_reloader *l);
+
 /* Parse one configuration text (for the fuzzer and the tests): lines of
  * text into p's file layer for cmd. 0 or -1 with "NAME:LINE: reason". */
 int cli_parse_text(struct cli_parsed *p, const char *name, const char *text, size_t len,
