@@ -5,9 +5,10 @@
 
 #include <string.h>
 
-static int shown(const struct cli_opt *o, unsigned cmd)
+/* The usage hides what this build cannot do; the example file (all) not. */
+static int shown(const struct cli_opt *o, unsigned cmd, int all)
 {
-    return (o->cmds & cmd) && (GT_HAVE_DPDK || !(o->flags & F_DPDK));
+    return (o->cmds & cmd) && (all || GT_HAVE_DPDK || !(o->flags & F_DPDK));
 }
 
 /* Calls fn for the entries of cmd, section by section in table order. */
@@ -16,16 +17,16 @@ static void each_by_section(unsigned cmd, void (*fn)(FILE *f, const struct cli_o
 {
     for (size_t i = 0; i < cli_nopts; i++) {
         const struct cli_opt *o = &cli_opts[i];
-        int seen = !shown(o, cmd) || (file_only && (o->flags & F_NOFILE));
+        int seen = !shown(o, cmd, file_only) || (file_only && (o->flags & F_NOFILE));
         for (size_t j = 0; j < i && !seen; j++)
-            seen = shown(&cli_opts[j], cmd) && !(file_only && (cli_opts[j].flags & F_NOFILE)) &&
+            seen = shown(&cli_opts[j], cmd, file_only) && !(file_only && (cli_opts[j].flags & F_NOFILE)) &&
                    cli_opts[j].section == o->section;
         if (seen)
             continue;
         int first = 1;
         for (size_t j = i; j < cli_nopts; j++) {
             const struct cli_opt *e = &cli_opts[j];
-            if (e->section != o->section || !shown(e, cmd) || (file_only && (e->flags & F_NOFILE)))
+            if (e->section != o->section || !shown(e, cmd, file_only) || (file_only && (e->flags & F_NOFILE)))
                 continue;
             fn(f, e, first);
             first = 0;
@@ -73,7 +74,7 @@ void cli_print_config(FILE *f, const struct cli_parsed *p)
     fprintf(f, "# %s: the effective configuration (origin: default, flag or FILE:LINE)\n", p->prog);
     for (size_t i = 0; i < cli_nopts; i++) {
         const struct cli_opt *o = &cli_opts[i];
-        if (!shown(o, p->cmd) || (o->flags & F_NOFILE))
+        if (!shown(o, p->cmd, 0) || (o->flags & F_NOFILE))
             continue;
         const struct cli_origin *og = &p->origin[i];
         const void *fp = (const char *)&p->v + o->off;
@@ -128,7 +129,12 @@ static void example_entry(FILE *f, const struct cli_opt *o, int first)
         fprintf(f, "# (repeatable: one line per value)\n");
     if (o->flags & F_RELOAD)
         fprintf(f, "# (taken on reload, SIGHUP)\n");
-    fprintf(f, "#%s: %s\n", o->name, o->def ? o->def : o->kind == K_FLAG ? "yes" : o->arg);
+    const char *v = o->def ? o->def : o->kind == K_FLAG ? "no" : o->arg;
+    size_t n = strlen(v);
+    if (n > 1 && v[0] == '\'')     /* 'EAL ARGS': the file takes the words as they are */
+        fprintf(f, "#%s: %.*s\n", o->name, (int)n - 2, v + 1);
+    else
+        fprintf(f, "#%s: %s\n", o->name, v);
 }
 
 void cli_print_example(FILE *f, unsigned cmd)
