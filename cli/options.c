@@ -176,6 +176,8 @@ static int parse_line(struct cli_parsed *p, const char *name, int line, char *s,
     char *v = colon + 1, *e = v + strlen(v);
     while (*v == ' ' || *v == '\t')
         v++;
+    if (*v == '#')          /* "key:#..." too: a value never starts with '#' */
+        e = v;
     while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
         e--;
     long i = find_key(p->cmd, s, n);
