@@ -28,6 +28,19 @@ void cli_setup_error(const char *prog, const struct cli_config *c, const char *e
         fprintf(stderr, "%s: (the default databases are fetched by scripts/setup)\n", prog);
 }
 
+int cli_check(const struct cli_parsed *p, const struct gt_setup_opts *so)
+{
+    struct gt_setup st;
+    char err[1024];
+    if (gt_setup_build(so, &st, err, sizeof err) != 0) {
+        cli_setup_error(p->prog, &p->v, err);
+        return 2;
+    }
+    gt_setup_free(&st);
+    cli_print_config(stdout, p);
+    return 0;
+}
+
 int cli_add_sinks(gt_sensor *s, const struct cli_config *o, FILE *out, int format, const char *prog,
                   struct gt_output **output)
 {

@@ -18,6 +18,9 @@ void cli_dims_format(const struct cli_config *c, unsigned *dims, int *format);
 /* Print a set-up error of the sensor, with the hint when the default
  * databases are missing. */
 void cli_setup_error(const char *prog, const struct cli_config *c, const char *err);
+/* --check: build the classification of so (the databases load), print
+ * p's effective configuration; the exit status (2 after the error). */
+int cli_check(const struct cli_parsed *p, const struct gt_setup_opts *so);
 /* Open every output (c's -o is out already; --events here, so all are open
  * before privileges are dropped) and register the sinks: the output, the
  * JSON events, the events listed after a table. *output gets the output

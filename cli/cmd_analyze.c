@@ -98,16 +98,8 @@ static int analyze(const struct cli_parsed *p, char **files, int nfiles)
     struct gt_setup_opts so = { .dims = dims, .attribution = c->events || c->report || format == GT_FMT_TABLE };
     cli_config_setup(c, &so);
     char err[1024];
-    if (c->check) {
-        struct gt_setup st;
-        if (gt_setup_build(&so, &st, err, sizeof err) != 0) {
-            cli_setup_error(p->prog, c, err);
-            return 2;
-        }
-        gt_setup_free(&st);
-        cli_print_config(stdout, p);
-        return 0;
-    }
+    if (c->check)
+        return cli_check(p, &so);
     struct gt_sensor_config sc = {
         .files = (const char *const *)files, .nfiles = (unsigned)nfiles, .bpf = c->filter,
         .setup = so, .parse_flags = c->decap ? GT_PARSE_DECAP : 0, .bytes_l3 = !strcmp(c->bytes, "l3"),

@@ -70,16 +70,8 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
     cli_dims_format(c, &dims, &format);
     struct gt_setup_opts so = { .dims = dims, .attribution = c->events || c->listen };
     cli_config_setup(c, &so);
-    if (c->check) {
-        struct gt_setup st;
-        if (gt_setup_build(&so, &st, err, sizeof err) != 0) {
-            cli_setup_error(p->prog, c, err);
-            return 2;
-        }
-        gt_setup_free(&st);
-        cli_print_config(stdout, p);
-        return 0;
-    }
+    if (c->check)
+        return cli_check(p, &so);
     struct gt_live_opts lopt = { c->interface, c->filter, cli_given(p, "snaplen") ? (int)c->snaplen : 0,
                                  (int)c->buffer, 100, (unsigned)c->workers };
     struct gt_dpdk_opts dop = { c->dpdk, (uint16_t)c->port, (uint16_t)c->queues };

@@ -21,14 +21,8 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
-
-
-def check(cond, msg):
-    print(("ok   " if cond else "FAIL ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_cli_errors import check, failures  # noqa: E402
 
 
 def run(*args):

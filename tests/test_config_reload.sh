@@ -38,16 +38,6 @@ cmp -s "$TMP/want-a" "$TMP/want-b" && { echo "FAIL: the two databases agree on $
 CONF="$TMP/geotap.conf"
 printf '# phase 1\ninterface: %s\ncountry-db: %s\nbin: 1\nformat: csv\n' "$B" "$DBA" >"$CONF"
 
-wait_for() {   # wait_for PATTERN FILE: until a line of FILE matches
-    i=0
-    until grep -q "$1" "$2" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 300 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
-            echo "FAIL: no line '$1' from geotap live"; cat "$2"; exit 1
-        fi
-        sleep 0.1
-    done
-}
 replay() {
     tcpreplay -q -i "$A" --pps 3000 "$PCAP" >"$TMP/replay.out" 2>&1 || {
         echo "FAIL: tcpreplay"; cat "$TMP/replay.out"; exit 1; }
@@ -57,19 +47,19 @@ now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
 ip netns exec "$NS" "$GEOTAP_BIN" live --config "$CONF" --duration 60 -o "$TMP/live.csv" 2>"$TMP/live.err" &
 LIVE_PID=$!
-wait_for 'listening on' "$TMP/live.err"
+wait_line 'listening on' "$TMP/live.err"
 replay
 T1=$(now)
 printf 'interface: %s\ncountry-db: %s\nbin: 1\nformat: csv\nworkers: 2\n' "$B" "$DBB" >"$CONF"
 kill -HUP "$LIVE_PID"
-wait_for 'reloaded the classification' "$TMP/live.err"
+wait_line 'reloaded the classification' "$TMP/live.err"
 kill -HUP "$LIVE_PID"      # the same file again: no second restart notice
 sleep 0.5
 replay
 T2=$(now)
 printf 'interface: %s\ncountry-db: %s\nbin 1\n' "$B" "$DBA" >"$CONF"
 kill -HUP "$LIVE_PID"
-wait_for 'reload failed' "$TMP/live.err"
+wait_line 'reload failed' "$TMP/live.err"
 replay
 kill -TERM "$LIVE_PID"
 wait "$LIVE_PID"
