@@ -1,5 +1,6 @@
 /* Shared option handling, the choice of sinks and the summary. */
 #include "cli/cli_common.h"
+#include "cli/cli_service.h"
 #include "geotap/datadir.h"
 #include "geotap/events.h"
 #include "geotap/report.h"
@@ -42,7 +43,7 @@ int cli_check(const struct cli_parsed *p, const struct gt_setup_opts *so)
 }
 
 int cli_add_sinks(gt_sensor *s, const struct cli_config *o, FILE *out, int format, const char *prog,
-                  struct gt_output **output)
+                  unsigned rotate, int64_t preopen, struct gt_output **output)
 {
     const char *outpath = o->output;
     const struct gt_keys *keys = gt_sensor_keys(s);
@@ -50,11 +51,29 @@ int cli_add_sinks(gt_sensor *s, const struct cli_config *o, FILE *out, int forma
     struct gt_output_opts oo = { (enum gt_format)format, out, keys, cls };
     struct gt_sink sk;
     FILE *ev = NULL;
+    char err[600];
     *output = gt_output_new(&oo);
-    if (!*output || gt_output_sink(&sk, *output, outpath ? outpath : "standard output") != 0 ||
-        gt_sensor_add_sink(s, sk) != 0)
+    if (!*output)
         goto oom;
-    if (o->events) {
+    if (outpath && (rotate & CLI_ROTATE_OUTPUT)) {
+        if (format == GT_FMT_TABLE) {
+            fprintf(stderr, "%s: -o %s: rotating files are written as csv or jsonl, not table\n", prog, outpath);
+            return -1;
+        }
+        if (cli_rotating_output(s, *output, outpath, preopen, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return -1;
+        }
+    } else if (gt_output_sink(&sk, *output, outpath ? outpath : "standard output") != 0 ||
+               gt_sensor_add_sink(s, sk) != 0) {
+        goto oom;
+    }
+    if (o->events && strcmp(o->events, "-") && (rotate & CLI_ROTATE_EVENTS)) {
+        if (cli_rotating_events(s, o->events, preopen, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return -1;
+        }
+    } else if (o->events) {
         if (!strcmp(o->events, "-")) {
             ev = stdout;
         } else if (!(ev = fopen(o->events, "w"))) {

@@ -23,10 +23,14 @@ void cli_setup_error(const char *prog, const struct cli_config *c, const char *e
 int cli_check(const struct cli_parsed *p, const struct gt_setup_opts *so);
 /* Open every output (c's -o is out already; --events here, so all are open
  * before privileges are dropped) and register the sinks: the output, the
- * JSON events, the events listed after a table. *output gets the output
- * (for its totals; freed by the caller after the sensor). -1 with a message. */
+ * JSON events, the events listed after a table. rotate: CLI_ROTATE_OUTPUT,
+ * CLI_ROTATE_EVENTS: that file goes through rotate.h instead (appended,
+ * strftime names, reopened on request; out is unused), its first file opened
+ * for the time preopen unless it is < 0. *output gets the output (for its
+ * totals; freed by the caller after the sensor). -1 with a message. */
+enum { CLI_ROTATE_OUTPUT = 1, CLI_ROTATE_EVENTS = 2 };
 int cli_add_sinks(gt_sensor *s, const struct cli_config *c, FILE *out, int format, const char *prog,
-                  struct gt_output **output);
+                  unsigned rotate, int64_t preopen, struct gt_output **output);
 /* The HTML report (path NULL: the live page) of s's classification, naming
  * files and every database in its header, registered as a sink that sees
  * each bin after the detector (owned by s from then on). NULL with err. */

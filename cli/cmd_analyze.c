@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/cli_common.h"
 #include "cli/options.h"
+#include "cli/cli_service.h"
 #include "geotap/clock.h"
 #include "geotap/output.h"
 #include "geotap/parse.h"
@@ -114,12 +115,15 @@ static int analyze(const struct cli_parsed *p, char **files, int nfiles)
     int status = 0;
     struct gt_output *output = NULL;
     FILE *out = stdout;
-    if (c->output && !(out = fopen(c->output, "w"))) {
+    /* strftime names (a '%'): files per bin time, appended (cli_service.h) */
+    unsigned rotate = (cli_is_pattern(c->output) ? CLI_ROTATE_OUTPUT : 0) |
+                      (cli_is_pattern(c->events) ? CLI_ROTATE_EVENTS : 0);
+    if (c->output && !(rotate & CLI_ROTATE_OUTPUT) && !(out = fopen(c->output, "w"))) {
         fprintf(stderr, "geotap analyze: %s: cannot write: %m\n", c->output);
         gt_sensor_free(s);
         return 2;
     }
-    if (cli_add_sinks(s, c, out, format, "geotap analyze", &output) != 0) {
+    if (cli_add_sinks(s, c, out, format, "geotap analyze", rotate, -1, &output) != 0) {
         status = 2;
         goto done;
     }

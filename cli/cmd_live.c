@@ -4,6 +4,7 @@
  * and the configuration file re-read on SIGHUP. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "cli/cli_service.h"
 #include "cli/options.h"
 #include "cli/view_tty.h"
 #include "geotap/http.h"
@@ -30,9 +31,10 @@ static const char head[] =
 "by country and autonomous system, and count packets and bytes per key in\n"
 "wall-clock bins, until interrupted (SIGINT/SIGTERM drain the capture, flush the\n"
 "last partial bin and print the summary), --count, --duration or --idle-stop.\n"
-"SIGHUP re-reads --config and reloads the databases, routes and maps (a failed\n"
-"reload keeps the old ones; other changed keys need a restart); SIGUSR1 is\n"
-"ignored.\n";
+"SIGHUP re-reads --config, reloads the databases, routes and maps (a failed\n"
+"reload keeps the old ones; other changed keys need a restart) and reopens the\n"
+"output files; SIGUSR1 reopens the output files (for logrotate). Under systemd\n"
+"(Type=notify) it reports READY, RELOADING, STOPPING and a STATUS line.\n";
 static const char tail[] =
 "\n"
 "Drops reported by the kernel, the interface or the NIC are counted per bin and\n"
@@ -44,8 +46,9 @@ static volatile sig_atomic_t signalled_;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGHUP) {
-        if (sensor_)
+    if (sig == SIGHUP || sig == SIGUSR1) {
+        cli_reopen_outputs();
+        if (sensor_ && sig == SIGHUP)
             gt_sensor_request_reload(sensor_);
         return;
     }
@@ -60,6 +63,14 @@ static void notice(void *ctx, const char *msg)
     fprintf(stderr, "geotap live: %s\n", msg);
 }
 
+/* The service manager's phases, and a line when a reload succeeded. */
+static void phase(void *ctx, enum gt_sensor_phase ph, const char *msg)
+{
+    if (ph == GT_PHASE_RELOADED)
+        fprintf(stderr, "geotap live: reloaded the classification (databases, routes and maps)\n");
+    cli_notify_phase(ctx, ph, msg);
+}
+
 /* Options that need the sensor's source and classification set up. */
 static int run(const struct cli_parsed *p, struct cli_reloader *lv)
 {
@@ -68,7 +79,10 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
     unsigned dims;
     int format, status = 0;
     cli_dims_format(c, &dims, &format);
-    struct gt_setup_opts so = { .dims = dims, .attribution = c->events || c->listen };
+    int alerts = c->alertmanager.n + c->webhook.n > 0;
+    struct gt_alerts_opts ao = { c->alertmanager.v, (uint32_t)c->alertmanager.n, c->webhook.v,
+                                 (uint32_t)c->webhook.n, .sensor = c->sensor };
+    struct gt_setup_opts so = { .dims = dims, .attribution = c->events || c->listen || alerts };
     cli_config_setup(c, &so);
     if (c->check)
         return cli_check(p, &so);
@@ -78,9 +92,10 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
     struct gt_sensor_config sc = {
         .live = c->interface ? &lopt : NULL, .dpdk = c->interface ? NULL : &dop, .iface = c->interface,
         .setup = so, .parse_flags = c->decap ? GT_PARSE_DECAP : 0, .bytes_l3 = !strcmp(c->bytes, "l3"),
-        .bin_seconds = (uint32_t)c->bin, .detect = c->events || format == GT_FMT_TABLE || c->listen || c->state,
+        .bin_seconds = (uint32_t)c->bin, .detect = c->events || format == GT_FMT_TABLE || c->listen || c->state || alerts,
         .fa_per_day = c->fa_budget, .state = c->state, .count = (uint64_t)c->count,
         .duration_s = (double)c->duration, .idle_stop_s = (double)c->idle_stop, .notice = notice,
+        .state_every_s = (double)c->state_interval, .phase = phase,
         .reconfigure = c->config ? cli_reconfigure : NULL, .ctx = lv,
     };
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
@@ -103,11 +118,15 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
     struct gt_sink view;
     FILE *out = stdout;
     const char *src[1] = { srcname };
-    /* Every output is opened before privileges are dropped. */
-    if (c->output && !(out = fopen(c->output, "w"))) {
+    /* Every output is opened before privileges are dropped: files (appended,
+     * reopened on SIGUSR1) through rotate.h at the current bin's name. */
+    unsigned rotate = (format != GT_FMT_TABLE || cli_is_pattern(c->output) ? CLI_ROTATE_OUTPUT : 0) | CLI_ROTATE_EVENTS;
+    int64_t now = gt_realtime_ns() / 1000000000;
+    if (c->output && !(rotate & CLI_ROTATE_OUTPUT) && !(out = fopen(c->output, "w"))) {
         fprintf(stderr, "geotap live: %s: cannot write: %m\n", c->output);
         status = 2;
-    } else if (cli_add_sinks(s, c, out, format, "geotap live", &output) != 0 ||
+    } else if (cli_add_sinks(s, c, out, format, "geotap live", rotate, c->bin ? now - now % c->bin : now,
+                             &output) != 0 ||
                cli_view_sink(&view, s, out, format == GT_FMT_TABLE && isatty(fileno(out)), c->quiet, srcname) ||
                gt_sensor_add_sink(s, view) != 0) {
         status = 2;
@@ -115,7 +134,8 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
                              !(http = gt_http_start(c->listen, report, err, sizeof err)))) {
         fprintf(stderr, "geotap live: --listen: %s\n", err);
         status = 2;
-    } else if (c->user && cli_drop_privileges(c->user, err, sizeof err) != 0) {
+    } else if (cli_alerts(s, &ao, err, sizeof err) != 0 || cli_status_sink(s, srcname) != 0 ||
+               (c->user && cli_drop_privileges(c->user, err, sizeof err) != 0)) {
         fprintf(stderr, "geotap live: %s\n", err);
         status = 2;
     }
@@ -130,13 +150,13 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    /* Not yet meaningful: must not kill the capture. A closed output pipe
-     * shows as a write error instead, which ends the run cleanly. */
-    signal(SIGUSR1, SIG_IGN);
+    sigaction(SIGUSR1, &sa, NULL);
+    /* A closed output pipe shows as a write error instead, which ends the run cleanly. */
     signal(SIGPIPE, SIG_IGN);
     if (!c->quiet)
         fprintf(stderr, "geotap live: listening on %s (link type %d, %u worker%s)\n", srcname, dlt,
                 nworkers, nworkers > 1 ? "s" : "");
+    cli_notify_ready(s, srcname);
     double t0 = gt_mono_s();
     if (gt_sensor_run(s, err, sizeof err) != 0) {
         fprintf(stderr, "geotap live: %s\n", err);
@@ -156,9 +176,15 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
                     st.drops[0], st.drops[1]);
         else
             fprintf(stderr, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", st.drops[1]);
-        if (st.reloads || st.reload_failures)
-            fprintf(stderr, "geotap live: reloads: %" PRIu64 " done, %" PRIu64 " failed\n", st.reloads,
-                    st.reload_failures);
+        if (st.reloads || st.reloads_failed)
+            fprintf(stderr, "geotap live: reloads: %" PRIu64 " ok, %" PRIu64 " failed\n", st.reloads, st.reloads_failed);
+        if (alerts)
+            fprintf(stderr, "geotap live: alerts: %" PRIu64 " queued, %" PRIu64 " posts sent, %" PRIu64
+                    " failed (retried), %" PRIu64 " dropped\n", st.alerts_queued, st.alerts_sent, st.alerts_failed,
+                    st.alerts_dropped);
+        if (st.output_errors || st.output_lost)
+            fprintf(stderr, "geotap live: output files: %" PRIu64 " errors, %" PRIu64 " bins or events lost\n",
+                    st.output_errors, st.output_lost);
     }
 done:
     sensor_ = NULL;

@@ -54,8 +54,12 @@ static const char *set_value(struct cli_config *c, const struct cli_opt *o, cons
         return NULL;
     case K_LIST: {
         struct cli_list *l = field(c, o);
-        if (l->n >= GT_SETUP_MAX_LIST)
-            return "too many values (at most 64)";
+        static char want[64];
+        int max = o->hi > 0 && o->hi < GT_SETUP_MAX_LIST ? (int)o->hi : GT_SETUP_MAX_LIST;
+        if (l->n >= max) {
+            snprintf(want, sizeof want, "too many values (at most %d)", max);
+            return want;
+        }
         l->line[l->n] = line;
         l->v[l->n++] = v;
         return NULL;

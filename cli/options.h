@@ -14,7 +14,7 @@ enum { CMD_ANALYZE = 1, CMD_LIVE = 2, CMD_LOOKUP = 4, CMD_COMPILE = 8 };
 enum cli_kind {
     K_FLAG,     /* int: 1 when given; file: yes/no */
     K_STR,      /* const char * */
-    K_LIST,     /* struct cli_list: repeatable, in order */
+    K_LIST,     /* struct cli_list: repeatable, in order; at most hi values if hi > 0 */
     K_INT,      /* long long in [lo, hi] */
     K_REAL,     /* double > 0 */
 };
@@ -51,10 +51,11 @@ struct cli_config {
     /* outage detection */
     const char *events, *state;
     double fa_budget;
-    /* service: parsed here, wired by the exporter/ops branch */
-    long long metrics_asn;              /* exporter: ASN labels, top N (0 = off) */
-    const char *sensor;                 /* ops: sensor name for alerts (NULL = host name) */
-    struct cli_list alertmanager, webhook;  /* ops: alert receivers */
+    long long state_interval;           /* seconds between state saves (0 = the default) */
+    /* service */
+    long long metrics_asn;              /* ASN labels, top N (0 = off): wired by the exporter branch */
+    const char *sensor;                 /* sensor name in alerts (NULL = host name) */
+    struct cli_list alertmanager, webhook;  /* alert receivers */
     /* general */
     const char *config;
     int check, print_example, quiet, help;

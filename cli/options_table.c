@@ -2,6 +2,7 @@
  * sections and the usage text. An option with a different text per command
  * has one entry per text, with disjoint command masks. */
 #include "cli/options.h"
+#include "geotap/alerts.h"
 #include "geotap/keys.h"
 #include "geotap/output.h"
 #include "geotap/ranges.h"
@@ -44,7 +45,7 @@ static const char *want_user(const char *v)
 
 static const char S_CAP[] = "Capture", S_CNT[] = "Counting", S_CLS[] = "Classification",
                   S_OUT[] = "Output", S_DET[] = "Outage detection (see README, 'Anomaly module')",
-                  S_SVC[] = "Service", S_CFG[] = "Configuration file", S_GEN[] = "General";
+                  S_SVC[] = "Alerts and metrics", S_CFG[] = "Configuration file", S_GEN[] = "General";
 
 const struct cli_opt cli_opts[] = {
     { "interface", 'i', "IFACE", K_STR, 0, 0, NULL, O(interface), CMD_LIVE, 0, S_CAP, NULL,
@@ -140,8 +141,17 @@ const struct cli_opt cli_opts[] = {
       "each bin, and the totals at the end), csv (default\n"
       "otherwise) or jsonl, one row per bin and key, flushed\n"
       "each bin" },
-    { "output", 'o', "FILE", K_STR, 0, 0, NULL, O(output), AL, 0, S_OUT, NULL,
-      "write there instead of standard output" },
+    { "output", 'o', "FILE", K_STR, 0, 0, NULL, O(output), CMD_ANALYZE, 0, S_OUT, NULL,
+      "write there instead of standard output. A FILE with '%'\n"
+      "is a strftime pattern of each bin's UTC start (also for\n"
+      "--events), e.g. out/%Y%m%d/traffic-%H.csv: one file per\n"
+      "name, appended to, directories created" },
+    { "output", 'o', "FILE", K_STR, 0, 0, NULL, O(output), CMD_LIVE, 0, S_OUT, NULL,
+      "write there instead of standard output (appended to). A\n"
+      "FILE with '%' is a strftime pattern of each bin's UTC\n"
+      "start (also for --events), e.g.\n"
+      "/var/lib/geotap/%Y/%m/%d/traffic-%H.csv: the next file is\n"
+      "opened at the first bin of a new name" },
     { "output", 'o', "FILE", K_STR, 0, 0, NULL, O(output), CMD_COMPILE, 0, S_OUT, NULL,
       "also copy the (last) entry to FILE" },
     { "report", 0, "FILE.html", K_STR, 0, 0, NULL, O(report), CMD_ANALYZE, 0, S_OUT, NULL,
@@ -163,20 +173,26 @@ const struct cli_opt cli_opts[] = {
       "(default 0.01); sets the silence threshold ln(1/alpha)" },
     { "state", 0, "FILE", K_STR, 0, 0, NULL, O(state), AL, 0, S_DET, NULL,
       "keep the learned baselines across runs: loaded at start\n"
-      "when FILE exists, saved at exit and every 5 minutes" },
+      "when FILE exists, saved at exit and every 5 minutes\n"
+      "(live: --state-interval)" },
 
-    /* Wired by the exporter/ops branch; parsed here so the table is whole. */
+    { "state-interval", 0, "SECONDS", K_INT, 1, 86400, NULL, O(state_interval), CMD_LIVE, 0, S_DET, "300",
+      "save --state this often (default 300)" },
+
+    { "alertmanager", 0, "URL", K_LIST, 0, GT_ALERTS_MAX_RECEIVERS, NULL, O(alertmanager), CMD_LIVE, 0,
+      S_SVC, NULL,
+      "post drop_to_zero, restored and capture_gap to this\n"
+      "Alertmanager (API v2, e.g. http://127.0.0.1:9093);\n"
+      "repeatable (see README, 'Running on a tap')" },
+    { "webhook", 0, "URL", K_LIST, 0, GT_ALERTS_MAX_RECEIVERS, NULL, O(webhook), CMD_LIVE, 0, S_SVC, NULL,
+      "post every event's JSON to URL; repeatable" },
+    { "sensor", 0, "NAME", K_STR, 0, 0, NULL, O(sensor), CMD_LIVE, 0, S_SVC, NULL,
+      "this sensor's name in the alerts (default: the host\n"
+      "name)" },
+    /* Parsed here, wired by the exporter branch (/metrics). */
     { "metrics-asn", 0, "N", K_INT, 0, 100000, NULL, O(metrics_asn), CMD_LIVE, 0, S_SVC, "0",
       "label /metrics by ASN too, for the top N ASNs by packets\n"
       "(default 0: countries and upstreams only)" },
-    { "sensor", 0, "NAME", K_STR, 0, 0, NULL, O(sensor), CMD_LIVE, 0, S_SVC, NULL,
-      "the sensor's name in alerts and across a fleet (default:\n"
-      "the host name)" },
-    { "alertmanager", 0, "URL", K_LIST, 0, 0, NULL, O(alertmanager), CMD_LIVE, 0, S_SVC, NULL,
-      "post drop_to_zero, restored and capture_gap alerts to\n"
-      "this Alertmanager (API v2); repeatable" },
-    { "webhook", 0, "URL", K_LIST, 0, 0, NULL, O(webhook), CMD_LIVE, 0, S_SVC, NULL,
-      "post each event's JSON to URL; repeatable" },
 
     { "config", 0, "FILE", K_STR, 0, 0, NULL, O(config), AL, F_NOFILE, S_CFG, NULL,
       "read options from FILE: 'key: value' lines, the keys are\n"

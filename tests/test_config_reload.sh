@@ -72,8 +72,8 @@ n=$(grep -c "^geotap live: $CONF: 'workers' changed: needs a restart$" "$TMP/liv
 [ "$n" = 1 ] || { echo "FAIL: 'workers' needs a restart: said $n times, want once"; fail=1; }
 grep -q "^geotap live: reload failed, the old classification stays: $CONF:3: " "$TMP/live.err" || {
     echo "FAIL: the failed reload does not name $CONF:3"; fail=1; }
-grep -q '^geotap live: reloads: 2 done, 1 failed$' "$TMP/live.err" || {
-    echo "FAIL: reload counts (want 2 done, 1 failed)"; fail=1; }
+grep -q '^geotap live: reloads: 2 ok, 1 failed$' "$TMP/live.err" || {
+    echo "FAIL: reload counts (want 2 ok, 1 failed)"; fail=1; }
 got=$(sed -n 's/^geotap: \([0-9]*\) frames.*/\1/p' "$TMP/live.err")
 [ "$got" = $((3 * N)) ] || { echo "FAIL: counted '$got' frames, 3 replays of $N sent"; fail=1; }
 grep -q '^geotap live: drops: 0 by the kernel, 0 by the interface$' "$TMP/live.err" || {
