@@ -205,3 +205,25 @@ void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct gt_
     fprintf(f, "geotap: %.3f s elapsed, %.0f frames/s%s%s\n", elapsed,
             elapsed > 0 ? (double)tot->packets / elapsed : 0.0, note ? "; " : "", note ? note : "");
 }
+
+void cli_live_summary(FILE *f, const struct gt_sensor_stats *st, unsigned nworkers, int iface, int alerts)
+{
+    fprintf(f, "geotap live: frames per worker:");
+    for (unsigned i = 0; i < nworkers && i < GT_SENSOR_MAX_WORKERS; i++)
+        fprintf(f, " %" PRIu64, st->worker_frames[i]);
+    fputc('\n', f);
+    if (iface)
+        fprintf(f, "geotap live: drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n",
+                st->drops[0], st->drops[1]);
+    else
+        fprintf(f, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", st->drops[1]);
+    if (st->reloads || st->reloads_failed)
+        fprintf(f, "geotap live: reloads: %" PRIu64 " ok, %" PRIu64 " failed\n", st->reloads, st->reloads_failed);
+    if (alerts)
+        fprintf(f, "geotap live: alerts: %" PRIu64 " queued, %" PRIu64 " posts sent, %" PRIu64
+                " failed (retried), %" PRIu64 " dropped\n", st->alerts_queued, st->alerts_sent, st->alerts_failed,
+                st->alerts_dropped);
+    if (st->output_errors || st->output_lost)
+        fprintf(f, "geotap live: output files: %" PRIu64 " errors, %" PRIu64 " bins or events lost\n",
+                st->output_errors, st->output_lost);
+}

@@ -36,6 +36,9 @@ int cli_add_sinks(gt_sensor *s, const struct cli_config *c, FILE *out, int forma
  * each bin after the detector (owned by s from then on). NULL with err. */
 struct gt_report *cli_add_report(gt_sensor *s, const struct gt_setup_opts *so, const char *path,
                                  const char *const *files, int nfiles, char *err, size_t errlen);
+/* The rest of live's summary: frames per worker, drops (iface: kernel and
+ * interface, else the NIC's), reloads, alerts, output files. */
+void cli_live_summary(FILE *f, const struct gt_sensor_stats *st, unsigned nworkers, int iface, int alerts);
 /* The end-of-run summary: frames, non-IP, truncated, unknown share, span, rate. */
 void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct gt_keys *keys,
                        const struct gt_counts *key_totals, double elapsed, const char *note);

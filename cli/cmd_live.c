@@ -14,7 +14,6 @@
 #include "geotap/parse.h"
 #include "gt_config.h"
 
-#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,24 +166,7 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
         gt_sensor_stats(s, &st);
         cli_print_summary(stderr, &st.totals, gt_sensor_keys(s), gt_output_totals(output), gt_mono_s() - t0,
                           signalled_ ? "interrupted" : NULL);
-        fprintf(stderr, "geotap live: frames per worker:");
-        for (unsigned i = 0; i < nworkers && i < GT_SENSOR_MAX_WORKERS; i++)
-            fprintf(stderr, " %" PRIu64, st.worker_frames[i]);
-        fputc('\n', stderr);
-        if (c->interface)
-            fprintf(stderr, "geotap live: drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n",
-                    st.drops[0], st.drops[1]);
-        else
-            fprintf(stderr, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", st.drops[1]);
-        if (st.reloads || st.reloads_failed)
-            fprintf(stderr, "geotap live: reloads: %" PRIu64 " ok, %" PRIu64 " failed\n", st.reloads, st.reloads_failed);
-        if (alerts)
-            fprintf(stderr, "geotap live: alerts: %" PRIu64 " queued, %" PRIu64 " posts sent, %" PRIu64
-                    " failed (retried), %" PRIu64 " dropped\n", st.alerts_queued, st.alerts_sent, st.alerts_failed,
-                    st.alerts_dropped);
-        if (st.output_errors || st.output_lost)
-            fprintf(stderr, "geotap live: output files: %" PRIu64 " errors, %" PRIu64 " bins or events lost\n",
-                    st.output_errors, st.output_lost);
+        cli_live_summary(stderr, &st, nworkers, c->interface != NULL, alerts);
     }
 done:
     sensor_ = NULL;
