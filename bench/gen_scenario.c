@@ -13,7 +13,9 @@
  * Writes the labels (JSON lines), and optionally the pcap (minimum-size
  * Ethernet/IPv4/UDP frames, each country's packets from addresses inside
  * that country's space in the GeoLite2 DB) and/or the per-bin counts the
- * scenario produced (for bench/anomaly_replay).
+ * scenario produced (for bench/anomaly_replay). This file: options,
+ * labels and the packets; the rate model and the plan of events are in
+ * scenario_model.c, the countries and their addresses in scenario_space.c.
  *
  * usage: gen_scenario --labels FILE [--pcap FILE] [--bins FILE] [--seed N]
  *        [--hours H] [--keys K] [--min-rate R] [--max-rate R] [--bin S]
@@ -36,91 +38,13 @@
 
 #include "geotap/datadir.h"
 #include "geotap/bins.h"
-#include "geotap/classifier.h"
 #include "geotap/events.h"
-#include "geotap/ranges.h"
-#include "geotap/geodata.h"
-
-#define NS 1000000000LL
-static long long T_START = 1419120000LL;  /* 2014-12-21T00:00:00Z; kp2014: 2014-12-22T08:00:00Z */
-#define MAXEV 40
-#define NADDR 4
-
-enum { EV_OUTAGE = 1, EV_PARTIAL, EV_LULL, EV_SHIFT };
-
-struct sev { int type; double t0, t1; double factor; };
-
-struct skey {
-    char cc[3];
-    uint32_t addr[NADDR];
-    double rate, amp, phase_h, weekend;
-    struct sev ev[MAXEV];
-    int nev, cur;
-};
+#include "scenario.h"
 
 /* A heap entry: a Poisson arrival (packet, or flow start with --flows), a
  * stray packet, or the next packet of a flow (rem packets left after it). */
 enum { H_ARRIVAL, H_STRAY, H_FLOW };
 struct hent { double t; uint32_t key; uint8_t kind, addr; uint16_t port; uint32_t rem, other; };
-
-static uint64_t rs[4];
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-static uint64_t next_u64(void)
-{
-    uint64_t r = rotl(rs[1] * 5, 7) * 9, t = rs[1] << 17;
-    rs[2] ^= rs[0]; rs[3] ^= rs[1]; rs[1] ^= rs[2]; rs[0] ^= rs[3];
-    rs[2] ^= t; rs[3] = rotl(rs[3], 45);
-    return r;
-}
-static double urand(void) { return ((next_u64() >> 11) + 0.5) / 9007199254740992.0; }
-static void seed_rng(uint64_t s)
-{
-    for (int i = 0; i < 4; i++) {
-        s += 0x9e3779b97f4a7c15ULL;
-        uint64_t z = s;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        rs[i] = z ^ (z >> 31);
-    }
-}
-static double logu(double lo, double hi) { return lo * exp(urand() * log(hi / lo)); }
-
-static double diurnal(const struct skey *k, double t)
-{
-    double abs_h = (double)T_START / 3600 + t / 3600;
-    double h = fmod(abs_h, 24.0);
-    int dow = (int)fmod(floor(abs_h / 24) + 4, 7);     /* 1970-01-01 was a Thursday (4) */
-    double wk = dow == 0 || dow == 6 ? k->weekend : 1;
-    return wk * k->rate * (1 + k->amp * sin(2 * M_PI * (h - k->phase_h) / 24));
-}
-
-/* Rate of key k at t (s since start), events applied. */
-static double rate_now(struct skey *k, double t)
-{
-    while (k->cur < k->nev && k->ev[k->cur].t1 <= t)
-        k->cur++;
-    double r = diurnal(k, t);
-    if (k->cur < k->nev && k->ev[k->cur].t0 <= t) {
-        const struct sev *e = &k->ev[k->cur];
-        r = e->type == EV_PARTIAL || e->type == EV_SHIFT ? r * e->factor : 0;
-    }
-    return r;
-}
-
-static int overlaps(const struct skey *k, double t0, double t1, double margin)
-{
-    for (int i = 0; i < k->nev; i++)
-        if (t0 < k->ev[i].t1 + margin && k->ev[i].t0 < t1 + margin)
-            return 1;
-    return 0;
-}
-
-static int cmp_ev(const void *a, const void *b)
-{
-    const struct sev *x = a, *y = b;
-    return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
-}
 
 static struct hent *heap;
 static size_t heap_cap;
@@ -168,7 +92,7 @@ static struct hent heap_pop(struct hent *h, size_t *n)
 
 static void ts(char *buf, size_t n, double t)
 {
-    gt_rfc3339_ns(buf, n, T_START * NS + (int64_t)llround(t * 1e6) * 1000);
+    gt_time_format_ns(buf, n, T_START * NS + (int64_t)llround(t * 1e6) * 1000, GT_TIME_US);
 }
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
@@ -198,31 +122,6 @@ static void frame(uint8_t *f, uint32_t src, uint32_t dst, unsigned sport, unsign
     put16(ip + 20, sport);
     put16(ip + 22, dport);
     put16(ip + 24, 8);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Country value of addr in the normalized set, or 0. */
-static uint32_t cc_of(const struct gt_rangeset *cr, uint32_t addr)
-{
-    size_t lo = 0, hi = cr->n4;
-    while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        if (cr->v4[m].hi < addr)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo < cr->n4 && cr->v4[lo].lo <= addr ? cr->v4[lo].val : 0;
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-    return strcmp(((const struct skey *)a)->cc, ((const struct skey *)b)->cc);
 }
 
 static void usage(void)
@@ -285,171 +184,21 @@ int main(int argc, char **argv)
     if (!cdb)
         cdb = gt_default_country_db();
 
-    /* countries and their IPv4 space */
-    struct gt_rangeset cr = { 0 };
-    char err[512];
-    if (gt_source_mmdb_country(cdb, &cr, err, sizeof err) < 0) {
-        fprintf(stderr, "gen_scenario: %s\n", err);
-        return 2;
-    }
-    gt_rangeset_normalize(&cr);
-    uint32_t ccs[1024];
-    size_t ncc = 0;
-    for (size_t i = 0; i < cr.n4; i++) {
-        uint32_t v = cr.v4[i].val;
-        size_t j;
-        for (j = 0; j < ncc && ccs[j] != v; j++)
-            ;
-        if (j == ncc && ncc < 1024)
-            ccs[ncc++] = v;
-    }
-    qsort(ccs, ncc, sizeof *ccs, cmp_u32);
-    if (ncc < nkeys) {
-        fprintf(stderr, "gen_scenario: %s has only %zu countries with IPv4 space\n", cdb, ncc);
+    struct skey *K = calloc(nkeys, sizeof *K);
+    if (!K) {
+        fprintf(stderr, "gen_scenario: out of memory\n");
         return 2;
     }
     seed_rng(seed);
-    for (size_t i = ncc - 1; i > 0; i--) {     /* deterministic pick of countries */
-        size_t j = next_u64() % (i + 1);
-        uint32_t t = ccs[i]; ccs[i] = ccs[j]; ccs[j] = t;
-    }
-    if (kp) {                                   /* KP and CN first */
-        uint32_t want[2] = { GT_CC_PACK('K', 'P'), GT_CC_PACK('C', 'N') };
-        for (int w = 0; w < 2; w++)
-            for (size_t i = 0; i < ncc; i++)
-                if (ccs[i] == want[w]) {
-                    ccs[i] = ccs[w];
-                    ccs[w] = want[w];
-                }
-        if (ccs[0] != want[0] || ccs[1] != want[1]) {
-            fprintf(stderr, "gen_scenario: %s has no KP or CN space\n", cdb);
-            return 2;
-        }
-    }
-    struct skey *K = calloc(nkeys, sizeof *K);
-    for (unsigned k = 0; k < nkeys; k++) {
-        K[k].cc[0] = GT_CC_A(ccs[k]);
-        K[k].cc[1] = GT_CC_B(ccs[k]);
-        size_t idx[256], nr = 0;
-        for (size_t i = 0; i < cr.n4 && nr < 256; i++)
-            if (cr.v4[i].val == ccs[k])
-                idx[nr++] = i;
-        for (int a = 0; a < NADDR; a++) {
-            const struct gt_range4 *r = &cr.v4[idx[next_u64() % nr]];
-            K[k].addr[a] = r->lo + (uint32_t)(next_u64() % ((uint64_t)r->hi - r->lo + 1));
-        }
-    }
-    if (kp) {
-        /* KP inside 175.45.176.0/22; CN inside AS4837 (China Unicom) */
-        uint32_t p22 = 175u << 24 | 45u << 16 | 176u << 8;
-        for (int a = 0; a < NADDR; a++) {
-            uint32_t x = 0;
-            for (int tries = 0; tries < 100000 && !x; tries++) {
-                uint32_t c = p22 + (uint32_t)(next_u64() % 1024);
-                if (cc_of(&cr, c) == GT_CC_PACK('K', 'P'))
-                    x = c;
-            }
-            if (!x) {
-                fprintf(stderr, "gen_scenario: %s does not place 175.45.176.0/22 in KP\n", cdb);
-                return 2;
-            }
-            K[0].addr[a] = x;
-        }
-        struct gt_rangeset ar = { 0 };
-        struct gt_asn_orgs *orgs = gt_asn_orgs_new();
-        const char *ap = asncsv ? asncsv : gt_default_asn_v4();
-        if (!orgs || gt_source_asn_csv(ap, &ar, orgs, err, sizeof err) < 0) {
-            fprintf(stderr, "gen_scenario: %s\n", orgs ? err : "out of memory");
-            return 2;
-        }
-        size_t idx[4096], nr = 0;
-        for (size_t i = 0; i < ar.n4 && nr < 4096; i++)
-            if (ar.v4[i].val == 4837)
-                idx[nr++] = i;
-        for (int a = 0; a < NADDR && nr; a++) {
-            for (int tries = 0; tries < 100000; tries++) {
-                const struct gt_range4 *r = &ar.v4[idx[next_u64() % nr]];
-                uint32_t c = r->lo + (uint32_t)(next_u64() % ((uint64_t)r->hi - r->lo + 1));
-                if (cc_of(&cr, c) == GT_CC_PACK('C', 'N')) {
-                    K[1].addr[a] = c;
-                    break;
-                }
-            }
-        }
-        gt_rangeset_free(&ar);
-        gt_asn_orgs_free(orgs);
-    }
-    qsort(K, nkeys, sizeof *K, cmp_key);     /* listed by country code */
-    gt_rangeset_free(&cr);
-
-    /* the capture gap: 30-45 minutes in the middle third */
-    double dur = hours * 3600, g0 = 0, g1 = 0;
-    if (gap) {
-        g0 = floor((dur / 3 + urand() * dur / 3) / 7) * 7 + 13.37;   /* not bin aligned */
-        g1 = g0 + 1800 + urand() * 900;
-    }
-    const double first = 3 * 3600, last = dur - 3600, margin = 900;
-    struct skey gapk = { .nev = 0 };
-    if (gap) {
-        gapk.ev[0].t0 = g0;
-        gapk.ev[0].t1 = g1;
-        gapk.nev = 1;
-    }
-    double stray[1024][2];
-    size_t nstray = 0;
-    for (unsigned k = 0; k < nkeys && kp; k++) {
-        struct skey *s = &K[k];
-        int isk = !strcmp(s->cc, "KP"), isc = !strcmp(s->cc, "CN");
-        s->rate = scale * (isk ? 0.25 : isc ? 2 : logu(0.1, 0.5));
-        s->weekend = 1;
-        s->amp = 0.2 + 0.3 * urand();
-        s->phase_h = 24 * urand();
-        if (isk) {              /* 16:15:00 UTC for 9 h 31 min */
-            s->ev[0] = (struct sev){ EV_OUTAGE, 8 * 3600 + 15 * 60, 8 * 3600 + 15 * 60 + 9 * 3600 + 31 * 60, 0 };
-            s->nev = 1;
-        }
-    }
-    for (unsigned k = 0; k < nkeys && !kp; k++) {
-        struct skey *s = &K[k];
-        s->rate = scale * logu(minr, maxr);
-        s->amp = 0.2 + 0.3 * urand();
-        s->phase_h = 24 * urand();
-        s->weekend = weekly ? 0.5 + 0.4 * urand() : 1;
-        double u = urand();
-        int nout = !outages ? 0 : u < 0.25 ? 0 : u < 0.75 ? 1 : 2;
-        int npart = urand() < 0.35, nlull = urand() < 0.3, nshift = flows && urand() < 0.4;
-        if (hours > 48) {       /* long runs: about one event of each kind per key and day */
-            nout = outages ? (int)(hours / 24 * urand()) : 0;
-            npart = (int)(hours / 24 * urand());
-            nlull = (int)(hours / 24 * urand());
-            nshift = flows ? (int)(hours / 24 * urand()) : 0;
-        }
-        int ntot = nout + npart + nlull + nshift;
-        if (ntot > MAXEV)
-            ntot = MAXEV;
-        for (int e = 0; e < ntot; e++) {
-            int type = e < nout ? EV_OUTAGE : e < nout + npart ? EV_PARTIAL : e < nout + npart + nlull ? EV_LULL : EV_SHIFT;
-            for (int tries = 0; tries < 50; tries++) {
-                double len = type == EV_OUTAGE ? logu(1200, 6 * 3600) : type == EV_PARTIAL ? logu(1800, 3 * 3600)
-                           : type == EV_SHIFT ? logu(3600, 6 * 3600) : 0;
-                double t0 = first + urand() * (last - first);
-                if (type == EV_LULL)
-                    len = (2 + 4 * urand()) / diurnal(s, t0);
-                double t1 = t0 + len;
-                if (t1 > last || overlaps(s, t0, t1, margin) || (gap && overlaps(&gapk, t0, t1, margin)))
-                    continue;
-                double f = type == EV_PARTIAL ? 0.3 : type == EV_SHIFT ? (urand() < 0.5 ? 2 : 0.5) : 0;
-                s->ev[s->nev++] = (struct sev){ type, t0, t1, f };
-                if (type == EV_OUTAGE && len > 1800 && urand() < 0.5 && nstray < 1024) {
-                    stray[nstray][0] = t0 + 600 + urand() * (len - 1200);
-                    stray[nstray][1] = k;
-                    nstray++;
-                }
-                break;
-            }
-        }
-        qsort(s->ev, (size_t)s->nev, sizeof s->ev[0], cmp_ev);
-    }
+    if (pick_countries(cdb, asncsv, kp, K, nkeys) < 0)
+        return 2;
+    struct plan_opts po = { .hours = hours, .minr = minr, .maxr = maxr, .scale = scale, .gap = gap, .kp = kp,
+                            .flows = flows, .weekly = weekly, .outages = outages };
+    static struct plan P;
+    plan_scenario(K, nkeys, &po, &P);
+    const double dur = P.dur, g0 = P.g0, g1 = P.g1;
+    const size_t nstray = P.nstray;
+    double (*stray)[2] = P.stray;
 
     /* labels */
     FILE *lf = fopen(labels, "w");

@@ -76,6 +76,7 @@ def main(argv):
     binw = None
     nev = 0
     days = 0.0
+    partials = 0
     for li in range(0, len(args), 2):
         labels, events = load(args[li]), load(args[li + 1])
         scen = next(l for l in labels if l['type'] == 'scenario')
@@ -96,6 +97,7 @@ def main(argv):
             o['end_rate'] = l.get('rate_at_end') or \
                 k['rate'] * (1 + k['amplitude'] * math.sin(2 * math.pi * (h - k['phase_h']) / 24))
         others = [l for l in labels if l['type'] in ('partial', 'lull', 'shift')]
+        partials += sum(1 for l in others if l['type'] == 'partial')
         gaps = [l for l in labels if l['type'] == 'capture_gap']
         gaps_labelled += len(gaps)
         by_key = {}
@@ -155,11 +157,11 @@ def main(argv):
                     flaps.append((e, 'restored ending no outage'))
 
     if not outages:
-        return quiet(fp, fa, days, K, bk)
+        return quiet(fp, fa, days, K, bk, partials)
     return report(outages, fa, binw, nev, fp, flaps, gap_events, gaps_labelled, gaps_reported, not_meas, fp_restored)
 
 
-def quiet(fp, fa, days, K, bk):
+def quiet(fp, fa, days, K, bk, partials):
     drops = [(e, c) for e, c in fp if e['type'] == 'drop_to_zero']
     budget = fa * days * (K / bk if bk else 1)
     allowed = math.ceil(2 * budget)
@@ -170,6 +172,8 @@ def quiet(fp, fa, days, K, bk):
     print(f"{'PASS' if ok else 'FAIL'}  false drops over {days:.1f} days without outages <= 2 x budget "
           f"(rounded up, {allowed}): {len(drops)} (budget {fa}/day -> {budget:.3f} expected; " +
           (", ".join(f"{v} {k}" for k, v in sorted(ctx.items())) or "none") + ")")
+    print(f"      {len(drops) / days:.3f} false drops/day = {len(drops) / budget:.1f} x the budget; "
+          f"{ctx.get('partial', 0)} at the onset of {partials} partial drops")
     for e, c in drops[:10]:
         print(f"      false drop: {e['key']} detected {e['detected']} silent {e.get('silence_s')} s "
               f"expected {e.get('expected_rate')}/s ({c})")

@@ -4,106 +4,48 @@
 #include "geotap/datadir.h"
 #include "geotap/events.h"
 #include "geotap/report.h"
-#include "geotap/ranges.h"
 
 #include <errno.h>
-#include <math.h>
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-void cli_cls_opts_init(struct cli_cls_opts *o)
+void cli_dims_format(const struct cli_config *c, unsigned *dims, int *format)
 {
-    memset(o, 0, sizeof *o);
+    *dims = gt_dims_parse(c->by);
+    if (c->format)
+        *format = gt_format_parse(c->format);
+    else
+        *format = (!c->output && isatty(STDOUT_FILENO)) ? GT_FMT_TABLE : GT_FMT_CSV;
 }
 
-static int add_list(const char **list, int *n, const char *arg, const char *what)
-{
-    if (*n >= GT_SETUP_MAX_LIST) {
-        fprintf(stderr, "geotap: at most %d %s options\n", GT_SETUP_MAX_LIST, what);
-        return -1;
-    }
-    list[(*n)++] = arg;
-    return 0;
-}
-
-int cli_parse_by_format(const char *prog, const char *by, const char *fmt, const char *outpath,
-                        unsigned *dims, int *format)
-{
-    *dims = gt_dims_parse(by);
-    if (!*dims) {
-        fprintf(stderr, "%s: --by '%s': want country, asn, upstream or a comma list of them\n", prog, by);
-        return -1;
-    }
-    if (!fmt) {
-        *format = (!outpath && isatty(STDOUT_FILENO)) ? GT_FMT_TABLE : GT_FMT_CSV;
-        return 0;
-    }
-    *format = gt_format_parse(fmt);
-    if (*format < 0) {
-        fprintf(stderr, "%s: --format '%s': want table, csv or jsonl\n", prog, fmt);
-        return -1;
-    }
-    return 0;
-}
-
-int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg)
-{
-    switch (c) {
-    case CLI_O_COUNTRY_DB:
-        o->so.country_db = arg;
-        return 0;
-    case CLI_O_ASN_DB:
-        return add_list(o->so.asn_dbs, &o->so.n_asn, arg, "--asn-db");
-    case CLI_O_HOME_NET: {
-        uint32_t a, b;
-        gt_u128 x, y;
-        if (!gt_parse_cidr(arg, &a, &b, &x, &y)) {
-            fprintf(stderr, "geotap: --home-net '%s': not an IPv4 or IPv6 CIDR\n", arg);
-            return -1;
-        }
-        return add_list(o->so.home, &o->so.n_home, arg, "--home-net");
-    }
-    case CLI_O_ROUTES:
-        return add_list(o->so.routes, &o->so.n_routes, arg, "--routes");
-    case CLI_O_UPSTREAM_MAP:
-        o->so.upstream_map = arg;
-        return 0;
-    case CLI_O_EVENTS:
-        o->events = arg;
-        return 0;
-    case CLI_O_STATE:
-        o->state = arg;
-        return 0;
-    case CLI_O_FA_BUDGET: {
-        char *end;
-        errno = 0;
-        double v = strtod(arg, &end);
-        if (*end || end == arg || errno || !(v > 0) || !isfinite(v)) {
-            fprintf(stderr, "geotap: --fa-budget '%s': want a positive number of false alarms per day\n", arg);
-            return -1;
-        }
-        o->fa_per_day = v;
-        return 0;
-    }
-    default:
-        return -1;
-    }
-}
-
-void cli_setup_error(const char *prog, const struct cli_cls_opts *o, const char *err)
+void cli_setup_error(const char *prog, const struct cli_config *c, const char *err)
 {
     fprintf(stderr, "%s: %s\n", prog, err);
-    const char *db = o->so.country_db ? o->so.country_db : gt_default_country_db();
-    if (!o->so.country_db && access(db, R_OK) != 0)
+    const char *db = c->country_db ? c->country_db : gt_default_country_db();
+    if (!c->country_db && access(db, R_OK) != 0)
         fprintf(stderr, "%s: (the default databases are fetched by scripts/setup)\n", prog);
 }
 
-int cli_add_sinks(gt_sensor *s, const struct cli_cls_opts *o, FILE *out, const char *outpath,
-                  int format, const char *prog, unsigned rotate, int64_t preopen, struct gt_output **output)
+int cli_check(const struct cli_parsed *p, const struct gt_setup_opts *so)
 {
+    struct gt_setup st;
+    char err[1024];
+    if (gt_setup_build(so, &st, err, sizeof err) != 0) {
+        cli_setup_error(p->prog, &p->v, err);
+        return 2;
+    }
+    gt_setup_free(&st);
+    cli_print_config(stdout, p);
+    return 0;
+}
+
+int cli_add_sinks(gt_sensor *s, const struct cli_config *o, FILE *out, int format, const char *prog,
+                  unsigned rotate, int64_t preopen, struct gt_output **output)
+{
+    const char *outpath = o->output;
     const struct gt_keys *keys = gt_sensor_keys(s);
     const gt_classifier *cls = gt_sensor_classifier(s);
     struct gt_output_opts oo = { (enum gt_format)format, out, keys, cls };
@@ -186,10 +128,9 @@ static void report_free(void *self)
     gt_report_free(self);
 }
 
-struct gt_report *cli_add_report(gt_sensor *s, const struct cli_cls_opts *co, const char *path,
+struct gt_report *cli_add_report(gt_sensor *s, const struct gt_setup_opts *so, const char *path,
                                  const char *const *files, int nfiles, char *err, size_t errlen)
 {
-    const struct gt_setup_opts *so = &co->so;
     const char *dbs[2 * GT_SETUP_MAX_LIST + 4];
     int n = 0;
     dbs[n++] = so->country_db ? so->country_db : gt_default_country_db();
@@ -221,13 +162,13 @@ struct gt_report *cli_add_report(gt_sensor *s, const struct cli_cls_opts *co, co
 
 static void span(char *buf, size_t len, const struct gt_bin_stats *t)
 {
-    char a[32], b[32];
+    char a[GT_TIME_LEN], b[GT_TIME_LEN];
     if (!t->first_ns) {
         snprintf(buf, len, "none");
         return;
     }
-    gt_rfc3339(t->first_ns / 1000000000, a);
-    gt_rfc3339(t->last_ns / 1000000000, b);
+    gt_time_format_ns(a, sizeof a, t->first_ns, GT_TIME_S);
+    gt_time_format_ns(b, sizeof b, t->last_ns, GT_TIME_S);
     snprintf(buf, len, "%s .. %s (%.3f s)", a, b, (double)(t->last_ns - t->first_ns) / 1e9);
 }
 
@@ -263,4 +204,26 @@ void cli_print_summary(FILE *f, const struct gt_bin_stats *tot, const struct gt_
             keys->dims & GT_DIM_COUNTRY ? "country" : "AS", addrs ? 100.0 * (double)unknown / (double)addrs : 0.0, sp);
     fprintf(f, "geotap: %.3f s elapsed, %.0f frames/s%s%s\n", elapsed,
             elapsed > 0 ? (double)tot->packets / elapsed : 0.0, note ? "; " : "", note ? note : "");
+}
+
+void cli_live_summary(FILE *f, const struct gt_sensor_stats *st, unsigned nworkers, int iface, int alerts)
+{
+    fprintf(f, "geotap live: frames per worker:");
+    for (unsigned i = 0; i < nworkers && i < GT_SENSOR_MAX_WORKERS; i++)
+        fprintf(f, " %" PRIu64, st->worker_frames[i]);
+    fputc('\n', f);
+    if (iface)
+        fprintf(f, "geotap live: drops: %" PRIu64 " by the kernel, %" PRIu64 " by the interface\n",
+                st->drops[0], st->drops[1]);
+    else
+        fprintf(f, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", st->drops[1]);
+    if (st->reloads || st->reloads_failed)
+        fprintf(f, "geotap live: reloads: %" PRIu64 " ok, %" PRIu64 " failed\n", st->reloads, st->reloads_failed);
+    if (alerts)
+        fprintf(f, "geotap live: alerts: %" PRIu64 " queued, %" PRIu64 " posts sent, %" PRIu64
+                " failed (retried), %" PRIu64 " dropped\n", st->alerts_queued, st->alerts_sent, st->alerts_failed,
+                st->alerts_dropped);
+    if (st->output_errors || st->output_lost)
+        fprintf(f, "geotap live: output files: %" PRIu64 " errors, %" PRIu64 " bins or events lost\n",
+                st->output_errors, st->output_lost);
 }

@@ -175,16 +175,6 @@ int cli_rotating_events(gt_sensor *s, const char *pattern, int64_t preopen, char
     return rot_new(s, NULL, pattern, preopen, err, errlen);
 }
 
-int cli_add_receiver(const char **list, uint32_t *n, const char *url, const char *opt)
-{
-    if (*n >= GT_ALERTS_MAX_RECEIVERS) {
-        fprintf(stderr, "geotap: at most %d %s options\n", GT_ALERTS_MAX_RECEIVERS, opt);
-        return -1;
-    }
-    list[(*n)++] = url;
-    return 0;
-}
-
 int cli_alerts(gt_sensor *s, const struct gt_alerts_opts *o, char *err, size_t errlen)
 {
     struct gt_sink sk;

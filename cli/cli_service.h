@@ -22,9 +22,6 @@ int cli_rotating_events(gt_sensor *s, const char *pattern, int64_t preopen, char
  * SIGUSR1 handler of logrotate's postrotate, and SIGHUP). */
 void cli_reopen_outputs(void);
 
-/* Add url to a receiver list (--alertmanager, --webhook); -1 after a message
- * when the list is full. */
-int cli_add_receiver(const char **list, uint32_t *n, const char *url, const char *opt);
 /* Register the alert delivery for o's receivers as a sink of s (none: nothing). -1 with err. */
 int cli_alerts(gt_sensor *s, const struct gt_alerts_opts *o, char *err, size_t errlen);
 

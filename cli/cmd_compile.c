@@ -7,29 +7,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char usage_text[] =
+static const char head[] =
 "usage: geotap compile [options]\n"
 "\n"
 "Compiles the classifier of these options into the compiled-classifier cache\n"
 "($GEOTAP_CACHE_DIR, else DATA_DIR/compiled) and prints each entry's path and\n"
 "whether it was written or already valid. Commands given the same options then\n"
 "map it at start instead of compiling. The entry is valid while its input files\n"
-"are unchanged (a copy with the same contents counts as unchanged).\n"
-"\n"
-"  --by DIMS             the --by of the commands to serve (country, asn, upstream\n"
-"                        or a comma list); repeatable. Default: the entries of\n"
-"                        'lookup' (country,asn) and of analyze/live --by country\n"
-"  -o FILE               also copy the (last) entry to FILE\n"
-"  --country-db FILE     MaxMind country database (default: the setup's GeoLite2)\n"
-"  --asn-db FILE         ASN source, .mmdb or CSV; repeatable (default: the setup's CSVs)\n"
-"  --home-net CIDR       local networks, counted as 'home'; repeatable\n"
-CLI_UPSTREAM_USAGE;
+"are unchanged (a copy with the same contents counts as unchanged).\n";
 
 static int copy_file(const char *from, const char *to)
 {
@@ -56,53 +46,34 @@ static int copy_file(const char *from, const char *to)
     return -1;
 }
 
+static int compile(const struct cli_config *c);
+
 int cmd_compile(int argc, char **argv)
 {
-    struct cli_cls_opts co;
-    const char *outpath = NULL, *by[16];
-    int nby = 0;
-    enum { O_BY = 1 };
-    static const struct option longopts[] = {
-        CLI_CLS_LONGOPTS,
-        { "by", required_argument, 0, O_BY },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
-    int opt;
-    cli_cls_opts_init(&co);
-    co.so.classes_only = 1;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (opt == 'o') {
-            outpath = optarg;
-            continue;
-        }
-        if (opt == O_BY) {
-            if (nby == 16) {
-                fprintf(stderr, "geotap compile: at most 16 --by options\n");
-                return 2;
-            }
-            by[nby++] = optarg;
-            continue;
-        }
-        if (opt == CLI_O_EVENTS || opt == CLI_O_FA_BUDGET || cli_cls_opt(&co, opt, optarg) != 0) {
-            if (opt == CLI_O_EVENTS || opt == CLI_O_FA_BUDGET)
-                fprintf(stderr, "geotap compile: %s is an option of analyze and live\n", argv[optind - 1]);
-            fprintf(stderr, "Try 'geotap compile --help'.\n");
-            return 2;
-        }
+    struct cli_parsed p;
+    int first, rc = cli_parse(&p, CMD_COMPILE, "geotap compile", head, "", argc, argv, &first);
+    if (rc == 1)            /* --help printed */
+        rc = 0;
+    else if (rc == 0 && first < argc) {
+        fprintf(stderr, "geotap compile: unexpected argument '%s'\nTry 'geotap compile --help'.\n", argv[first]);
+        rc = 2;
+    } else if (rc == 0) {
+        rc = compile(&p.v);
     }
-    if (optind < argc) {
-        fprintf(stderr, "geotap compile: unexpected argument '%s'\nTry 'geotap compile --help'.\n", argv[optind]);
-        return 2;
-    }
+    cli_parsed_free(&p);
+    return rc;
+}
+
+static int compile(const struct cli_config *c)
+{
+    const char *outpath = c->output, *const *by = c->by_list.v;
+    static const char *const by_default[] = { "country", "country,asn" };
+    int nby = c->by_list.n;
+    struct gt_setup_opts so = { .classes_only = 1 };
+    cli_config_setup(c, &so);
     if (!nby) {
-        by[nby++] = "country";
-        by[nby++] = "country,asn";
+        by = by_default;
+        nby = 2;
     }
     char dbuf[4096];
     if (!gt_classifier_cache_dir(dbuf, sizeof dbuf)) {
@@ -115,13 +86,9 @@ int cmd_compile(int argc, char **argv)
         unsigned dims = gt_dims_parse(by[i]);
         struct gt_setup cls;
         char err[1024];
-        if (!dims) {
-            fprintf(stderr, "geotap compile: --by '%s': want country, asn, upstream or a comma list of them\n", by[i]);
-            return 2;
-        }
-        co.so.dims = dims;
-        if (gt_setup_build(&co.so, &cls, err, sizeof err) != 0) {
-            cli_setup_error("geotap compile", &co, err);
+        so.dims = dims;
+        if (gt_setup_build(&so, &cls, err, sizeof err) != 0) {
+            cli_setup_error("geotap compile", c, err);
             return 2;
         }
         if (cls.warning[0])

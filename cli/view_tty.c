@@ -43,7 +43,7 @@ static void draw(struct view *v, const struct gt_bin *bin)
     const gt_classifier *cls = gt_sensor_classifier(v->s);
     uint32_t m = 0;
     uint64_t all = 0;
-    char t[32], a[32], b[32], c[32], d[32];
+    char t[GT_TIME_LEN], a[32], b[32], c[32], d[32];
     int rows = 40;
     if (bin->nkeys > v->cap) {
         uint32_t *n = realloc(v->ids, ((size_t)bin->nkeys + 1) * sizeof *n);
@@ -58,7 +58,7 @@ static void draw(struct view *v, const struct gt_bin *bin)
             all += pkts(&bin->counts[k]);
         }
     qsort_r(v->ids, m, sizeof *v->ids, cmp_view, (void *)bin->counts);
-    gt_rfc3339(bin->start, t);
+    gt_time_format(t, sizeof t, bin->start, 0, GT_TIME_S);
     gt_human(bin->stats.packets, "", a, sizeof a);
     gt_human(bin->stats.bytes, "B", b, sizeof b);
     fprintf(f, "\033[H\033[2J");
@@ -68,25 +68,9 @@ static void draw(struct view *v, const struct gt_bin *bin)
     for (uint32_t i = 0; i < m && (int)i < rows; i++) {
         uint32_t k = v->ids[i];
         const struct gt_counts *x = &bin->counts[k];
-        char name[256] = "", part[200];
-        static const unsigned dl[] = { GT_DIM_COUNTRY, GT_DIM_ASN, GT_DIM_UPSTREAM };
-        for (int j = 0; j < 3; j++) {
-            if (!(keys->dims & dl[j]))
-                continue;
-            size_t l = strlen(name);
-            gt_key_label(keys, cls, k, dl[j], part, sizeof part);
-            if (keys->keys[k].home) {
-                snprintf(name, sizeof name, "home");
-                break;
-            }
-            if (dl[j] == GT_DIM_COUNTRY) {
-                const char *cn = gt_country_name(part);
-                snprintf(name + l, sizeof name - l, "%s%s %s", l ? " / " : "", part, cn ? cn : "");
-            } else {
-                snprintf(name + l, sizeof name - l, "%s%s%s", l ? " / " : "",
-                         dl[j] == GT_DIM_ASN ? "AS" : "via ", part);
-            }
-        }
+        char name[256];
+        struct gt_key_names nm = { .cls = cls };
+        gt_key_render(keys, &nm, k, 1, name, sizeof name);
         gt_human(x->pkts_from, "", a, sizeof a);
         gt_human(x->bytes_from, "B", b, sizeof b);
         gt_human(x->pkts_to, "", c, sizeof c);
@@ -111,8 +95,8 @@ static void view_bin(void *self, const struct gt_bin *bin)
     if (ferror(v->out))
         gt_sensor_stop(v->s);
     if (bin->stats.drops && !v->quiet) {
-        char t[32];
-        gt_rfc3339(bin->start, t);
+        char t[GT_TIME_LEN];
+        gt_time_format(t, sizeof t, bin->start, 0, GT_TIME_S);
         fprintf(stderr, "geotap live: bin %s: %" PRIu64 " frames, %" PRIu64 " dropped by the capture\n",
                 t, bin->stats.packets, bin->stats.drops);
     }

@@ -3,8 +3,9 @@
  * (Lthr = ln(K * 86400 / w / B)), not from the module's output. */
 #include "anomaly_sim.h"
 
-/* A 1 packet/s key: declared once the silence reaches ln(1/alpha) = 17.4 s,
- * at the end of the deciding bin; restoration needs 3 packets. */
+/* A 1 packet/s key: declared once the silence reaches Ldec = max(ln(1/alpha)
+ * = 17.4, 6.5 / 0.3 = 21.7) s, at the end of the deciding bin; restoration
+ * needs 3 packets. */
 static void test_one_pps(void)
 {
     struct gt_key kk[2];
@@ -12,6 +13,7 @@ static void test_one_pps(void)
     struct gt_anomaly_opts o = { .fa_per_day = 0.01, .budget_keys = 250, .on_event = on_ev };
     double lthr = log(250.0 * (86400.0 / 60) / 0.01);   /* independent: 17.39 */
     CHECK(fabs(lthr - 17.39) < 0.01);
+    const double ldec = 6.5 / 0.3;       /* the partial-drop floor: above lthr here */
 
     for (int variant = 0; variant < 2; variant++) {
         nev = 0;
@@ -26,9 +28,9 @@ static void test_one_pps(void)
         int64_t t = T0;
         run(&s, a, &t, 3600);
         CHECK_EQ_U(nev, 0);
-        /* the last packet at +40 s (20 s before the bin end: 20 > 17.4, declared
-         * in this bin) or at +45 s (15 s < 17.4: declared one bin later) */
-        int64_t stop = variant == 0 ? 40 : 45;
+        /* the last packet at +35 s (25 s before the bin end: 25 > 21.7, declared
+         * in this bin) or at +45 s (15 s < 21.7: declared one bin later) */
+        int64_t stop = variant == 0 ? 35 : 45;
         run(&s, a, &t, 0);
         s.k[0].next = (t + 1) * NS;
         /* hand-fed bin: packets at t+1 .. t+stop */
@@ -60,10 +62,11 @@ static void test_one_pps(void)
         if (d) {
             double sil = (double)(d->detected_ns - d->last_seen_ns) / NS;
             CHECK(d->last_seen_ns == last_pkt);
-            CHECK_MSG(sil >= lthr && sil < lthr + 60, "silence %.1f s", sil);
-            CHECK_MSG(fabs(sil - (variant == 0 ? 20 : 75)) < 1e-6, "silence %.1f", sil);
+            CHECK_MSG(sil >= ldec && sil < ldec + 60, "silence %.1f s", sil);
+            CHECK_MSG(fabs(sil - (variant == 0 ? 25 : 75)) < 1e-6, "silence %.1f", sil);
             CHECK(fabs(d->expected_rate - 1.0) < 0.05);
-            CHECK(d->expected_count >= lthr);
+            CHECK(d->expected_count >= ldec);
+            CHECK(fabs(d->threshold - ldec) < 1e-9);
         }
         CHECK(gt_anomaly_key_down(a, 0));
         CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 1), 0);
@@ -115,14 +118,14 @@ static void test_one_pps(void)
     }
 }
 
-/* 0.01 packets/s: declared after ln(1/alpha)/0.01 = 29 min; 0.001 packets/s:
- * not measurable (4.8 h > the 2 h limit), reported, never declared. */
+/* 0.01 packets/s: declared after Ldec/0.01 = 21.7 / 0.01 s = 36 min; 0.001
+ * packets/s: not measurable (6 h > the 2 h limit), reported, never declared. */
 static void test_slow_keys(void)
 {
     struct gt_key kk[3];
     struct gt_keys keys = mkkeys(3, kk);
     struct gt_anomaly_opts o = { .budget_keys = 250, .on_event = on_ev };
-    double lthr = log(250.0 * 1440 / 0.01);
+    double lthr = log(250.0 * 1440 / 0.01), ldec = lthr > 6.5 / 0.3 ? lthr : 6.5 / 0.3;
     nev = 0;
     gt_anomaly *a = gt_anomaly_new(&o, &keys);
     struct sim s = { .n = 3, .w = 60, .rng = 1234567 };
@@ -147,8 +150,8 @@ static void test_slow_keys(void)
     const struct gt_event *d = find(GT_EV_DROP_TO_ZERO, 0);
     if (d) {
         double sil = (double)(d->detected_ns - d->last_seen_ns) / NS;
-        CHECK_MSG(sil >= lthr / 0.01 * 0.9 && sil <= lthr / 0.01 * 1.1 + 60, "silence %.0f s, expect ~%.0f", sil,
-                  lthr / 0.01);
+        CHECK_MSG(sil >= ldec / 0.01 * 0.9 && sil <= ldec / 0.01 * 1.1 + 60, "silence %.0f s, expect ~%.0f", sil,
+                  ldec / 0.01);
     }
     gt_anomaly_free(a);
 }

@@ -126,11 +126,98 @@ static void test_far_times(void)
     CHECK_EQ_U(gt_anomaly_out_of_range(a), 5);
     CHECK_EQ_U(nev, 1);
     gt_anomaly_free(a);
+
+    /* 1800 then 2100, both in range but 300 years apart (their ns times
+     * would wrap when subtracted, UBSan's finding): the detector starts
+     * afresh at 2100, with no capture gap or drop for the centuries between,
+     * and judges the new traffic once it has learned it again. */
+    nev = 0;
+    a = gt_anomaly_new(&o, &keys);
+    CHECK(a != NULL);
+    t = -5364662400LL;                          /* 1800-01-01 */
+    set_rate(&s, 0, 1.0, t * NS);
+    set_rate(&s, 1, 5.0, t * NS);
+    run(&s, a, &t, 3600);
+    set_rate(&s, 0, 0, t * NS);                 /* key 0 silent from here */
+    t = 4102444800LL;                           /* 2100-01-01 */
+    set_rate(&s, 1, 5.0, t * NS);
+    run(&s, a, &t, 120);
+    CHECK_EQ_U(nev, 0);
+    set_rate(&s, 0, 1.0, t * NS);
+    run(&s, a, &t, 3600);
+    set_rate(&s, 0, 0, t * NS);
+    run(&s, a, &t, 120);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 0), 1);
+    CHECK_EQ_U(count_type(GT_EV_CAPTURE_GAP, GT_NO_KEY), 0);
+    CHECK_EQ_U(nev, 1);
+    gt_anomaly_free(a);
+}
+
+/* Not measurable is judged on the rate of flow starts, with the silence a
+ * drop needs (Ldec), not on packets or Lthr. Flows of 5 packets 0.2 s apart,
+ * one every T s (evenly): the silences past the 5 s flow gap are T - 5.8 s,
+ * so mu = 1 / (T - 5.8). K = 250, B = 0.01: Lthr = 17.39, Ldec = max(17.39,
+ * 6.5 / 0.3) = 21.67. T = 400: mu = 0.002537/s, Ldec/mu = 8541 s > 7200: not
+ * measurable (Lthr/mu = 6855 s and Lthr/packet rate = 1391 s would both have
+ * passed). T = 300: mu = 0.003399/s, Ldec/mu = 6374 s: measurable. */
+static void test_not_measurable(void)
+{
+    struct gt_key kk[3];
+    struct gt_keys keys = mkkeys(3, kk);
+    struct gt_anomaly_opts o = { .fa_per_day = 0.01, .budget_keys = 250, .on_event = on_ev };
+    const double period[2] = { 400, 300 }, ldec = 6.5 / 0.3, lthr = log(250.0 * 1440 / 0.01);
+    const double mu0 = 1 / (period[0] - 5.8), mu1 = 1 / (period[1] - 5.8);
+    CHECK(lthr / mu0 < 7200 && ldec / mu0 > 7200 && ldec / mu1 < 7200 && lthr < ldec);
+    nev = 0;
+    gt_anomaly *a = gt_anomaly_new(&o, &keys);
+    CHECK(a != NULL);
+    int64_t t = T0, next[2] = { T0 * NS + NS, T0 * NS + 7 * NS };
+    int pk[2] = { 0, 0 };
+    for (; t < T0 + 12 * 3600; t += 60) {
+        struct gt_counts c[3] = { { 0 } };
+        int64_t first[3] = { 0 }, last[3] = { 0 }, e0 = (t + 60) * NS;
+        for (int i = 0; i < 2; i++)
+            while (next[i] < e0) {
+                if (!first[i])
+                    first[i] = next[i];
+                else
+                    gt_counts_gap(&c[i], last[i], next[i]);
+                last[i] = next[i];
+                c[i].pkts_from++;
+                next[i] += ++pk[i] % 5 ? NS / 5 : (int64_t)((period[i] - 0.8) * NS);
+            }
+        c[2].pkts_to = 600;             /* a busy key keeps the capture alive */
+        first[2] = t * NS + 1;
+        last[2] = e0 - 1;
+        struct gt_bin b = { .start = t, .width = 60, .nkeys = 3, .counts = c, .first_ns = first, .last_ns = last };
+        b.stats.packets = c[0].pkts_from + c[1].pkts_from + 600;
+        gt_anomaly_bin(a, &b);
+    }
+    CHECK(fabs(gt_anomaly_threshold(a, 60) - lthr) < 1e-9);
+    uint32_t ids[4];
+    CHECK_EQ_U(gt_anomaly_not_measurable(a, ids, 4), 1);
+    CHECK_EQ_U(ids[0], 0);
+    CHECK_EQ_U(count_type(GT_EV_NOT_MEASURABLE, 1), 0);
+    CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, GT_NO_KEY), 0);
+    const struct gt_event *e = NULL;
+    for (int i = 0; i < nev; i++)
+        if (evs[i].type == GT_EV_NOT_MEASURABLE && evs[i].key == 0)
+            e = &evs[i];             /* the last one */
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_MSG(fabs(e->threshold - ldec) < 1e-9, "threshold %.3f", e->threshold);
+        /* reported when the learned rate fell below Ldec / 7200 */
+        CHECK_MSG(ldec / e->expected_rate > 7200, "time to decide %.0f s", ldec / e->expected_rate);
+    }
+    double r0 = gt_anomaly_expected_rate(a, 0), r1 = gt_anomaly_expected_rate(a, 1);
+    CHECK_MSG(fabs(r0 - mu0) < 0.05 * mu0 && fabs(r1 - mu1) < 0.05 * mu1, "rates %.6f %.6f", r0, r1);
+    gt_anomaly_free(a);
 }
 
 int main(void)
 {
     test_far_times();
     test_flows();
+    test_not_measurable();
     return check_result();
 }

@@ -29,18 +29,6 @@ N=$(capinfos -M -c -T "$PCAP" | awk -F'\t' 'NR == 2 { print $2 }')
 "$GEOTAP_BIN" analyze --country-db "$DB" --bin 0 --format csv -q -o "$TMP/analyze.csv" "$PCAP" || {
     echo "FAIL: geotap analyze"; exit 1; }
 
-# Replay only once the capture is open (it says so on stderr).
-wait_listening() {
-    i=0
-    until grep -q 'listening on' "$1" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 900 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
-            echo "FAIL: geotap live did not start"; cat "$1"; exit 1
-        fi
-        sleep 0.1
-    done
-}
-
 ip netns exec "$NS" "$GEOTAP_BIN" live -i "$B" --workers 2 --country-db "$DB" --bin 0 --format csv \
     --count "$N" --duration 30 -o "$TMP/live.csv" 2>"$TMP/live.err" &
 LIVE_PID=$!

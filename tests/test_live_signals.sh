@@ -26,17 +26,6 @@ veth_netns gts
 N=$(capinfos -M -c -T "$PCAP" | awk -F'\t' 'NR == 2 { print $2 }')
 [ "$N" -gt 0 ] 2>/dev/null || { echo "FAIL: capinfos could not count $PCAP"; exit 1; }
 
-wait_listening() {
-    i=0
-    until grep -q 'listening on' "$1" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 900 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
-            echo "FAIL: geotap live did not start"; cat "$1"; exit 1
-        fi
-        sleep 0.1
-    done
-}
-
 fail=0
 ip netns exec "$NS" "$GEOTAP_BIN" live -i "$B" --workers 2 --country-db "$DB" --bin 1 --format csv \
     --duration 60 -o "$TMP/live.csv" 2>"$TMP/live.err" &

@@ -1,7 +1,8 @@
 # Sourced by the live-capture tests: a veth pair A (here) <-> B (inside a
 # private network namespace NS), both up with no ARP and no IPv6, so that
 # nothing but the test's replay crosses the link; a temporary folder TMP;
-# and a cleanup at exit that kills LIVE_PID (if set) and removes all of it.
+# a cleanup at exit that kills LIVE_PID (if set) and removes all of it; and
+# wait_line/wait_listening for geotap live's messages.
 # Usage: veth_netns PREFIX (names PREFIX-based and $$-unique). Needs skip().
 veth_netns() {
     NS="${1}n$$"
@@ -19,6 +20,22 @@ veth_netns() {
     ip netns exec "$NS" ip link set "$B" arp off up || exit 1
     ip netns exec "$NS" ip link set lo up
 }
+
+# wait_line PATTERN FILE: until a line of FILE (geotap live's standard
+# error) matches PATTERN; fails the test when LIVE_PID ends or 90 s pass.
+wait_line() {
+    i=0
+    until grep -q "$1" "$2" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 900 ] || ! kill -0 "$LIVE_PID" 2>/dev/null; then
+            echo "FAIL: no line '$1' from geotap live"; cat "$2"; exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Replay only once the capture is open (it says so on its standard error).
+wait_listening() { wait_line 'listening on' "$1"; }
 
 veth_cleanup() {
     [ -n "${LIVE_PID:-}" ] && kill "$LIVE_PID" 2>/dev/null

@@ -153,6 +153,55 @@ double gt_anomaly_threshold(const gt_anomaly *a, uint32_t width)
     return log(1.0 / alpha);
 }
 
+/* The silences a drop needs, for bins of width w. Ldec: Lthr, and
+ * improbable (e^-RESID_L) even at the residual RESID_FRAC of the rate, since
+ * the first silence after an abrupt partial drop began at the full rate and
+ * is judged on it; but at most DELAY_CAP * Lthr, so that the delay stays
+ * within 1.5x the minimum ln(1/alpha)/mu even for a few keys, with the
+ * rate's estimation error (1/sqrt(N_TAIL) = 13 %) on top. Lcarry: two
+ * silences around a stray packet judged together at the rate from before
+ * (past Lthr + CARRY_MARGIN), as improbable at the residual rate as one
+ * silence at Ldec: two arrivals' worth of silence at rate r has probability
+ * e^-y (1 + y), y = RESID_FRAC * L, so y = r + ln(1 + y) with e^-r the
+ * residual improbability reached (y = 8.78, L = 29.3 for r = 6.5). */
+void gt_anom_set_width(gt_anomaly *a, uint32_t w)
+{
+    a->width = w;
+    a->lthr = gt_anomaly_threshold(a, w);
+    double floor = RESID_L / RESID_FRAC, cap = 1.5 / (1 + 1 / sqrt(N_TAIL)) * a->lthr;
+    if (floor > cap)
+        floor = cap;
+    a->ldec = a->lthr > floor ? a->lthr : floor;
+    double r = RESID_FRAC * floor, y = r;
+    for (int i = 0; i < 30; i++)
+        y = r + log(1 + y);
+    a->lcarry = a->lthr + CARRY_MARGIN > y / RESID_FRAC ? a->lthr + CARRY_MARGIN : y / RESID_FRAC;
+}
+
+/* Forget everything learned and every open silence, gap or outage (no
+ * events): the next bin is centuries away from what the state holds. Keys
+ * ignored and their upstreams stay. */
+void gt_anom_forget(gt_anomaly *a)
+{
+    for (uint32_t i = 0; i < a->nkeys; i++) {
+        struct kst *k = &a->k[i];
+        uint8_t ign = k->ignored;
+        uint32_t up = k->upstream;
+        memset(k, 0, sizeof *k);
+        k->ignored = ign;
+        k->upstream = up;
+    }
+    memset(a->hist, 0, (size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS * sizeof *a->hist);
+    a->hpos = 0;
+    if (a->up_rate)
+        memset(a->up_rate, 0, a->nup * sizeof *a->up_rate);
+    a->up_given = 0;
+    a->cap_last = 0;
+    a->in_gap = 0;
+    a->gap_start = a->gap_end = a->last_end = 0;
+    a->gap_drops = 0;
+}
+
 /* The one event initialiser: every field not set here is zero, and no
  * upstream ratio (-1) until an attribution sets one. */
 struct gt_event gt_anom_event(enum gt_event_type type, uint32_t key, int64_t last_seen_ns, int64_t detected_ns)

@@ -210,14 +210,6 @@ static void key_down_step(gt_anomaly *a, const struct binctx *x, struct kst *k, 
     k->up_obs = k->up_exp = 0;
 }
 
-/* The silence a drop needs: Lthr, and improbable (e^-RESID_L) even at the
- * residual RESID_FRAC of the rate: the first silence after an abrupt
- * partial drop began at the full rate and is judged on it. */
-static double decide_l(const gt_anomaly *a)
-{
-    return a->lthr > RESID_L / RESID_FRAC ? a->lthr : RESID_L / RESID_FRAC;
-}
-
 static double ucb(double n)
 {
     return n + UCB_Z * UCB_Z / 2 + UCB_Z * sqrt(n + UCB_Z * UCB_Z / 4);
@@ -280,7 +272,7 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
     k->lam = r * kc->eff;
     /* (a silence past Lthr that was not declared, while warming up or
      * holding after a restoration, carries nothing) */
-    k->carry = suspect && lam_before < decide_l(a) ? lam_before : 0;
+    k->carry = suspect && lam_before < a->ldec ? lam_before : 0;
     k->r_full = r_before;
     k->lam_full = r_before * kc->eff;
     if (suspect) {
@@ -327,20 +319,22 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     if (k->hist_s < a->o.warmup_s)
         return;
     k->warm = k->pkts >= a->o.warmup_pkts;
-    int meas = k->mu > 0 && a->lthr / k->mu <= a->o.max_delay_s;
+    /* the time a drop would take to declare: the silence it needs (Ldec)
+     * at the rate of independent arrivals (flow starts) */
+    double ld = a->ldec;
+    int meas = k->mu > 0 && ld / k->mu <= a->o.max_delay_s;
     if (!meas) {
         if (!k->unmeas) {
             k->unmeas = 1;
             struct gt_event ev = gt_anom_event(GT_EV_NOT_MEASURABLE, kc->id, k->last_ns, x->e_ns);
             ev.expected_rate = k->mu;
-            ev.threshold = a->lthr;
+            ev.threshold = ld;
             gt_anom_emit(a, &ev);
         }
         return;
     }
     k->unmeas = 0;
-    int carried = k->carry > 0 && k->carry + k->lam_full >= a->lthr + CARRY_MARGIN;
-    double ld = decide_l(a);
+    int carried = k->carry > 0 && k->carry + k->lam_full >= a->lcarry;
     if (!k->warm || x->e_ns < k->hold_until || (k->lam < ld && !carried))
         return;
     /* Too few flow starts seen to know the rate (the packet rate stands in,
@@ -435,12 +429,17 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
         a->out_of_range++;      /* times in ns would wrap: never judged */
         return;
     }
+    /* origin_ns +- GT_ANOM_SPAN_S: compared in double, the difference itself could wrap */
+    if (!a->have_origin || fabs((double)b->start * NS - (double)a->origin_ns) > (double)GT_ANOM_SPAN_S * NS) {
+        if (a->have_origin)
+            gt_anom_forget(a);
+        a->have_origin = 1;
+        a->origin_ns = b->start * NS;
+    }
     struct binctx x = { 0 };
     x.w = b->width;
-    if (a->width != x.w) {
-        a->width = x.w;
-        a->lthr = gt_anomaly_threshold(a, x.w);
-    }
+    if (a->width != x.w)
+        gt_anom_set_width(a, x.w);
     x.hold = a->o.hold_s > 0 ? a->o.hold_s : 2.0 * x.w;
     x.s_ns = b->start * NS;
     x.e_ns = (b->start + (int64_t)x.w) * NS;

@@ -21,9 +21,9 @@
 #define SLOT_MEMORY_S (3 * 3600.0)  /* slot EWMA memory, in slot time (~3 days) */
 #define DAY_S 86400.0
 #define SUSPECT_FLOOR 0.5       /* after an improbable silence, judged on at least this share of the rate before */
-#define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this */
+#define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this at least */
 #define RESID_FRAC 0.3          /* a partial drop's residual share of the rate ... */
-#define RESID_L 6.0             /* ... at which a drop's silence must be this improbable (e^-6) */
+#define RESID_L 6.5             /* ... at which a drop's silence must be this improbable (e^-6.5) */
 #define RESET_L 5.0             /* silence after a candidate return that abandons it */
 #define ATTR_MIN_EXP 20.0       /* expected packets needed to attribute */
 #define GAP_REPORT_S 10.0       /* shorter silent gaps freeze learning but are not reported */
@@ -31,6 +31,10 @@
 /* Bins further from the epoch (about 250 years: 2220, 1720) are out of
  * range: their times in ns, plus the hold and the silences, must not wrap. */
 #define GT_ANOM_MAX_S (INT64_MAX / NS - 40LL * 365 * 86400)
+/* The times the detector holds stay within this of the first bin it saw
+ * (140 years: any two of them, plus a year's hold, subtract in ns without
+ * wrapping); a bin further away starts it afresh. */
+#define GT_ANOM_SPAN_S (140LL * 365 * 86400)
 
 struct slot {
     float rate;                 /* packets/s */
@@ -101,6 +105,8 @@ struct gt_anomaly {
     /* capture */
     uint32_t width;
     double lthr;
+    double ldec;                /* a drop's silence needs this L */
+    double lcarry;              /* two silences around a stray decide at this L */
     int64_t cap_last;           /* capture's last packet so far */
     int in_gap;
     int64_t gap_start;
@@ -109,6 +115,8 @@ struct gt_anomaly {
     int64_t last_end;
     int64_t gap_end;            /* end of the last capture gap */
     uint64_t out_of_range;      /* bins ignored: too far from the epoch */
+    int have_origin;
+    int64_t origin_ns;          /* the first bin's start (see GT_ANOM_SPAN_S) */
 };
 
 
@@ -119,7 +127,9 @@ void gt_anom_learn(struct kst *k, double c, double n, double e, uint32_t w, int6
 int gt_anom_poisson_like(const struct kst *k);
 void gt_anom_apply_deferred(struct kst *k, uint32_t w);
 
-/* anomaly.c: events */
+/* anomaly.c: thresholds and events */
+void gt_anom_set_width(gt_anomaly *a, uint32_t w);
+void gt_anom_forget(gt_anomaly *a);
 struct gt_event gt_anom_event(enum gt_event_type type, uint32_t key, int64_t last_seen_ns, int64_t detected_ns);
 void gt_anom_emit(gt_anomaly *a, const struct gt_event *ev);
 void gt_anom_emit_gap(gt_anomaly *a, int64_t end, int64_t detected);

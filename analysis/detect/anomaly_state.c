@@ -185,9 +185,11 @@ static int load_pass(gt_anomaly *a, FILE *f, const char *path, uint32_t width, i
         a->in_gap = cs.in_gap;
         a->gap_reason = (enum gt_gap_reason)cs.gap_reason;
         a->hpos = cs.hpos;
-        if (hd.width) {
-            a->width = hd.width;
-            a->lthr = gt_anomaly_threshold(a, hd.width);
+        if (hd.width)
+            gt_anom_set_width(a, hd.width);
+        if (a->last_end) {          /* the saved times are near the last bin's end */
+            a->have_origin = 1;
+            a->origin_ns = a->last_end;
         }
     }
     for (uint32_t u = 0; u < hd.nup; u++) {

@@ -1,23 +1,20 @@
 /* One line about a database file for the report's header: what it is and
  * when it was built. */
 #include "geotap/report.h"
+#include "geotap/timefmt.h"
 
 #include <maxminddb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 void gt_db_describe(const char *path, char *buf, size_t len)
 {
-    char day[16] = "";
+    char day[GT_TIME_LEN] = "";
     MMDB_s db;
     const char *dot = strrchr(path, '.');
     if (dot && !strcmp(dot, ".mmdb") && MMDB_open(path, MMDB_MODE_MMAP, &db) == MMDB_SUCCESS) {
-        time_t t = (time_t)db.metadata.build_epoch;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        gt_time_format(day, sizeof day, (int64_t)db.metadata.build_epoch, 0, GT_TIME_DATE);
         snprintf(buf, len, "%s, built %s", db.metadata.database_type ? db.metadata.database_type : "MaxMind DB", day);
         MMDB_close(&db);
         return;
@@ -37,9 +34,7 @@ void gt_db_describe(const char *path, char *buf, size_t len)
             return;
         }
     }
-    struct tm tm;
-    gmtime_r(&st.st_mtime, &tm);
-    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    gt_time_format(day, sizeof day, (int64_t)st.st_mtime, 0, GT_TIME_DATE);
     snprintf(buf, len, "%lld bytes, modified %s", (long long)st.st_size, day);
 }
 

@@ -343,8 +343,8 @@ static int post(gt_alerts *a, struct receiver *r, const char *body)
 
 static void json_time(FILE *f, const char *name, int64_t ns)
 {
-    char t[40];
-    gt_rfc3339_ns(t, sizeof t, ns);
+    char t[GT_TIME_LEN];
+    gt_time_format_ns(t, sizeof t, ns, GT_TIME_US);
     fprintf(f, ",\"%s\":\"%s\"", name, t);
 }
 

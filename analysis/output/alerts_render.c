@@ -62,7 +62,8 @@ static void label(FILE *f, const char **sep, const char *name, const char *value
 }
 
 /* Label values are strings: the key's dimensions as the csv columns show
- * them ("KP", "13335", the upstream's name or number, "home"). */
+ * them (keyname.h: "KP", "13335", the upstream's name or number, "" for
+ * none, "home"). */
 static void key_labels(FILE *f, const char **sep, const struct gt_keys *keys, gt_upstream_name_fn un,
                        void *unctx, uint32_t id)
 {
@@ -72,21 +73,16 @@ static void key_labels(FILE *f, const char **sep, const struct gt_keys *keys, gt
         label(f, sep, "key", v);
         return;
     }
-    const struct gt_key *k = &keys->keys[id];
+    static const unsigned dl[] = { GT_DIM_COUNTRY, GT_DIM_ASN, GT_DIM_UPSTREAM };
+    static const char *const dn[] = { "country", "asn", "upstream" };
+    struct gt_key_names nm = { .upstream = un, .ctx = unctx };
     unsigned dims = keys->dims ? keys->dims : GT_DIM_COUNTRY;
-    if (dims & GT_DIM_COUNTRY) {
-        snprintf(v, sizeof v, "%.2s", k->cc);
-        label(f, sep, "country", k->home ? "home" : v);
-    }
-    if (dims & GT_DIM_ASN) {
-        snprintf(v, sizeof v, "%" PRIu32, k->asn);
-        label(f, sep, "asn", k->home ? "home" : v);
-    }
-    if (dims & GT_DIM_UPSTREAM) {
-        const char *name = un && !k->home ? un(unctx, k->upstream) : NULL;
-        snprintf(v, sizeof v, "%" PRIu32, k->upstream);
-        label(f, sep, "upstream", k->home ? "home" : name && *name ? name : v);
-    }
+    for (int j = 0; j < 3; j++)
+        if (dims & dl[j]) {
+            char val[256];
+            gt_key_value(keys, &nm, id, dl[j], val, sizeof val);
+            label(f, sep, dn[j], val);
+        }
 }
 
 char *gt_alert_labels(const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,

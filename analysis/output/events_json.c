@@ -37,21 +37,6 @@ static const char *gap_reason_name(enum gt_gap_reason r)
     }
 }
 
-void gt_rfc3339_ns(char *buf, size_t n, int64_t ns)
-{
-    int64_t s = ns / 1000000000LL, frac = ns % 1000000000LL;
-    if (frac < 0) {
-        frac += 1000000000LL;
-        s--;
-    }
-    time_t t = (time_t)s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char d[24];
-    strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, n, "%s.%06" PRId64 "Z", d, frac / 1000);
-}
-
 /* Upstream as a JSON value: quoted name, or the number. */
 static void json_upstream(FILE *f, gt_upstream_name_fn un, void *unctx, uint32_t u)
 {
@@ -72,36 +57,35 @@ static void json_key(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un
     const struct gt_key *k = &keys->keys[id];
     unsigned dims = keys->dims ? keys->dims : GT_DIM_COUNTRY;
     const char *sep = "";
+    static const unsigned dl[] = { GT_DIM_COUNTRY, GT_DIM_ASN, GT_DIM_UPSTREAM };
+    static const char *const dn[] = { "country", "asn", "upstream" };
+    struct gt_key_names nm = { .upstream = un, .ctx = unctx };
     fputc('{', f);
-    if (dims & GT_DIM_COUNTRY) {
-        fprintf(f, "\"country\":\"%s\"", k->home ? "home" : k->cc);
+    for (int j = 0; j < 3; j++) {
+        if (!(dims & dl[j]))
+            continue;
+        char v[256];
+        gt_key_value(keys, &nm, id, dl[j], v, sizeof v);
+        fprintf(f, "%s\"%s\":", sep, dn[j]);
         sep = ",";
-    }
-    if (dims & GT_DIM_ASN) {
-        if (k->home)
-            fprintf(f, "%s\"asn\":\"home\"", sep);
+        /* an AS and an unnamed upstream (0: none) stay JSON numbers */
+        const char *un_name = dl[j] == GT_DIM_UPSTREAM && un && k->upstream ? un(unctx, k->upstream) : NULL;
+        if (!k->home && (dl[j] == GT_DIM_ASN || (dl[j] == GT_DIM_UPSTREAM && !(un_name && *un_name))))
+            fprintf(f, "%" PRIu32, dl[j] == GT_DIM_ASN ? k->asn : k->upstream);
         else
-            fprintf(f, "%s\"asn\":%" PRIu32, sep, k->asn);
-        sep = ",";
-    }
-    if (dims & GT_DIM_UPSTREAM) {
-        fprintf(f, "%s\"upstream\":", sep);
-        if (k->home)
-            fputs("\"home\"", f);
-        else
-            json_upstream(f, un, unctx, k->upstream);
+            gt_json_string(f, v);
     }
     fputc('}', f);
 }
 
 static void json_time(FILE *f, const char *name, int64_t ns)
 {
-    char t[40];
+    char t[GT_TIME_LEN];
     if (!ns) {
         fprintf(f, ",\"%s\":null", name);
         return;
     }
-    gt_rfc3339_ns(t, sizeof t, ns);
+    gt_time_format_ns(t, sizeof t, ns, GT_TIME_US);
     fprintf(f, ",\"%s\":\"%s\"", name, t);
 }
 
@@ -158,33 +142,13 @@ static void text_key(char *buf, size_t n, const struct gt_keys *keys, gt_upstrea
         snprintf(buf, n, "#%" PRIu32, id);
         return;
     }
-    const struct gt_key *k = &keys->keys[id];
-    unsigned dims = keys->dims ? keys->dims : GT_DIM_COUNTRY;
-    size_t len = 0;
-    buf[0] = 0;
-    if (k->home) {
-        snprintf(buf, n, "home");
-        return;
-    }
-    if (dims & GT_DIM_COUNTRY)
-        len += (size_t)snprintf(buf + len, n - len, "%s", k->cc);
-    if ((dims & GT_DIM_ASN) && len < n)
-        len += (size_t)snprintf(buf + len, n - len, "%sAS%" PRIu32, len ? "/" : "", k->asn);
-    if ((dims & GT_DIM_UPSTREAM) && len < n) {
-        const char *name = un ? un(unctx, k->upstream) : NULL;
-        if (name && *name)
-            snprintf(buf + len, n - len, "%svia %s", len ? "/" : "", name);
-        else
-            snprintf(buf + len, n - len, "%svia %" PRIu32, len ? "/" : "", k->upstream);
-    }
+    struct gt_key_names nm = { .upstream = un, .ctx = unctx };
+    gt_key_render(keys, &nm, id, 0, buf, n);
 }
 
-/* "HH:MM:SSZ" of ns. */
 static void hms(char *buf, size_t n, int64_t ns)
 {
-    char t[40];
-    gt_rfc3339_ns(t, sizeof t, ns);
-    snprintf(buf, n, "%.8sZ", t + 11);
+    gt_time_format_ns(buf, n, ns, GT_TIME_HMS);
 }
 
 /* The attribution's evidence, then the end of the line. */
@@ -199,11 +163,8 @@ static void text_upstream(FILE *f, gt_upstream_name_fn un, void *unctx, const st
 void gt_event_write_text(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,
                          const struct gt_event *ev)
 {
-    char when[40], key[96], a[16], b[16];
-    gt_rfc3339_ns(when, sizeof when, ev->detected_ns);
-    when[10] = ' ';
-    when[19] = 'Z';
-    when[20] = 0;
+    char when[GT_TIME_LEN], key[256], a[GT_TIME_LEN], b[GT_TIME_LEN];
+    gt_time_format_ns(when, sizeof when, ev->detected_ns, GT_TIME_TEXT);
     if (ev->type == GT_EV_CAPTURE_GAP) {
         hms(a, sizeof a, ev->last_seen_ns);
         if (ev->first_seen_ns)

@@ -99,33 +99,6 @@ const struct gt_counts *gt_output_totals(const struct gt_output *o)
     return o->totals;
 }
 
-void gt_rfc3339(int64_t t, char buf[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm)) {
-        snprintf(buf, 32, "%" PRId64, t);
-        return;
-    }
-    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void gt_key_label(const struct gt_keys *keys, const gt_classifier *cls, uint32_t key,
-                  unsigned dim, char *buf, size_t len)
-{
-    const struct gt_key *k = &keys->keys[key];
-    if (k->home) {
-        snprintf(buf, len, "home");
-    } else if (dim == GT_DIM_COUNTRY) {
-        snprintf(buf, len, "%.2s", k->cc);
-    } else if (dim == GT_DIM_ASN) {
-        snprintf(buf, len, "%" PRIu32, k->asn);
-    } else {
-        const char *n = k->upstream ? gt_classifier_upstream_name(cls, k->upstream) : "";
-        snprintf(buf, len, "%s", n ? n : "");
-    }
-}
-
 static const unsigned dim_list[] = { GT_DIM_COUNTRY, GT_DIM_ASN, GT_DIM_UPSTREAM };
 static const char *const dim_names[] = { "country", "asn", "upstream" };
 
@@ -229,7 +202,7 @@ void gt_output_bin(void *output, const struct gt_bin *bin)
         write_csv_header(o);
         o->header_done = 1;
     }
-    gt_rfc3339(bin->start, ts);
+    gt_time_format(ts, sizeof ts, bin->start, 0, GT_TIME_S);
     for (uint32_t i = 0; i < o->n; i++) {
         uint32_t k = o->order[i];
         if (k < n && o->seen[k])
@@ -281,27 +254,9 @@ static void write_table(struct gt_output *o)
     for (uint32_t i = 0; i < m; i++) {
         uint32_t k = ids[i];
         const struct gt_counts *c = &o->totals[k];
-        char name[256] = "", part[200], a[32], b[32], cc[32], d[32];
-        for (int j = 0; j < 3; j++) {
-            if (!(keys->dims & dim_list[j]))
-                continue;
-            gt_key_label(keys, o->o.cls, k, dim_list[j], part, sizeof part);
-            size_t l = strlen(name);
-            if (keys->keys[k].home) {
-                snprintf(name, sizeof name, "home");
-                break;
-            }
-            if (dim_list[j] == GT_DIM_COUNTRY) {
-                const char *cn = gt_country_name(part);
-                snprintf(name + l, sizeof name - l, "%s%s %s", l ? " / " : "", part,
-                         cn ? cn : !strcmp(part, "ZZ") ? "(unknown)" : "");
-            } else if (dim_list[j] == GT_DIM_ASN) {
-                const char *org = keys->keys[k].asn ? gt_classifier_asn_org(o->o.cls, keys->keys[k].asn) : "(unknown)";
-                snprintf(name + l, sizeof name - l, "%sAS%s %s", l ? " / " : "", part, org ? org : "");
-            } else {
-                snprintf(name + l, sizeof name - l, "%svia %s", l ? " / " : "", *part ? part : "(unknown)");
-            }
-        }
+        char name[256], a[32], b[32], cc[32], d[32];
+        struct gt_key_names nm = { .cls = o->o.cls };
+        gt_key_render(keys, &nm, k, 1, name, sizeof name);
         gt_human(c->pkts_from, "", a, sizeof a);
         gt_human(c->bytes_from, "B", b, sizeof b);
         gt_human(c->pkts_to, "", cc, sizeof cc);

@@ -29,22 +29,8 @@ static const unsigned dims3[] = { GT_DIM_COUNTRY, GT_DIM_ASN, GT_DIM_UPSTREAM };
 
 void gt_report_key_label(const struct gt_report *r, uint32_t k, char *buf, size_t len)
 {
-    size_t n = 0;
-    buf[0] = 0;
-    if (r->keys->keys[k].home) {
-        snprintf(buf, len, "home");
-        return;
-    }
-    for (int d = 0; d < 3 && n < len; d++) {
-        if (!(r->keys->dims & dims3[d]))
-            continue;
-        char one[256];
-        gt_key_label(r->keys, r->o.cls, k, dims3[d], one, sizeof one);
-        if (dims3[d] == GT_DIM_ASN && r->keys->dims != GT_DIM_ASN)
-            n += (size_t)snprintf(buf + n, len - n, "%sAS%s", n ? " / " : "", one);
-        else
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " / " : "", *one ? one : "(none)");
-    }
+    struct gt_key_names nm = { .cls = r->o.cls };
+    gt_key_render(r->keys, &nm, k, 0, buf, len);
 }
 
 void gt_report_key_name(const struct gt_report *r, uint32_t k, char *buf, size_t len)

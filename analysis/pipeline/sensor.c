@@ -201,7 +201,7 @@ static void build_lookup(struct build *b, struct gt_lookup *lk)
     lk->retire_ctx = b;
 }
 
-static struct build *build_new(gt_sensor *s, char *err, size_t errlen)
+static struct build *build_new(gt_sensor *s, const struct gt_setup_opts *o, char *err, size_t errlen)
 {
     struct build *b = calloc(1, sizeof *b);
     if (!b) {
@@ -209,7 +209,7 @@ static struct build *build_new(gt_sensor *s, char *err, size_t errlen)
         return NULL;
     }
     b->s = s;
-    if (gt_setup_build(&s->c.setup, &b->st, err, errlen) != 0) {
+    if (gt_setup_build(o, &b->st, err, errlen) != 0) {
         free(b);
         return NULL;
     }
@@ -235,7 +235,7 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
     pthread_mutex_init(&s->reload_mu, NULL);
     if (c->files && !(s->src = gt_source_files(c->files, c->nfiles, c->bpf, err, errlen)))
         goto fail;
-    if (!(s->first = build_new(s, err, errlen)))
+    if (!(s->first = build_new(s, &c->setup, err, errlen)))
         goto fail;
     s->cur = s->first;
     if (!s->src && c->live && !(s->src = gt_source_live(c->live, err, errlen)))
@@ -536,7 +536,9 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
     pthread_mutex_lock(&s->reload_mu);
     int rc = -1;
     uint32_t added = 0;
-    struct build *b = build_new(s, err, errlen);
+    struct gt_setup_opts so = s->c.setup;
+    struct build *b = s->c.reconfigure && s->c.reconfigure(s->c.ctx, &so, err, errlen) ? NULL
+                                                                                        : build_new(s, &so, err, errlen);
     struct gt_setup *f = &s->first->st;
     struct gt_keys *stable = f->fine ? &f->count : &f->keys;
     if (b && gt_keyspace_remap(stable, s->key_cap, f->c, f->n_upstreams, &b->st, &b->class_key, &b->l2_key,
@@ -549,6 +551,7 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
         } else if (gt_engine_set_lookup(s->eng, &lk) == 0) {
             s->cur = b;
+            s->c.setup = so;
             b = NULL;
             atomic_fetch_add(&s->reloads, 1);
             rc = 0;

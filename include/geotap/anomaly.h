@@ -25,8 +25,8 @@
  * one packet, the rest Pareto(1.3) up to 2,000, 5 on average): a key at 0.1
  * flows/s sends 0.5 packets/s; judged as Poisson packets it would be
  * declared after 35 s of silence, and a normal gap between its flows is
- * longer than that 3 % of the time; judged on mu it is declared after 200 s
- * (Ldec below), which an up key stays silent for with probability e^-20.
+ * longer than that 3 % of the time; judged on mu it is declared after 217 s
+ * (Ldec below), which an up key stays silent for with probability e^-21.7.
  * Also learned: the packet level `fast` (EWMA with tau = max(width, 12 /
  * rate)), a day-long level, a time-of-day profile (one EWMA per hour of the
  * day, ~3 days of memory) and a time-of-week profile (per hour of the week,
@@ -66,11 +66,18 @@
  * fall yet); at 30 % of the rate that silence reaches Lthr = 15.6 (K = 40)
  * with probability e^-0.3*15.6 = 1 % per partial drop: as many false outages
  * as real ones where partial drops are as common. So a drop also needs the
- * silence to be improbable, e^-6 = 0.25 %, at a residual 30 % of the rate:
- *    L >= Ldec = max(Lthr, 6 / 0.3 = 20),
- * which costs 15 % of delay at K = 250 (17.4 -> 20) and nothing once
- * Lthr >= 20 (K >= 3,400 at the defaults). A key at 1 flow/s is declared
- * after 20 s of silence, at 0.01 flows/s after 33 minutes.
+ * silence to be improbable, e^-6.5 = 0.15 %, at a residual 30 % of the rate:
+ *    L >= Ldec = max(Lthr, 6.5 / 0.3 = 21.7),
+ * which costs 25 % of delay at K = 250 (17.4 -> 21.7) and nothing once
+ * Lthr >= 21.7 (K >= 17,800 at the defaults). A key at 1 flow/s is declared
+ * after 22 s of silence, at 0.01 flows/s after 36 minutes. (With e^-6, 7
+ * false drops at partial-drop onsets in 35 quiet days where the budget allows
+ * 0.35; with e^-6.5, 1: bench/anomaly_eval.sh, kind quiet.)
+ * A stray packet inside an outage not yet declared splits its silence in
+ * two: the pair, judged together on the rate from before, also decides
+ * once it reaches Lcarry = max(Lthr + 10, 29.3), where 29.3 makes two such
+ * silences as improbable at the residual 30 % (e^-y (1 + y) = e^-6.5 for
+ * y = 0.3 L) as one silence at Ldec.
  * The silence runs from the key's last packet (last_ns, packet-time precise);
  * drop_to_zero is declared at the end of the first bin where L >= Ldec.
  * While fewer than 20 flow starts are remembered, the packet rate stands in
@@ -79,9 +86,11 @@
  * packets (variance of bin-to-bin differences / (2 * mean) < 1.5), when the
  * packet rate is the right one.
  *
- * Not measurable. A key whose time to decide, Lthr/mu, exceeds max_delay_s
+ * Not measurable. A key whose time to declare a drop, Ldec/mu (the silence a
+ * drop needs at its rate of flow starts, not of packets), exceeds max_delay_s
  * (default 2 h) gets no decisions and one not_measurable event (again after it
  * has been measurable in between); gt_anomaly_not_measurable() lists them.
+ * (K = 250: Ldec = 21.7, so below 21.7 / 7200 = 0.0030 flows/s.)
  * Warm-up: no decisions for a key before warmup_s of history and warmup_pkts
  * packets.
  *
@@ -155,7 +164,7 @@ struct gt_event {
     double duration_s;          /* restored: first_seen - last_seen; gap: end - start */
     double expected_rate;       /* flow starts/s (packets/s for Poisson keys) expected at the decision */
     double expected_count;      /* drop: L over the silence at the decision */
-    double threshold;           /* drop: Ldec (the L it needed); not_measurable: Lthr */
+    double threshold;           /* drop and not_measurable: Ldec (the L a drop needs) */
     double silence_s;           /* drop: detected - last_seen */
     enum gt_cause cause;
     uint32_t upstream;          /* upstream id used for the attribution, 0 = none */
@@ -208,7 +217,9 @@ void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n)
 
 /* Feed one closed bin (time order; empty bins too). Usable as a gt_bin_fn
  * with ctx = the detector. Bins with width 0 are ignored; bins more than
- * ~250 years from 1970 are counted as out of range and ignored. */
+ * ~250 years from 1970 are counted as out of range and ignored; a bin more
+ * than 140 years from the first one starts the detector afresh (what it
+ * learned and any open outage or gap are dropped without an event). */
 void gt_anomaly_bin(void *a, const struct gt_bin *bin);
 /* End of input: reports a capture gap still open that began before the last
  * bin (one inside it is the input ending mid-bin). Outages still open stay

@@ -8,12 +8,11 @@
 #include <stdio.h>
 #include "geotap/anomaly.h"
 #include "geotap/classifier.h"
+#include "geotap/keyname.h"
 #include "geotap/keys.h"
 #include "geotap/sink.h"
+#include "geotap/timefmt.h"
 
-/* Names an upstream id (for the key object and the attribution); NULL or ""
- * prints the number. */
-typedef const char *(*gt_upstream_name_fn)(void *ctx, uint32_t upstream);
 
 struct gt_events_out {
     FILE *f;
@@ -23,9 +22,6 @@ struct gt_events_out {
     void *name_ctx;
 };
 
-/* Format ns since the epoch as RFC 3339 UTC with microseconds
- * ("2014-12-22T16:15:03.123456Z") into buf (>= 32 bytes). */
-void gt_rfc3339_ns(char *buf, size_t n, int64_t ns);
 /* Write ev as one JSON object and a newline, e.g.
  * {"type":"drop_to_zero","key":{"country":"KP"},"last_seen":"...","detected":"...","expected_rate":2.5,...} */
 void gt_event_write_json(FILE *f, const struct gt_keys *keys, gt_upstream_name_fn un, void *unctx,

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include "geotap/bins.h"
 #include "geotap/classifier.h"
+#include "geotap/keyname.h"
 #include "geotap/keys.h"
 #include "geotap/sink.h"
+#include "geotap/timefmt.h"
 
 enum gt_format { GT_FMT_TABLE, GT_FMT_CSV, GT_FMT_JSONL };
 
@@ -41,14 +43,9 @@ void gt_output_free(struct gt_output *o);
  * `what` names the target in a write error. 0, or -1 when out of memory. */
 int gt_output_sink(struct gt_sink *out, struct gt_output *o, const char *what);
 
-/* Format a key's columns into buf for display: "CN", "13335", "AS4837 ..." or "home". */
-void gt_key_label(const struct gt_keys *keys, const gt_classifier *cls, uint32_t key,
-                  unsigned dim, char *buf, size_t len);
 /* v in human units ("1.23 M", with unit appended, e.g. "B") into buf. */
 void gt_human(uint64_t v, const char *unit, char *buf, size_t len);
 /* Write s as a JSON string (quotes, backslash and control characters escaped). */
 void gt_json_string(FILE *f, const char *s);
-/* RFC 3339 UTC time of t seconds since the epoch: "2014-12-22T16:15:00Z". */
-void gt_rfc3339(int64_t t, char buf[32]);
 
 #endif

@@ -56,6 +56,10 @@ struct gt_sensor_config {
     /* Live: the run's phases, on the collecting thread (for a service
      * manager); msg is the reason of a failed reload. May be NULL. */
     void (*phase)(void *ctx, enum gt_sensor_phase ph, const char *msg);
+    /* Reload: called first, with out = the current classification options,
+     * to change them (e.g. from a re-read configuration file); -1 with err
+     * fails the reload. The strings must outlive the sensor. May be NULL. */
+    int (*reconfigure)(void *ctx, struct gt_setup_opts *out, char *err, size_t errlen);
     void *ctx;
 };
 

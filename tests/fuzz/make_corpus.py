@@ -108,6 +108,12 @@ def main():
         put("asn_csv", bytes([six]) + b"\n".join(ls[1000:1030]) + b"\n")
     put("asn_csv", b"\x00" + open(os.path.join(SHARED, "repro", "asn_nested_shuffled.csv"), "rb").read()[:3000])
     put("asn_csv", b"\x01" + b'0,4294967295,1,"Org, with ""quotes"""\n::,ffff::,2,X\n')
+    # config files (byte 0 odd: live, even: analyze): the shipped example and a few lines
+    put("config", b"\x01" + open(os.path.join(SRC, "..", "..", "dist", "geotap.conf.example"), "rb").read())
+    put("config", b"\x01# sensor\ninterface: eth0\nworkers: 4   # cores\nhome-net: 10.0.0.0/8\r\n"
+        b"home-net: fd00::/8\ndecap: yes\nalertmanager: http://127.0.0.1:9093/#x\nbin: 0\n")
+    put("config", b"\x00bin: 60\nformat: csv\nby: country,asn\nfa-budget: 0.5\nbytes: l3\nquiet: no\n")
+    put("config", b"\x01wokers: 3\nbin x\ninterface:\n")
     for k in range(6):
         put("classifier", bytes(rng.randrange(256) for _ in range(9 * (4 + 8 * k))))
         put("anomaly", bytes(rng.randrange(256) for _ in range(600 * (k + 1))))
