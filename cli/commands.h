@@ -11,5 +11,7 @@ int cmd_live(int argc, char **argv);
 
 /* geotap compile: build the compiled-classifier cache entries. */
 int cmd_compile(int argc, char **argv);
+/* geotap merge: per-bin outputs of many runs summed, with the detector over them. */
+int cmd_merge(int argc, char **argv);
 
 #endif
