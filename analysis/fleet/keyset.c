@@ -52,7 +52,7 @@ static int rehash(struct gt_keyset *ks, uint32_t hcap)
     return 0;
 }
 
-long gt_keyset_id(struct gt_keyset *ks, const struct gt_key *k)
+long gt_keyset_find(const struct gt_keyset *ks, const struct gt_key *k)
 {
     if (ks->hcap) {
         uint32_t j = key_hash(k) & (ks->hcap - 1);
@@ -62,6 +62,14 @@ long gt_keyset_id(struct gt_keyset *ks, const struct gt_key *k)
             j = (j + 1) & (ks->hcap - 1);
         }
     }
+    return -1;
+}
+
+long gt_keyset_id(struct gt_keyset *ks, const struct gt_key *k)
+{
+    long id = gt_keyset_find(ks, k);
+    if (id >= 0)
+        return id;
     if (ks->keys.nkeys == ks->cap) {
         uint32_t nc = ks->cap ? 2 * ks->cap : 64;
         struct gt_key *n = realloc(ks->keys.keys, nc * sizeof *n);

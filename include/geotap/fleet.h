@@ -26,6 +26,8 @@ struct gt_keyset {
 void gt_keyset_init(struct gt_keyset *ks, unsigned dims);
 /* The id of the key (adding it when new); -1 when out of memory. */
 long gt_keyset_id(struct gt_keyset *ks, const struct gt_key *k);
+/* The id of the key, -1 when it is not in the table. */
+long gt_keyset_find(const struct gt_keyset *ks, const struct gt_key *k);
 /* Parse one dimension's label into k: "home", a country code, an AS number.
  * 0, or -1 when it is none of those. */
 int gt_key_parse_label(struct gt_key *k, unsigned dim, const char *label);
