@@ -370,6 +370,10 @@ int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *e
                 total += c->pkts_from + c->pkts_to;
                 if (!(c->pkts_from | c->pkts_to))
                     w->ln[(size_t)b * nk + k] = w->fn[(size_t)b * nk + k] = 0;
+                else if (!w->fn[(size_t)b * nk + k])
+                    /* sensors without the first-packet gauge: the bin start
+                     * counts only the silence already past the boundary */
+                    w->fn[(size_t)b * nk + k] = bin.start * NS;
             }
             for (size_t i = 0; i < w->nsen; i++)
                 up += !w->sdown[(size_t)b * w->nsen + i];

@@ -16,12 +16,6 @@
       "Packets counted per key; direction from: the key is the source address's, to: the destination's.") \
     X("geotap_bytes_total", "counter", "direction,country,asn,upstream", \
       "Bytes (frame lengths) counted per key and direction.") \
-    X("geotap_flow_starts_total", "counter", "country,asn,upstream", \
-      "Silences of the key longer than the 5 s flow gap that ended (flow starts): the detector's arrival signal.") \
-    X("geotap_flow_idle_seconds_total", "counter", "country,asn,upstream", \
-      "Length of those silences past the 5 s flow gap, seconds (the detector's rate is starts / idle).") \
-    X("geotap_bin_first_packet_timestamp_seconds", "gauge", "country,asn,upstream", \
-      "Time of the key's first packet in the last closed bin with packets, seconds since the epoch.") \
     X("geotap_frames_total", "counter", "interface,result", \
       "Frames read per interface by parse result: ip, non_ip, truncated, malformed.") \
     X("geotap_capture_drops_total", "counter", "interface", \
@@ -38,6 +32,8 @@
       "Detector events by type: drop_to_zero, restored, capture_gap, not_measurable.") \
     X("geotap_reloads_total", "counter", "result", \
       "Reloads of the configuration and databases by result: success, failure.") \
+    X("geotap_bin_first_packet_timestamp_seconds", "gauge", "country,asn,upstream", \
+      "Time of the key's first packet in the last closed bin with packets, seconds since the epoch (geotap watch).") \
     X("geotap_alerts_sent_total", "counter", "", \
       "Alert and webhook POSTs a receiver accepted.") \
     X("geotap_alerts_failed_total", "counter", "", \
