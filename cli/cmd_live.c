@@ -8,6 +8,8 @@
 #include "geotap/clock.h"
 #include "geotap/dpdk_port.h"
 #include "geotap/live_pcap.h"
+#include "geotap/datadir.h"
+#include "geotap/metrics.h"
 #include "geotap/output.h"
 #include "geotap/parse.h"
 #include "geotap/sensor.h"
@@ -75,8 +77,11 @@ CLI_UPSTREAM_USAGE
 "                        jsonl, one row per bin and key, flushed each bin\n"
 "  -o, --output FILE     write there instead of standard output\n"
 "  --listen HOST:PORT    serve the live page (the HTML report, updated every bin)\n"
-"                        at http://HOST:PORT/ and its data at /api/bins?since=N;\n"
-"                        read-only; HOST defaults to 127.0.0.1 ('PORT' alone)\n"
+"                        at http://HOST:PORT/, its data at /api/bins?since=N and\n"
+"                        the Prometheus metrics at /metrics; read-only; HOST\n"
+"                        defaults to 127.0.0.1 ('PORT' alone)\n"
+"  --metrics-asn N       /metrics: an asn label for the N ASNs with most packets\n"
+"                        (the rest summed as asn=\"other\"); default 0: no ASN label\n"
 CLI_EVENTS_USAGE
 "  -q, --quiet           no summary on standard error\n"
 "  -h, --help            this text\n"
@@ -124,12 +129,13 @@ int cmd_live(int argc, char **argv)
     struct cli_cls_opts co;
     const char *iface = NULL, *bpf = NULL, *outpath = NULL, *by = "country", *fmt = NULL, *user = NULL;
     const char *dpdk_args = NULL;
+    long long metrics_asn = 0;
     long long bin = 60, workers = 1, snaplen = 0, buffer_mb = 0, count = 0, duration = 0, idle_stop = 0, port = 0, queues = 0;
     int bytes_l3 = 0, decap = 0, quiet = 0;
     cli_cls_opts_init(&co);
 
     enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION, O_IDLE_STOP,
-           O_DPDK, O_PORT, O_QUEUES, O_LISTEN };
+           O_DPDK, O_PORT, O_QUEUES, O_LISTEN, O_METRICS_ASN };
     static const struct option lo[] = {
         { "interface", required_argument, 0, 'i' },
         { "filter", required_argument, 0, 'f' },
@@ -150,6 +156,7 @@ int cmd_live(int argc, char **argv)
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
         { "listen", required_argument, 0, O_LISTEN },
+        { "metrics-asn", required_argument, 0, O_METRICS_ASN },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -186,6 +193,7 @@ int cmd_live(int argc, char **argv)
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
         case O_LISTEN: co.report = optarg; break;
+        case O_METRICS_ASN: rc = parse_num("--metrics-asn", optarg, 0, 100000, &metrics_asn); break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default:
@@ -213,6 +221,10 @@ int cmd_live(int argc, char **argv)
     }
     if (dpdk_args && (bpf || user || snaplen || buffer_mb || workers != 1)) {
         fprintf(stderr, "geotap live: -f, -s, -B, -Z and --workers are for -i; with --dpdk use --queues\n");
+        return 2;
+    }
+    if (metrics_asn && !co.report) {
+        fprintf(stderr, "geotap live: --metrics-asn is for the /metrics of --listen\n");
         return 2;
     }
     unsigned dims;
@@ -271,8 +283,21 @@ int cmd_live(int argc, char **argv)
     struct gt_report *report;
     if (co.report) {
         const char *src[1] = { srcname };
+        struct gt_metrics_opts mo = {
+            .keys = gt_sensor_keys(s), .max_keys = gt_sensor_key_capacity(s), .cls = gt_sensor_classifier(s),
+            .anomaly = gt_sensor_anomaly(s), .sensor = s, .interface = srcname, .asn_top = (uint32_t)metrics_asn,
+            .country_db = co.so.country_db ? co.so.country_db : gt_default_country_db(),
+            .asn_dbs = co.so.asn_dbs, .n_asn = co.so.n_asn,
+        };
+        struct gt_metrics *metrics = gt_metrics_new(&mo);
+        if (!metrics || gt_sensor_add_sink(s, gt_metrics_sink(metrics)) != 0) {
+            gt_metrics_free(metrics);
+            fprintf(stderr, "geotap live: --listen: out of memory\n");
+            status = 2;
+            goto done;
+        }
         if (!(report = cli_add_report(s, &co, NULL, src, 1, err, sizeof err)) ||
-            !(http = gt_http_start(co.report, report, err, sizeof err))) {
+            !(http = gt_http_start(co.report, report, metrics, err, sizeof err))) {
             fprintf(stderr, "geotap live: --listen: %s\n", err);
             status = 2;
             goto done;

@@ -140,6 +140,18 @@ int gt_keys_build(struct gt_keys *k, const gt_classifier *c, unsigned dims)
     return 0;
 }
 
+int gt_keys_reserve(struct gt_keys *k, uint32_t cap)
+{
+    if (cap <= k->nkeys)
+        return 0;
+    struct gt_key *n = realloc(k->keys, ((size_t)cap + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    memset(n + k->nkeys, 0, ((size_t)cap + 1 - k->nkeys) * sizeof *n);
+    k->keys = n;
+    return 0;
+}
+
 void gt_keys_free(struct gt_keys *k)
 {
     free(k->keys);

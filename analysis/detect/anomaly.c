@@ -94,6 +94,31 @@ static int up_grow(gt_anomaly *a, uint32_t n)
     return 0;
 }
 
+int gt_anomaly_keys_grew(gt_anomaly *a)
+{
+    uint32_t n = a->keys->nkeys, old = a->nkeys;
+    if (n <= old)
+        return 0;
+    struct kst *k = realloc(a->k, (size_t)n * sizeof *k);
+    if (!k)
+        return -1;
+    a->k = k;
+    struct hbin *h = realloc(a->hist, (size_t)n * HIST_BINS * sizeof *h);
+    if (!h)
+        return -1;
+    a->hist = h;
+    memset(a->k + old, 0, (size_t)(n - old) * sizeof *a->k);
+    memset(a->hist + (size_t)old * HIST_BINS, 0, (size_t)(n - old) * HIST_BINS * sizeof *a->hist);
+    for (uint32_t i = old; i < n; i++) {
+        uint32_t u = a->up_from_keys ? a->keys->keys[i].upstream : 0;
+        if (u && up_grow(a, u + 1) < 0)
+            return -1;
+        a->k[i].upstream = u;
+    }
+    a->nkeys = n;
+    return 0;
+}
+
 void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key)
 {
     if (key < a->nkeys)

@@ -42,3 +42,13 @@ void gt_db_describe(const char *path, char *buf, size_t len)
     strftime(day, sizeof day, "%Y-%m-%d", &tm);
     snprintf(buf, len, "%lld bytes, modified %s", (long long)st.st_size, day);
 }
+
+int64_t gt_db_build_epoch(const char *path)
+{
+    MMDB_s db;
+    if (MMDB_open(path, MMDB_MODE_MMAP, &db) != MMDB_SUCCESS)
+        return -1;
+    int64_t t = (int64_t)db.metadata.build_epoch;
+    MMDB_close(&db);
+    return t;
+}

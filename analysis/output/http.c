@@ -1,6 +1,7 @@
 /* The sensor's read-only web endpoint on libmicrohttpd: the live page and
  * its JSON. Loopback unless told otherwise. */
 #include "geotap/http.h"
+#include "geotap/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 struct gt_http {
     struct MHD_Daemon *d;
     struct gt_report *r;
+    struct gt_metrics *m;
     unsigned port;
 };
 
@@ -102,7 +104,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     size_t len = 0;
     FILE *f;
     int rc;
-    if (!strcmp(url, "/")) {
+    if (!strcmp(url, "/metrics") && h->m) {
+        if (!(f = open_memstream(&buf, &len)))
+            return MHD_NO;
+        rc = gt_metrics_render(h->m, f);
+        fclose(f);
+        if (rc != 0) {
+            free(buf);
+            return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+        }
+        return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+    }
+    if (!strcmp(url, "/") && h->r) {
         if (!(f = open_memstream(&buf, &len)))
             return MHD_NO;
         rc = gt_report_write_page(h->r, f);
@@ -113,7 +126,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         }
         return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
     }
-    if (!strcmp(url, "/api/bins")) {
+    if (!strcmp(url, "/api/bins") && h->r) {
         const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
         uint64_t since = s ? strtoull(s, NULL, 10) : 0, have = gt_report_bins(h->r);
         if (!(f = open_memstream(&buf, &len)))
@@ -130,10 +143,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         }
         return reply(c, MHD_HTTP_OK, "application/json", buf, len);
     }
-    return text(c, MHD_HTTP_NOT_FOUND, "not found: / is the live page, /api/bins?since=N its data\n");
+    return text(c, MHD_HTTP_NOT_FOUND, "not found: / is the live page, /api/bins?since=N its data, /metrics "
+                                       "the Prometheus metrics\n");
 }
 
-struct gt_http *gt_http_start(const char *addr, struct gt_report *r, char *err, size_t errlen)
+struct gt_http *gt_http_start(const char *addr, struct gt_report *r, struct gt_metrics *m, char *err,
+                              size_t errlen)
 {
     struct sockaddr_storage sa;
     int v6 = 0;
@@ -147,6 +162,7 @@ struct gt_http *gt_http_start(const char *addr, struct gt_report *r, char *err, 
         return NULL;
     }
     h->r = r;
+    h->m = m;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (v6 ? MHD_USE_IPv6 : 0);
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

@@ -13,6 +13,7 @@ struct gt_output {
     uint32_t *order;             /* key ids in a stable display order */
     uint8_t *seen;               /* key had traffic in some bin so far */
     struct gt_counts *totals;
+    uint32_t n;                  /* keys the arrays hold (the table grows on reloads) */
     int header_done;
     uint64_t bins;
     int64_t first_bin, last_bin;
@@ -56,7 +57,31 @@ struct gt_output *gt_output_new(const struct gt_output_opts *o)
     for (uint32_t i = 0; i < n; i++)
         out->order[i] = i;
     qsort_r(out->order, n, sizeof *out->order, cmp_key, (void *)o->keys);
+    out->n = n;
     return out;
+}
+
+/* Keys appended by a reload: room for them, and the display order again. */
+static int grow(struct gt_output *o, uint32_t n)
+{
+    uint32_t *order = realloc(o->order, ((size_t)n + 1) * sizeof *order);
+    if (order)
+        o->order = order;
+    uint8_t *seen = realloc(o->seen, (size_t)n + 1);
+    if (seen)
+        o->seen = seen;
+    struct gt_counts *t = realloc(o->totals, ((size_t)n + 1) * sizeof *t);
+    if (t)
+        o->totals = t;
+    if (!order || !seen || !t)
+        return -1;
+    memset(o->seen + o->n, 0, n - o->n);
+    memset(o->totals + o->n, 0, (n - o->n) * sizeof *o->totals);
+    for (uint32_t i = 0; i < n; i++)
+        o->order[i] = i;
+    qsort_r(o->order, n, sizeof *o->order, cmp_key, (void *)o->o.keys);
+    o->n = n;
+    return 0;
 }
 
 void gt_output_free(struct gt_output *o)
@@ -193,7 +218,9 @@ static void write_row(struct gt_output *o, const char *ts, const struct gt_bin *
 void gt_output_bin(void *output, const struct gt_bin *bin)
 {
     struct gt_output *o = output;
-    uint32_t n = o->o.keys->nkeys;
+    if (o->o.keys->nkeys > o->n)
+        grow(o, o->o.keys->nkeys);
+    uint32_t n = o->n < bin->nkeys ? o->n : bin->nkeys;
     char ts[32];
     if (!o->bins++)
         o->first_bin = bin->start;
@@ -215,9 +242,9 @@ void gt_output_bin(void *output, const struct gt_bin *bin)
         o->header_done = 1;
     }
     gt_rfc3339(bin->start, ts);
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < o->n; i++) {
         uint32_t k = o->order[i];
-        if (o->seen[k])
+        if (k < n && o->seen[k])
             write_row(o, ts, bin, k);
     }
 }
@@ -251,7 +278,7 @@ static void write_table(struct gt_output *o)
 {
     FILE *f = o->o.out;
     const struct gt_keys *keys = o->o.keys;
-    uint32_t n = keys->nkeys, m = 0;
+    uint32_t n = o->n, m = 0;
     uint64_t all = 0;
     uint32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
     if (!ids)
@@ -299,6 +326,9 @@ static void write_table(struct gt_output *o)
 
 int gt_output_finish(struct gt_output *o)
 {
+    /* Totals for every key of the table, for the summary after the run. */
+    if (o->o.keys->nkeys > o->n && grow(o, o->o.keys->nkeys) != 0)
+        return -1;
     if (o->o.format == GT_FMT_TABLE)
         write_table(o);
     else if (o->o.format == GT_FMT_CSV && !o->header_done) {

@@ -214,9 +214,31 @@ static void add_bin(struct gt_report *r, const struct gt_bin *b)
     }
 }
 
+/* Keys a reload appended (keyspace.h): room for their totals and series. */
+static void grow(struct gt_report *r)
+{
+    uint32_t n = r->keys->nkeys;
+    if (n <= r->nkeys)
+        return;
+    struct gt_counts *t = realloc(r->tot, ((size_t)n + 1) * sizeof *t);
+    if (t)
+        r->tot = t;
+    struct gt_rbucket **sr = realloc(r->ser, ((size_t)n + 1) * sizeof *sr);
+    if (sr)
+        r->ser = sr;
+    if (!t || !sr) {
+        r->oom = 1;
+        return;
+    }
+    memset(r->tot + r->nkeys, 0, (n - r->nkeys) * sizeof *r->tot);
+    memset(r->ser + r->nkeys, 0, (n - r->nkeys) * sizeof *r->ser);
+    r->nkeys = n;
+}
+
 void gt_report_bin(struct gt_report *r, const struct gt_bin *b)
 {
     pthread_mutex_lock(&r->mu);
+    grow(r);
     add_bin(r, b);
     pthread_mutex_unlock(&r->mu);
 }

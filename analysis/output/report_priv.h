@@ -27,7 +27,7 @@ struct gt_report {
     char *path;
     const char **dbs, **files;       /* copies of o.dbs, o.files (the strings must outlive the report) */
     const struct gt_keys *keys;
-    uint32_t nkeys;                  /* keys->nkeys at creation: keys that a reload adds are left out */
+    uint32_t nkeys;                  /* keys held (grows with keys->nkeys at each bin: reloads add keys) */
     struct gt_counts *tot;           /* [nkeys] totals */
     struct gt_rbucket **ser;         /* [nkeys] bucket arrays, NULL until the key has traffic */
     uint32_t nser;                   /* series allocated */

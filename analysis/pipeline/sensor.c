@@ -7,6 +7,7 @@
 #include "geotap/engine.h"
 #include "geotap/keyspace.h"
 #include "geotap/parse.h"
+#include "geotap/seqlock.h"
 #include "geotap/source.h"
 
 #include <pthread.h>
@@ -48,6 +49,7 @@ struct gt_sensor {
     gt_engine *eng;
     struct build *first;              /* owns the written keys the sinks label */
     struct build *cur;                /* the workers' build (collector thread only) */
+    uint32_t key_cap;                 /* keys a reload may grow the stable table to */
     gt_anomaly *det;
     gt_attribution *attr;
     double state_saved;               /* monotonic time of the last state save */
@@ -60,14 +62,15 @@ struct gt_sensor {
     _Alignas(64) _Atomic uint64_t taken;  /* frames taken under count (only then touched) */
     /* statistics: written by the collector only, published by a seqlock */
     struct gt_sensor_stats st;
-    _Atomic uint64_t seq;
+    struct gt_seqlock pub;
     _Atomic uint64_t words[STAT_WORDS];
-    atomic_uint_fast64_t reloads;
+    atomic_uint_fast64_t reloads, reload_failures;
     pthread_mutex_t reload_mu;
     uint64_t src_errors;              /* file errors, already handed to notice */
     char err[1024];
 };
 
+#define KEY_ROOM 256                /* keys a reload may add, at least (a quarter more when larger) */
 #define STATE_SAVE_S 300.0          /* the learned state is saved this often, and at the end */
 
 static void note(gt_sensor *s, const char *fmt, const char *a, const char *b)
@@ -90,31 +93,19 @@ static void publish(gt_sensor *s)
     uint64_t w[STAT_WORDS];
     memset(w, 0, sizeof w);
     s->st.reloads = atomic_load(&s->reloads);
+    s->st.reload_failures = atomic_load(&s->reload_failures);
     for (unsigned i = 0; i < s->nw && i < GT_SENSOR_MAX_WORKERS; i++)
         s->st.worker_frames[i] = atomic_load_explicit(&s->wk[i].frames_pub, memory_order_relaxed);
     memcpy(w, &s->st, sizeof s->st);
-    uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    for (size_t i = 0; i < STAT_WORDS; i++)
-        atomic_store_explicit(&s->words[i], w[i], memory_order_relaxed);
-    atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+    gt_seqlock_begin(&s->pub);
+    gt_seqlock_store(&s->pub, 0, w, STAT_WORDS);
+    gt_seqlock_end(&s->pub);
 }
 
 void gt_sensor_stats(const gt_sensor *s, struct gt_sensor_stats *out)
 {
-    gt_sensor *m = (gt_sensor *)s;
     uint64_t w[STAT_WORDS];
-    for (;;) {
-        uint64_t a = atomic_load_explicit(&m->seq, memory_order_acquire);
-        if (a & 1)
-            continue;
-        for (size_t i = 0; i < STAT_WORDS; i++)
-            w[i] = atomic_load_explicit(&m->words[i], memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&m->seq, memory_order_relaxed) == a)
-            break;
-    }
+    gt_seqlock_read(&((gt_sensor *)s)->pub, 0, w, STAT_WORDS);
     memcpy(out, w, sizeof *out);
 }
 
@@ -216,10 +207,9 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
     s->c = *c;
     atomic_init(&s->stop, 0);
     atomic_init(&s->taken, 0);
-    atomic_init(&s->seq, 0);
+    gt_seqlock_init(&s->pub, s->words, STAT_WORDS);
     atomic_init(&s->reloads, 0);
-    for (size_t i = 0; i < STAT_WORDS; i++)
-        atomic_init(&s->words[i], 0);
+    atomic_init(&s->reload_failures, 0);
     pthread_mutex_init(&s->reload_mu, NULL);
     if (c->files && !(s->src = gt_source_files(c->files, c->nfiles, c->bpf, err, errlen)))
         goto fail;
@@ -241,6 +231,19 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
         goto fail;
     }
     memset(s->wk, 0, sizeof *s->wk * s->nw);
+    /* Room for the keys a reload may add (new countries of a new database):
+     * reserved now so the table the workers and sinks read never moves.
+     * Attribution's finer keys have projections fixed at start: no growth. */
+    struct gt_keys *stable = s->first->st.fine ? &s->first->st.count : &s->first->st.keys;
+    s->key_cap = stable->nkeys;
+    if (!s->first->st.fine) {
+        uint32_t room = stable->nkeys / 4 > KEY_ROOM ? stable->nkeys / 4 : KEY_ROOM;
+        s->key_cap = stable->nkeys + room;
+        if (gt_keys_reserve(stable, s->key_cap) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
     struct gt_lookup lk;
     build_lookup(s->first, &lk);
     const struct gt_keys *counted = s->first->st.fine ? &s->first->st.count : &s->first->st.keys;
@@ -248,7 +251,7 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
         .parse_flags = c->parse_flags, .bytes_l3 = c->bytes_l3, .bin_seconds = c->bin_seconds,
         .nworkers = s->nw, .on_bin = on_bin, .ctx = s,
         .inline_collect = gt_source_packet_clock(s->src),
-        .keys = counted, .iface = c->iface, .lookup = &lk,
+        .keys = counted, .iface = c->iface, .lookup = &lk, .max_keys = s->key_cap,
     };
     if (!(s->eng = gt_engine_new(&eo))) {
         snprintf(err, errlen, "out of memory");
@@ -494,11 +497,19 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
 {
     pthread_mutex_lock(&s->reload_mu);
     int rc = -1;
+    uint32_t added = 0;
     struct build *b = build_new(s, err, errlen);
-    if (b && gt_keyspace_remap(&s->first->st, &b->st, &b->class_key, &b->l2_key, err, errlen) == 0) {
+    struct gt_setup *f = &s->first->st;
+    struct gt_keys *stable = f->fine ? &f->count : &f->keys;
+    if (b && gt_keyspace_remap(stable, s->key_cap, f->c, f->n_upstreams, &b->st, &b->class_key, &b->l2_key,
+                               &added, err, errlen) == 0) {
         struct gt_lookup lk;
         build_lookup(b, &lk);
-        if (gt_engine_set_lookup(s->eng, &lk) == 0) {
+        /* New keys start with no history; the sinks see them in the bins
+         * once a worker counts with the new lookup. */
+        if (added && s->det && gt_anomaly_keys_grew(s->det) != 0) {
+            snprintf(err, errlen, "out of memory");
+        } else if (gt_engine_set_lookup(s->eng, &lk) == 0) {
             s->cur = b;
             b = NULL;
             atomic_fetch_add(&s->reloads, 1);
@@ -507,12 +518,15 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
             snprintf(err, errlen, "the engine cannot take the new lookup");
         }
     }
+    if (rc != 0)
+        atomic_fetch_add(&s->reload_failures, 1);
     build_free(b);
     pthread_mutex_unlock(&s->reload_mu);
     return rc;
 }
 
 const struct gt_keys *gt_sensor_keys(const gt_sensor *s) { return &s->first->st.keys; }
+uint32_t gt_sensor_key_capacity(const gt_sensor *s) { return s->key_cap; }
 const gt_classifier *gt_sensor_classifier(const gt_sensor *s) { return s->first->st.c; }
 const struct gt_setup *gt_sensor_setup(const gt_sensor *s) { return &s->first->st; }
 const char *gt_sensor_source_name(const gt_sensor *s) { return gt_source_name(s->src); }

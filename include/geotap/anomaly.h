@@ -189,6 +189,10 @@ gt_anomaly *gt_anomaly_new(const struct gt_anomaly_opts *opts, const struct gt_k
 /* Free the detector. */
 void gt_anomaly_free(gt_anomaly *a);
 
+/* The key table grew (a reload appended labels, keyspace.h): new keys start
+ * with no history, as a key first seen. 0, or -1 when out of memory. */
+int gt_anomaly_keys_grew(gt_anomaly *a);
+
 /* Exclude key from decisions and events (e.g. "ZZ" unknown space or home
  * networks); its packets still count as the capture being alive. */
 void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key);

@@ -41,6 +41,9 @@ int gt_keys_project(const struct gt_keys *fine, const struct gt_keys *coarse, ui
  * keys equal to each existing key but with that upstream; *table gets
  * [nups][old nkeys] key ids (malloc'ed). 0, or -1 when out of memory. */
 int gt_keys_upstream_variants(struct gt_keys *k, const uint32_t *ups, uint32_t nups, uint32_t **table);
+/* Make room for cap keys in k->keys (so keys appended later never move the
+ * array others read). 0, or -1 when out of memory. */
+int gt_keys_reserve(struct gt_keys *k, uint32_t cap);
 /* Free the key table. */
 void gt_keys_free(struct gt_keys *k);
 

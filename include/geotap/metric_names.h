@@ -4,8 +4,13 @@
  * bytes), counters end in _total, _info gauges are 1 with the facts as labels.
  * The key's dimensions are the labels country, asn and upstream, each present
  * when counted by; label cardinality stays bounded: countries and upstreams by
- * default, ASNs only when asked for, and then the top N. Keys seen once are
- * exported with zeros from then on.
+ * default, ASNs only when asked for (--metrics-asn N: the first N ASNs to be
+ * among the top N by packets keep their own series; everything else is summed
+ * into asn="other", so the sum over series is always the total). Keys seen
+ * once are exported with zeros from then on. Counters are those of the closed
+ * bins (the same figures as the bin output): they step once per bin.
+ * The per-key gauges (state, measurable, expected rate) are exported for keys
+ * with their own series (not for asn="other") when the detector runs.
  *
  * X(name, type, labels, help) */
 #ifndef GEOTAP_METRIC_NAMES_H
@@ -16,6 +21,10 @@
       "Packets counted per key; direction from: the key is the source address's, to: the destination's.") \
     X("geotap_bytes_total", "counter", "direction,country,asn,upstream", \
       "Bytes (frame lengths) counted per key and direction.") \
+    X("geotap_flow_starts_total", "counter", "country,asn,upstream", \
+      "Flow starts per key: silences longer than 5 s that ended, the independent arrivals the detector judges silences on; sum across sensors to rerun it.") \
+    X("geotap_flow_idle_seconds_total", "counter", "country,asn,upstream", \
+      "Length of those silences past 5 s per key, seconds (each worker's over the workers, as the detector takes it); flow-start rate = increase(starts) / increase(idle).") \
     X("geotap_frames_total", "counter", "interface,result", \
       "Frames read per interface by parse result: ip, non_ip, truncated, malformed.") \
     X("geotap_capture_drops_total", "counter", "interface", \
@@ -25,9 +34,9 @@
     X("geotap_key_measurable", "gauge", "country,asn,upstream", \
       "1 when the detector can judge the key, 0 when it is too quiet (not_measurable).") \
     X("geotap_last_packet_timestamp_seconds", "gauge", "country,asn,upstream", \
-      "Time of the key's last packet, seconds since the epoch.") \
+      "Time of the key's last packet, seconds since the epoch (as of the last closed bin).") \
     X("geotap_expected_rate", "gauge", "country,asn,upstream", \
-      "Packets per second the detector expects for the key now.") \
+      "Flow starts per second the detector expects for the key now (packets per second for Poisson keys).") \
     X("geotap_events_total", "counter", "type", \
       "Detector events by type: drop_to_zero, restored, capture_gap, not_measurable.") \
     X("geotap_reloads_total", "counter", "result", \

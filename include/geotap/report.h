@@ -65,5 +65,8 @@ uint64_t gt_report_bins(struct gt_report *r);
  * "GeoLite2-Country, built 2019-12-24" (MaxMind metadata) or
  * "modified 2026-06-17" (other files), into buf. */
 void gt_db_describe(const char *path, char *buf, size_t len);
+/* A MaxMind DB's build time (its metadata), seconds since the epoch; -1 when
+ * path is no readable MaxMind DB. */
+int64_t gt_db_build_epoch(const char *path);
 
 #endif

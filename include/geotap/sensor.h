@@ -56,6 +56,7 @@ struct gt_sensor_stats {
     int64_t last_bin;               /* start of the last emitted bin */
     uint64_t drops[2];              /* [0] kernel or ring, [1] interface or NIC */
     uint64_t reloads;               /* successful reloads */
+    uint64_t reload_failures;       /* reloads that kept the old classifier */
     uint32_t nkeys;                 /* keys of the current lookup */
     uint32_t nworkers;
     uint64_t worker_frames[GT_SENSOR_MAX_WORKERS];
@@ -77,8 +78,11 @@ int gt_sensor_run(gt_sensor *s, char *err, size_t errlen);
 void gt_sensor_stop(gt_sensor *s);
 /* Rebuild the classifier from the configuration (off the packet path) and
  * hand it to the workers; key ids stay those of the same labels, new labels
- * get new ids. A failed reload keeps the old classifier: -1 with err. From
- * any thread but a signal handler (see gt_sensor_request_reload). */
+ * (a new database's countries) get new ids, appended to gt_sensor_keys()
+ * (room for a quarter more keys, at least 256; none with attribution's
+ * finer keys). A failed reload keeps the old classifier: -1 with err. Call
+ * it while the sensor is not running, or let the running collector do it
+ * (gt_sensor_request_reload): sinks read the key table on that thread. */
 int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen);
 /* Ask the running collector to reload (async-signal-safe). */
 void gt_sensor_request_reload(gt_sensor *s);
@@ -86,6 +90,8 @@ void gt_sensor_request_reload(gt_sensor *s);
 void gt_sensor_stats(const gt_sensor *s, struct gt_sensor_stats *out);
 /* The written keys, for labels (valid until gt_sensor_free; they only grow). */
 const struct gt_keys *gt_sensor_keys(const gt_sensor *s);
+/* The most keys that table may grow to by reloads. */
+uint32_t gt_sensor_key_capacity(const gt_sensor *s);
 /* The first build's classifier: AS organisations and upstream names. */
 const gt_classifier *gt_sensor_classifier(const gt_sensor *s);
 /* The current build (its count and upstream tables). */
