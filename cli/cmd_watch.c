@@ -33,7 +33,10 @@ static const char usage[] =
 "  --bin SECONDS         bin width (default 60)\n"
 "  --from T0 --to T1     replay [T0, T1) (RFC 3339 UTC or seconds since the epoch)\n"
 "                        bin by bin, then exit\n"
-"  --delay SECONDS       live: read a bin this long after it ends (default 30)\n"
+"  --lag SECONDS         read a bin this long after its end, once every sensor\n"
+"                        has published and been scraped (default half a bin)\n"
+"  --delay SECONDS       live: and query this much later still (default 5; against\n"
+"                        VictoriaMetrics, more than its -search.latencyOffset)\n"
 "  --duration SECONDS    live: stop after this long\n"
 "  --lookback SECONDS    keys and sensors seen this long before the start are\n"
 "                        watched (default 86400 live, 0 replay)\n"
@@ -119,15 +122,16 @@ int cmd_watch(int argc, char **argv)
     const char *ams[GT_ALERTS_MAX_RECEIVERS];
     uint32_t nams = 0;
     struct gt_watch_opts wo = { 0 };
-    double bin = 60, delay = 30, duration = 0, lookback = -1, fa = 0;
+    double bin = 60, delay = 5, lag = -1, duration = 0, lookback = -1, fa = 0;
     int64_t from = 0, to = 0;
     int have_from = 0, have_to = 0;
-    enum { O_PROM = 256, O_BY, O_BIN, O_FROM, O_TO, O_DELAY, O_DURATION, O_LOOKBACK, O_SLABEL, O_SHARE,
+    enum { O_PROM = 256, O_BY, O_BIN, O_FROM, O_TO, O_DELAY, O_LAG, O_DURATION, O_LOOKBACK, O_SLABEL, O_SHARE,
            O_NAME, O_EVENTS, O_FORMAT, O_STATE, O_FA, O_AM };
     static const struct option lo[] = {
         { "prometheus", required_argument, 0, O_PROM }, { "by", required_argument, 0, O_BY },
         { "bin", required_argument, 0, O_BIN }, { "from", required_argument, 0, O_FROM },
         { "to", required_argument, 0, O_TO }, { "delay", required_argument, 0, O_DELAY },
+        { "lag", required_argument, 0, O_LAG },
         { "duration", required_argument, 0, O_DURATION }, { "lookback", required_argument, 0, O_LOOKBACK },
         { "sensor-label", required_argument, 0, O_SLABEL }, { "share", required_argument, 0, O_SHARE },
         { "name", required_argument, 0, O_NAME }, { "events", required_argument, 0, O_EVENTS },
@@ -152,6 +156,7 @@ int cmd_watch(int argc, char **argv)
             *(c == O_FROM ? &have_from : &have_to) = 1;
             break;
         case O_DELAY: bad = parse_num("--delay", optarg, 0, 86400, &delay); break;
+        case O_LAG: bad = parse_num("--lag", optarg, 0, 86400, &lag); break;
         case O_DURATION: bad = parse_num("--duration", optarg, 0, 1e9, &duration); break;
         case O_LOOKBACK: bad = parse_num("--lookback", optarg, 0, 1e9, &lookback); break;
         case O_SLABEL: wo.sensor_label = optarg; break;
@@ -189,11 +194,18 @@ int cmd_watch(int argc, char **argv)
         return 2;
     }
     uint32_t W = (uint32_t)bin;
+    if (lag < 0)
+        lag = W / 2;
+    if (lag >= W) {
+        fprintf(stderr, "geotap watch: --lag %g: want less than the bin (%u s)\n", lag, W);
+        return 2;
+    }
     wo.url = url;
     wo.width = W;
+    wo.lag = (uint32_t)lag;
     int replay = have_from;
     double t0 = now_s();
-    int64_t next = replay ? from / W * W : ((int64_t)(t0 - delay) / W) * W;
+    int64_t next = replay ? from / W * W : ((int64_t)(t0 - delay - lag) / W) * W;
     int64_t last_end = replay ? (to + W - 1) / W * W : next;
     if (lookback < 0)
         lookback = replay ? 0 : 86400;
@@ -265,7 +277,7 @@ int cmd_watch(int argc, char **argv)
     double fail_since = 0;
     int tries = 0;
     while (!stop_) {
-        int64_t end = replay ? last_end : ((int64_t)(now_s() - delay) / W) * W;
+        int64_t end = replay ? last_end : ((int64_t)(now_s() - delay - lag) / W) * W;
         if (!replay && duration > 0 && now_s() - t0 >= duration)
             break;
         if (end > next) {

@@ -100,7 +100,9 @@ int gt_prom_range(gt_prom *p, const char *promql, int64_t start, int64_t end, ui
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(url, ul, "%s/api/v1/query_range?query=%s&start=%" PRId64 "&end=%" PRId64 "&step=%" PRIu32,
+    /* nocache=1: VictoriaMetrics would otherwise align start to a multiple
+     * of step (the bins are read a lag after their end); others ignore it */
+    snprintf(url, ul, "%s/api/v1/query_range?query=%s&start=%" PRId64 "&end=%" PRId64 "&step=%" PRIu32 "&nocache=1",
              p->base, q, start, end, step ? step : 1);
     curl_free(q);
     p->blen = 0;

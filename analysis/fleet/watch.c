@@ -79,6 +79,7 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
     if (!w->o.name) w->o.name = "watch";
     if (!(w->o.share > 0)) w->o.share = 0.5;
     if (!w->o.width) w->o.width = 60;
+    if (w->o.lag >= w->o.width) w->o.lag = w->o.width - 1;
     gt_keyset_init(&w->ks, o->dims);
     snprintf(w->by, sizeof w->by, "%s%s%s", o->dims & GT_DIM_COUNTRY ? "country" : "",
              (o->dims & GT_DIM_COUNTRY) && (o->dims & GT_DIM_ASN) ? "," : "", o->dims & GT_DIM_ASN ? "asn" : "");
@@ -101,7 +102,7 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
     int64_t range = to - from + lookback + w->o.width;
     snprintf(q, sizeof q, "count by (%s, %s) (last_over_time(geotap_packets_total[%" PRId64 "s]))", w->by,
              w->o.sensor_label, range);
-    if (gt_prom_range(w->p, q, to, to, w->o.width, w->labels, w->nl + 1, &s, &n, err, errlen) != 0) {
+    if (gt_prom_range(w->p, q, to + w->o.lag, to + w->o.lag, w->o.width, w->labels, w->nl + 1, &s, &n, err, errlen) != 0) {
         gt_watch_free(w);
         return NULL;
     }
@@ -169,9 +170,18 @@ static uint64_t count_of(double v)
 /* Which bin of the chunk a sample at time t (a bin end) belongs to, -1 if none. */
 static long bin_of(const gt_watch *w, int64_t a, uint32_t nb, double t)
 {
-    double i = (t - (double)a) / w->o.width - 1;
+    double i = (t - (double)a - w->o.lag) / w->o.width - 1;
     long k = lround(i);
     return k >= 0 && k < (long)nb && fabs(i - (double)k) < 1e-6 ? k : -1;
+}
+
+/* The counter's growth over the bin, per series: the sensors' counters step
+ * once per closed bin, so the difference of two instant values is exact,
+ * where increase() would extrapolate (Prometheus); a series new or reset in
+ * the bin counts from zero. */
+static void delta(char *buf, size_t n, const char *m, uint32_t W)
+{
+    snprintf(buf, n, "((%s - %s offset %us) >= 0 or (%s + 0))", m, m, W, m);
 }
 
 enum { Q_PKTS, Q_BYTES, Q_STARTS, Q_IDLE, Q_LAST, Q_FIRST, Q_SENSOR, Q_UP, Q_FRAMES, Q_DROPS, NQ };
@@ -189,25 +199,28 @@ static int query_chunk(gt_watch *w, int64_t a, uint32_t nb, char *err, size_t er
     memset(w->drops, 0, nb * sizeof *w->drops);
     const char *sl = w->o.sensor_label;
     for (int qi = 0; qi < NQ; qi++) {
-        char q[512];
+        char q[1024], d[400];
         const char *lab[4] = { w->labels[0], w->labels[1], w->labels[2], w->labels[3] };
         unsigned nl = w->nl;
         switch (qi) {
         case Q_PKTS: case Q_BYTES:
-            snprintf(q, sizeof q, "sum by (%s, direction) (increase(%s[%us]))", w->by,
-                     qi == Q_PKTS ? "geotap_packets_total" : "geotap_bytes_total", W);
+            delta(d, sizeof d, qi == Q_PKTS ? "geotap_packets_total" : "geotap_bytes_total", W);
+            snprintf(q, sizeof q, "sum by (%s, direction) (%s)", w->by, d);
             lab[nl++] = "direction";
             break;
         case Q_STARTS: case Q_IDLE:
-            snprintf(q, sizeof q, "sum by (%s) (increase(%s[%us]))", w->by,
-                     qi == Q_STARTS ? "geotap_flow_starts_total" : "geotap_flow_idle_seconds_total", W);
+            delta(d, sizeof d, qi == Q_STARTS ? "geotap_flow_starts_total" : "geotap_flow_idle_seconds_total", W);
+            snprintf(q, sizeof q, "sum by (%s) (%s)", w->by, d);
             break;
         case Q_LAST: case Q_FIRST:
+            /* of this bin: at or after its start */
             snprintf(q, sizeof q, "%s by (%s) (%s >= (time() - %u))", qi == Q_LAST ? "max" : "min", w->by,
-                     qi == Q_LAST ? "geotap_last_packet_timestamp_seconds" : "geotap_bin_first_packet_timestamp_seconds", W);
+                     qi == Q_LAST ? "geotap_last_packet_timestamp_seconds" : "geotap_bin_first_packet_timestamp_seconds",
+                     W + w->o.lag);
             break;
         case Q_SENSOR:
-            snprintf(q, sizeof q, "sum by (%s, %s) (increase(geotap_packets_total[%us]))", sl, w->by, W);
+            delta(d, sizeof d, "geotap_packets_total", W);
+            snprintf(q, sizeof q, "sum by (%s, %s) (%s)", sl, w->by, d);
             lab[nl++] = sl;
             break;
         case Q_UP:
@@ -217,15 +230,15 @@ static int query_chunk(gt_watch *w, int64_t a, uint32_t nb, char *err, size_t er
             lab[nl++] = sl;
             break;
         default:
-            snprintf(q, sizeof q, "sum by (%s) (increase(%s[%us]))", sl,
-                     qi == Q_FRAMES ? "geotap_frames_total" : "geotap_capture_drops_total", W);
+            delta(d, sizeof d, qi == Q_FRAMES ? "geotap_frames_total" : "geotap_capture_drops_total", W);
+            snprintf(q, sizeof q, "sum by (%s) (%s)", sl, d);
             nl = 0;
             lab[nl++] = sl;
             break;
         }
         const struct gt_prom_series *s;
         size_t n;
-        if (gt_prom_range(w->p, q, a + W, a + (int64_t)nb * W, W, lab, nl, &s, &n, err, errlen) != 0)
+        if (gt_prom_range(w->p, q, a + W + w->o.lag, a + (int64_t)nb * W + w->o.lag, W, lab, nl, &s, &n, err, errlen) != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
             long k = -1, sen = -1;

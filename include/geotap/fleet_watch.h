@@ -36,6 +36,9 @@ struct gt_watch_opts {
     const char *url;            /* the store's base URL */
     unsigned dims;              /* GT_DIM_COUNTRY and/or GT_DIM_ASN */
     uint32_t width;             /* bin seconds */
+    uint32_t lag;               /* a bin [t, t + width) is read at t + width + lag: the
+                                 * sensors publish it when it closes, the store has
+                                 * scraped it by then (< width) [0] */
     const char *sensor_label;   /* label naming a sensor ["instance"] */
     const char *name;           /* the watcher's own name, in its gap events ["watch"] */
     double share;               /* a down sensor holds the keys it carried at least this share of [0.5] */
