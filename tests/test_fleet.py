@@ -21,8 +21,16 @@ VictoriaMetrics carries nothing here.
                             the control (the same data missing, up = 1) does
                             declare them down; after the gap the drops are the
                             scenario's (same recall and precision as analyze).
+  test_fleet.py live        three real `geotap live` sensors (veth pairs fed
+                            by tcpreplay from network namespaces), each a third
+                            of a capture, scraped every second by a real
+                            Prometheus that remote-writes to VictoriaMetrics;
+                            `geotap watch` live (2 s bins) against each store:
+                            per country, the watchers' bins add up to the
+                            capture's frames (tshark + mmdblookup). Root only.
 Missing servers fail the test under CI=true, else skip it (exit 77).
 """
+import csv
 import json
 import os
 import re
@@ -31,7 +39,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import struct
 import time
+import urllib.parse
 import urllib.request
 
 SRC = os.environ.get('GEOTAP_SRC', os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -86,15 +96,19 @@ class Servers:
     def __init__(self):
         self.procs = []
 
-    def prometheus(self, tmp, om, remote_write=None):
-        data = os.path.join(tmp, 'prom-' + os.path.basename(om))
+    def prometheus(self, tmp, om, remote_write=None, targets=None):
+        data = os.path.join(tmp, 'prom-' + os.path.basename(om or 'live'))
         os.mkdir(data)
-        run('promtool', 'tsdb', 'create-blocks-from', 'openmetrics', om, data)
+        if om:
+            run('promtool', 'tsdb', 'create-blocks-from', 'openmetrics', om, data)
         cfg = os.path.join(data, 'prometheus.yml')
         with open(cfg, 'w') as f:
-            f.write('global:\n  scrape_interval: 15s\n')
+            f.write('global:\n  scrape_interval: %s\n' % ('1s\n  scrape_timeout: 900ms' if targets else '15s'))
+            if targets:
+                f.write('scrape_configs:\n  - job_name: geotap\n    static_configs:\n      - targets: [%s]\n'
+                        % ', '.join(f"'{t}'" for t in targets))
             if remote_write:
-                f.write(f'remote_write:\n  - url: {remote_write}\n')
+                f.write(f'remote_write:\n  - url: {remote_write}\n    queue_config:\n      batch_send_deadline: 1s\n')
         port = free_port()
         log = open(os.path.join(tmp, f'prometheus-{port}.log'), 'w')
         p = subprocess.Popen(['prometheus', '--config.file=' + cfg, '--storage.tsdb.path=' + data,
@@ -109,11 +123,15 @@ class Servers:
         data = os.path.join(tmp, 'vm')
         port = free_port()
         log = open(os.path.join(tmp, 'vm.log'), 'w')
+        # latencyOffset: live reads a bin seconds after it ends, not 30 s
         p = subprocess.Popen(['victoria-metrics', '-storageDataPath', data, '-retentionPeriod', '100y',
-                              '-httpListenAddr', f'127.0.0.1:{port}'], stdout=log, stderr=subprocess.STDOUT)
+                              '-httpListenAddr', f'127.0.0.1:{port}', '-search.latencyOffset', '1s'],
+                             stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(p)
         url = f'http://127.0.0.1:{port}'
         wait_http(url + '/health', p, 'victoria-metrics')
+        if not prom_text:
+            return url
         with open(prom_text, 'rb') as f:
             req = urllib.request.Request(url + '/api/v1/import/prometheus', data=f.read(), method='POST')
         with urllib.request.urlopen(req, timeout=60) as r:
@@ -298,13 +316,114 @@ def test_sensor_gap(tmp, db, srv):
           f'the control declared {sorted(set(false_c))} down')
 
 
+def test_live(tmp, db, srv):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import prometheus_harness as h
+    h.need('ip', 'tcpreplay', 'tshark', 'capinfos')
+    db = os.path.join(os.environ['GEOTAP_SHARED'], 'mmdb', 'GeoLite2-Country-Test.mmdb')
+    addrs = ['81.2.69.142', '81.2.69.160', '89.160.20.112', '216.160.83.57', '202.196.224.5',
+             '67.43.156.7', '175.16.199.9', '198.51.100.7', '2001:218::1', '2001:db8::9']
+    W = 2
+    pcaps = {}
+    for name, n, seed in (('warm', 300, 2), ('main', 3000, 3)):
+        whole = os.path.join(tmp, name + '.pcap')
+        h.write_pcap(whole, addrs, n, seed)
+        # a third of the frames (each its own flow) to each sensor
+        with open(whole, 'rb') as f:
+            hdr, body = f.read(24), f.read()
+        parts = [bytearray(hdr) for _ in range(3)]
+        off, i = 0, 0
+        while off < len(body):
+            cap = struct.unpack('<IIII', body[off:off + 16])[2]
+            parts[i % 3] += body[off:off + 16 + cap]
+            off += 16 + cap
+            i += 1
+        pcaps[name] = (whole, [])
+        for j in range(3):
+            p = os.path.join(tmp, f'{name}{j}.pcap')
+            open(p, 'wb').write(parts[j])
+            pcaps[name][1].append(p)
+    nets = [h.veth(f'gfl{j}') for j in range(3)]
+    sens = []
+    for j, (ns, a, b) in enumerate(nets):
+        d = os.path.join(tmp, f'sensor{j}')
+        os.mkdir(d)
+        sens.append(h.Geotap(d, ['-i', a, '--country-db', db, '--bin', str(W), '--duration', '150', '-o', os.devnull]))
+    vm = srv.victoria(tmp, None)
+    pr = srv.prometheus(tmp, None, remote_write=vm + '/api/v1/write',
+                        targets=[f'127.0.0.1:{g.port}' for g in sens])
+    filler = os.path.join(tmp, 'filler.pcap')
+    h.write_filler(filler)
+
+    def frames():
+        with urllib.request.urlopen(pr + '/api/v1/query?query=' + urllib.parse.quote(
+                'sum(geotap_frames_total{result="ip"})'), timeout=10) as r:
+            v = json.load(r)['data']['result']
+        return int(float(v[0]['value'][1])) if v else 0
+
+    def replay(which):
+        ps = [subprocess.Popen(['ip', 'netns', 'exec', ns, 'tcpreplay', '-q', '-i', b, '--pps', '400', p],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+              for (ns, _, b), p in zip(nets, pcaps[which][1])]
+        for p in ps:
+            p.wait(timeout=60)
+        want = sum(h.capinfos_count(p) for p in pcaps['warm'][1] + (pcaps['main'][1] if which == 'main' else []))
+        # TPACKET_V3 hands over its last block only when a later frame comes
+        end = time.time() + 30
+        while frames() != want and time.time() < end:
+            for ns, _, b in nets:
+                h.sh('tcpreplay', '-q', '-i', b, filler, ns=ns)
+            time.sleep(0.5)
+        if frames() != want:
+            fail(f'Prometheus has {frames()} IP frames of the sensors, capinfos {want}')
+    # the keys exist before the watchers start (they watch the keys seen)
+    replay('warm')
+    time.sleep(3 * W + 8)
+    outs = {}
+    watchers = []
+    for name, url, delay in (('prometheus', pr, 2), ('victoria', vm, 6)):
+        o = os.path.join(tmp, f'live-{name}.csv')
+        outs[name] = o
+        watchers.append(subprocess.Popen([GEOTAP, 'watch', '--prometheus', url, '--bin', str(W), '--lag', '1',
+                                          '--delay', str(delay), '--duration', '28', '--lookback', '600',
+                                          '-o', o, '--events', o + '.ev'], stderr=subprocess.PIPE, text=True))
+    time.sleep(4)
+    t = time.time()
+    replay('main')
+    print(f'replayed {h.capinfos_count(pcaps["main"][0])} frames over three sensors in {time.time() - t:.1f} s')
+    for wp in watchers:
+        err = wp.communicate(timeout=90)[1]
+        if wp.returncode != 0:
+            fail(f'geotap watch exit {wp.returncode}: {err}')
+    # the oracle: tshark per address, mmdblookup per address
+    src, dst = h.tshark_addr_counts(pcaps['main'][0])
+    cc = {a: h.mmdb_country(db, a) for a in set(src) | set(dst)}
+    want = {}
+    for d, counts in (('from', src), ('to', dst)):
+        for a, n in counts.items():
+            want[(cc[a], d)] = want.get((cc[a], d), 0) + n
+    for name, o in outs.items():
+        got = {}
+        for r in csv.DictReader(open(o)):
+            for d in ('from', 'to'):
+                if int(r['packets_' + d]):
+                    got[(r['country'], d)] = got.get((r['country'], d), 0) + int(r['packets_' + d])
+        if got != want:
+            fail(f'watch live against {name}: per country {sorted(got.items())}, tshark + mmdblookup {sorted(want.items())}')
+        print(f'watch live against {name}: {sum(got.values())} packets in {sum(1 for _ in open(o)) - 1} rows, '
+              f'equal to the oracle per country and direction')
+    for g in sens:
+        g.stop()
+    print('OK: live sensors -> Prometheus -> remote write -> VictoriaMetrics; both watchers counted every frame')
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else ''
-    tests = {'replay': test_replay, 'sensor-gap': test_sensor_gap}
+    tests = {'replay': test_replay, 'sensor-gap': test_sensor_gap, 'live': test_live}
     if mode not in tests:
         print(__doc__)
         return 2
-    need = ['prometheus', 'promtool', 'mmdblookup'] + (['victoria-metrics'] if mode == 'replay' else [])
+    need = ['prometheus', 'promtool', 'mmdblookup'] + (['victoria-metrics'] if mode != 'sensor-gap' else [])
     missing = [n for n in need if not shutil.which(n)]
     if missing:
         msg = f'missing {missing} (scripts/setup installs them)'
@@ -318,7 +437,8 @@ def main():
     srv = Servers()
     tmp = tempfile.mkdtemp(prefix='geotap-fleet-')
     try:
-        scenario(tmp, db)
+        if mode != 'live':
+            scenario(tmp, db)
         tests[mode](tmp, db, srv)
     finally:
         srv.stop()
