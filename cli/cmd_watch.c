@@ -43,6 +43,8 @@ static const char usage[] =
 "  --sensor-label NAME   the label naming a sensor (default instance)\n"
 "  --share F             a down sensor holds the keys it carried at least this\n"
 "                        share of (default 0.5)\n"
+"  --max-hold SECONDS    a sensor down longer than this holds nothing more (its\n"
+"                        sensor_gap is reported then; default 3600)\n"
 "  --name NAME           the watcher's name in its events and alerts (default watch)\n"
 "  --events FILE         events as JSON lines ('-' = standard output)\n"
 "  -o, --output FILE     the fleet's bins (csv, or --format jsonl)\n"
@@ -126,7 +128,7 @@ int cmd_watch(int argc, char **argv)
     int64_t from = 0, to = 0;
     int have_from = 0, have_to = 0;
     enum { O_PROM = 256, O_BY, O_BIN, O_FROM, O_TO, O_DELAY, O_LAG, O_DURATION, O_LOOKBACK, O_SLABEL, O_SHARE,
-           O_NAME, O_EVENTS, O_FORMAT, O_STATE, O_FA, O_AM };
+           O_NAME, O_MAXHOLD, O_EVENTS, O_FORMAT, O_STATE, O_FA, O_AM };
     static const struct option lo[] = {
         { "prometheus", required_argument, 0, O_PROM }, { "by", required_argument, 0, O_BY },
         { "bin", required_argument, 0, O_BIN }, { "from", required_argument, 0, O_FROM },
@@ -134,7 +136,7 @@ int cmd_watch(int argc, char **argv)
         { "lag", required_argument, 0, O_LAG },
         { "duration", required_argument, 0, O_DURATION }, { "lookback", required_argument, 0, O_LOOKBACK },
         { "sensor-label", required_argument, 0, O_SLABEL }, { "share", required_argument, 0, O_SHARE },
-        { "name", required_argument, 0, O_NAME }, { "events", required_argument, 0, O_EVENTS },
+        { "name", required_argument, 0, O_NAME }, { "max-hold", required_argument, 0, O_MAXHOLD }, { "events", required_argument, 0, O_EVENTS },
         { "format", required_argument, 0, O_FORMAT }, { "state", required_argument, 0, O_STATE },
         { "fa-budget", required_argument, 0, O_FA }, { "alertmanager", required_argument, 0, O_AM },
         { "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
@@ -162,6 +164,7 @@ int cmd_watch(int argc, char **argv)
         case O_SLABEL: wo.sensor_label = optarg; break;
         case O_SHARE: bad = parse_num("--share", optarg, 0.01, 1, &wo.share); break;
         case O_NAME: wo.name = optarg; break;
+        case O_MAXHOLD: bad = parse_num("--max-hold", optarg, 1, 1e9, &wo.max_hold_s); break;
         case O_EVENTS: events = optarg; break;
         case O_FORMAT: fmt = optarg; break;
         case O_STATE: state = optarg; break;

@@ -20,7 +20,9 @@ VictoriaMetrics carries nothing here.
                             drop_to_zero for them, one sensor_gap naming it;
                             the control (the same data missing, up = 1) does
                             declare them down; after the gap the drops are the
-                            scenario's (same recall and precision as analyze).
+                            scenario's (same recall and precision as analyze);
+                            with --max-hold 600 the sensor is released after
+                            10 minutes and its countries then declared down.
   test_fleet.py live        three real `geotap live` sensors (veth pairs fed
                             by tcpreplay from network namespaces), each a third
                             of a capture, scraped every second by a real
@@ -291,7 +293,17 @@ def test_sensor_gap(tmp, db, srv):
     sens = sensors(tmp, db, 'gs', '2:' + ','.join(top))
     om, _ = render(tmp, 'g', sens, '--down', f's2:{g0}:{g1}')
     om_c, _ = render(tmp, 'c', sens, '--silent', f's2:{g0}:{g1}')
-    ev, _ = watch(srv.prometheus(tmp, om), tmp, 'gap')
+    pg = srv.prometheus(tmp, om)
+    ev, _ = watch(pg, tmp, 'gap')
+    # a sensor down longer than --max-hold is released: reported then, and
+    # its countries are judged on what the others see
+    ev_r, _ = watch(pg, tmp, 'released', '--max-hold', '600')
+    rel = events(ev_r, ['sensor_gap'])
+    if len(rel) != 1 or not (g0 + 600 <= ts(rel[0]['end']) <= g0 + 660):
+        fail(f'--max-hold 600: want one sensor_gap ending 600 s into the gap, got {rel}')
+    late = {e['key']['country'] for e in events(ev_r, ['drop_to_zero']) if g0 + 600 <= ts(e['detected']) <= g1}
+    if not set(top) <= late:
+        fail(f'--max-hold 600: {top} should be declared down after the release, got {sorted(late)}')
     ev_c, _ = watch(srv.prometheus(tmp, om_c), tmp, 'control')
     gaps = events(ev, ['sensor_gap'])
     if len(gaps) != 1 or gaps[0]['sensor'] != 's2':

@@ -20,6 +20,8 @@ struct sensor {
     char name[128];
     double *share;              /* [nkeys] its usual share of the key's packets */
     int held;                   /* bins still held (down, and the bin after) */
+    uint32_t down_bins;         /* of the current outage */
+    int released;               /* down past max_hold_s: holds nothing until back */
     int64_t gap_start;          /* ns; 0 = not in a gap */
     int64_t gap_end;
 };
@@ -78,6 +80,7 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
     if (!w->o.sensor_label) w->o.sensor_label = "instance";
     if (!w->o.name) w->o.name = "watch";
     if (!(w->o.share > 0)) w->o.share = 0.5;
+    if (!(w->o.max_hold_s > 0)) w->o.max_hold_s = 3600;
     if (!w->o.width) w->o.width = 60;
     if (w->o.lag >= w->o.width) w->o.lag = w->o.width - 1;
     gt_keyset_init(&w->ks, o->dims);
@@ -329,25 +332,34 @@ void gt_watch_finish(gt_watch *w)
 static uint64_t health(gt_watch *w, uint32_t b, int64_t start, uint64_t total)
 {
     uint32_t nk = w->ks.keys.nkeys;
-    int any_down = 0, hold = 0;
+    int hold = 0;
     for (size_t i = 0; i < w->nsen; i++) {
         struct sensor *s = &w->s[i];
         int down = w->sdown[(size_t)b * w->nsen + i];
         if (down) {
             s->held = 2;        /* this bin and the one after it is back */
-            if (!s->gap_start)
+            if (!s->gap_start && !s->released)
                 s->gap_start = start * NS;
             s->gap_end = (start + w->o.width) * NS;
-        } else if (s->held && --s->held == 0 && s->gap_start) {
-            sensor_gap_event(w, s);
+            /* gone for good (or long): report it, and stop holding its keys */
+            if (!s->released && ++s->down_bins * (double)w->o.width > w->o.max_hold_s) {
+                sensor_gap_event(w, s);
+                memset(s->share, 0, nk * sizeof *s->share);
+                s->released = 1;
+            }
+        } else {
+            s->down_bins = 0;
+            s->released = 0;
+            if (s->held && --s->held == 0 && s->gap_start)
+                sensor_gap_event(w, s);
         }
-        if (s->held) {
-            any_down = 1;
+        if (s->held)
             for (uint32_t k = 0; k < nk && !hold; k++)
                 hold = s->share[k] >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
-        }
     }
-    if (!any_down) {
+    /* shares are learned from bins not held (a sensor down that carried
+     * little fades out of them) */
+    if (!hold) {
         for (uint32_t k = 0; k < nk; k++) {
             const struct gt_counts *c = &w->c[(size_t)b * nk + k];
             double tot = (double)(c->pkts_from + c->pkts_to);

@@ -43,6 +43,7 @@ struct gt_watch_opts {
     const char *name;           /* the watcher's own name, in its gap events ["watch"] */
     double share;               /* a down sensor holds the keys it carried at least this share of [0.5] */
     double timeout_s;           /* one query [10] */
+    double max_hold_s;          /* a sensor down longer holds nothing more (retired) [3600] */
 };
 
 typedef struct gt_watch gt_watch;
