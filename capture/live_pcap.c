@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 struct handle {
     pcap_t *p;
+    int draining;               /* gt_live_nonblock was called: never wait */
     gt_live_fn fn;
     void *ctx;
     char err[PCAP_ERRBUF_SIZE + 64];
@@ -21,6 +23,7 @@ struct handle {
 struct gt_live {
     unsigned n;
     int dlt;
+    int timeout_ms;
     struct handle *h;
 };
 
@@ -128,6 +131,18 @@ gt_live *gt_live_open(const struct gt_live_opts *o, char *err, size_t errlen)
     for (unsigned i = 0; i < n; i++)
         if (set_filter(l->h[i].p, o->bpf ? o->bpf : "", o->iface, err, errlen) != 0)
             goto fail;
+    /* Reads never block in libpcap: gt_live_dispatch waits in poll() with
+     * its own timeout. A blocking TPACKET_V3 read waits for the socket to be
+     * woken, and some kernels (seen on 6.18) retire a part-filled block on
+     * its timer without waking it: on a link gone silent the last frames
+     * stayed in the ring and the worker's clock stopped until the next
+     * frame. A non-blocking read finds a retired block by its status. */
+    l->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 100;
+    for (unsigned i = 0; i < n; i++)
+        if (pcap_setnonblock(l->h[i].p, 1, ebuf) != 0) {
+            snprintf(err, errlen, "%s: %s", o->iface, ebuf);
+            goto fail;
+        }
     return l;
 fail:
     gt_live_close(l);
@@ -150,6 +165,12 @@ int gt_live_dispatch(gt_live *l, unsigned i, gt_live_fn fn, void *ctx)
     h->fn = fn;
     h->ctx = ctx;
     int rc = pcap_dispatch(h->p, -1, on_frame, (u_char *)h);
+    if (rc == 0 && !h->draining) {
+        /* Nothing ready: wait for a wake-up or the timeout, then look again. */
+        struct pollfd pfd = { pcap_get_selectable_fd(h->p), POLLIN, 0 };
+        poll(&pfd, 1, l->timeout_ms);
+        rc = pcap_dispatch(h->p, -1, on_frame, (u_char *)h);
+    }
     if (rc == PCAP_ERROR_BREAK)
         return -2;
     if (rc < 0) {
@@ -177,6 +198,7 @@ int gt_live_drops(gt_live *l, unsigned i, uint64_t *kernel, uint64_t *iface)
 int gt_live_nonblock(gt_live *l, unsigned i)
 {
     char ebuf[PCAP_ERRBUF_SIZE];
+    l->h[i].draining = 1;
     return pcap_setnonblock(l->h[i].p, 1, ebuf) == 0 ? 0 : -1;
 }
 

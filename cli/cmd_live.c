@@ -45,8 +45,8 @@ static const char usage[] =
 "                        flow (default 1)\n"
 "  -s, --snaplen BYTES   bytes captured per frame (default 262144)\n"
 "  -B, --buffer MB       kernel ring per worker in MB (default: libpcap's)\n"
-"  -Z, --user USER       drop privileges to USER once the capture and every\n"
-"                        output are open\n"
+"  -Z, --user USER       drop privileges to USER once the capture, every output\n"
+"                        and the --listen port are open\n"
 #if GT_HAVE_DPDK
 "  --dpdk 'EAL ARGS'     capture from a DPDK port instead, e.g. '-l 0-2 -a 0000:03:00.0'\n"
 "                        or '--no-huge --no-pci --vdev=net_pcap0,rx_pcap=FILE -l 0-1'\n"

@@ -141,26 +141,6 @@ def write_pcap(path, addrs, n, seed):
             f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame)
 
 
-def write_filler(path):
-    """One non-IP frame (local experimental ethertype 0x88b5): counted as
-    non_ip, in no country."""
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-        frame = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x88\xb5" + bytes(46)
-        f.write(struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
-
-
-def push_until(ns, b, filler, cond, timeout):
-    """TPACKET_V3 on this kernel hands the ring's last block over only when
-    a later frame arrives (its block timer alone does not, after a silence):
-    send one non-IP frame every half second until cond() holds."""
-    t = time.monotonic()
-    while not cond() and time.monotonic() - t < timeout:
-        sh("tcpreplay", "-q", "-i", b, filler, ns=ns)
-        time.sleep(0.5)
-    return cond()
-
-
 def tshark_addr_counts(pcap):
     """Frames per source and per destination address, as tshark reads them."""
     r = sh("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "ip.src", "-e", "ipv6.src",

@@ -89,6 +89,38 @@ static enum MHD_Result text(struct MHD_Connection *c, unsigned status, const cha
     return b ? reply(c, status, "text/plain; charset=utf-8", b, strlen(b)) : MHD_NO;
 }
 
+/* The bodies served, each written to a memory stream. */
+struct body { struct gt_http *h; int kind; const char *since; };
+enum { B_PAGE, B_BINS, B_METRICS };
+
+static int write_body(const struct body *b, FILE *f)
+{
+    if (b->kind == B_METRICS)
+        return gt_metrics_render(b->h->m, f);
+    if (b->kind == B_PAGE)
+        return gt_report_write_page(b->h->r, f);
+    uint64_t since = b->since ? strtoull(b->since, NULL, 10) : 0, have = gt_report_bins(b->h->r);
+    if (b->since && have <= since)
+        return fprintf(f, "{\"bins\":%" PRIu64 "}", have) < 0 ? -1 : 0;
+    return gt_report_write_data(b->h->r, f);
+}
+
+static enum MHD_Result rendered(struct MHD_Connection *c, const char *type, const struct body *b)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return MHD_NO;
+    int rc = write_body(b, f);
+    fclose(f);
+    if (rc != 0) {
+        free(buf);
+        return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    }
+    return reply(c, MHD_HTTP_OK, type, buf, len);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
@@ -100,48 +132,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET or HEAD\n");
     if (*upload_size)
         return text(c, MHD_HTTP_BAD_REQUEST, "no body expected\n");
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f;
-    int rc;
+    struct body b = { h, B_PAGE, NULL };
     if (!strcmp(url, "/metrics") && h->m) {
-        if (!(f = open_memstream(&buf, &len)))
-            return MHD_NO;
-        rc = gt_metrics_render(h->m, f);
-        fclose(f);
-        if (rc != 0) {
-            free(buf);
-            return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-        }
-        return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+        b.kind = B_METRICS;
+        return rendered(c, "text/plain; version=0.0.4; charset=utf-8", &b);
     }
-    if (!strcmp(url, "/") && h->r) {
-        if (!(f = open_memstream(&buf, &len)))
-            return MHD_NO;
-        rc = gt_report_write_page(h->r, f);
-        fclose(f);
-        if (rc != 0) {
-            free(buf);
-            return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-        }
-        return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
-    }
+    if (!strcmp(url, "/") && h->r)
+        return rendered(c, "text/html; charset=utf-8", &b);
     if (!strcmp(url, "/api/bins") && h->r) {
-        const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
-        uint64_t since = s ? strtoull(s, NULL, 10) : 0, have = gt_report_bins(h->r);
-        if (!(f = open_memstream(&buf, &len)))
-            return MHD_NO;
-        rc = 0;
-        if (s && have <= since)
-            fprintf(f, "{\"bins\":%" PRIu64 "}", have);
-        else
-            rc = gt_report_write_data(h->r, f);
-        fclose(f);
-        if (rc != 0) {
-            free(buf);
-            return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-        }
-        return reply(c, MHD_HTTP_OK, "application/json", buf, len);
+        b.kind = B_BINS;
+        b.since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+        return rendered(c, "application/json", &b);
     }
     return text(c, MHD_HTTP_NOT_FOUND, "not found: / is the live page, /api/bins?since=N its data, /metrics "
                                        "the Prometheus metrics\n");

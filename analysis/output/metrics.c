@@ -371,6 +371,14 @@ static int same_grp(const struct view *v, uint32_t a, uint32_t b)
     return cmp_grp(&a, &b, (void *)v->m->o.keys) == 0;
 }
 
+/* "name{labels} " of key k's series (other: its asn="other" group's). */
+static void series(FILE *f, const struct view *v, const char *name, uint32_t k, int other, const char *dir)
+{
+    fprintf(f, "%s{", name);
+    labels(f, v, k, other, dir);
+    fputs("} ", f);
+}
+
 /* A counter family per key: own series, then the "other" sums per group.
  * col: the record's field (own; other = col + O_PF - K_PF); dir: label or NULL. */
 static void counter_rows(FILE *f, const struct view *v, const char *name, int col, const char *dir, int is_dbl)
@@ -379,12 +387,11 @@ static void counter_rows(FILE *f, const struct view *v, const char *name, int co
         const uint64_t *r = v->k + (size_t)k * KW;
         if (!(r[K_FLAGS] & F_OWN))
             continue;
-        fprintf(f, "%s{", name);
-        labels(f, v, k, 0, dir);
+        series(f, v, name, k, 0, dir);
         if (is_dbl)
-            fprintf(f, "} %.3f\n", dbl(r[col]));
+            fprintf(f, "%.3f\n", dbl(r[col]));
         else
-            fprintf(f, "} %" PRIu64 "\n", r[col]);
+            fprintf(f, "%" PRIu64 "\n", r[col]);
     }
     int ocol = col == K_IDLE ? O_IDLE : col + O_PF - K_PF;
     for (uint32_t i = 0; i < v->ngrp;) {
@@ -396,12 +403,11 @@ static void counter_rows(FILE *f, const struct view *v, const char *name, int co
             sum += r[ocol];
             dsum += dbl(r[ocol]);
         }
-        fprintf(f, "%s{", name);
-        labels(f, v, v->grp[i], 1, dir);
+        series(f, v, name, v->grp[i], 1, dir);
         if (is_dbl)
-            fprintf(f, "} %.3f\n", dsum);
+            fprintf(f, "%.3f\n", dsum);
         else
-            fprintf(f, "} %" PRIu64 "\n", sum);
+            fprintf(f, "%" PRIu64 "\n", sum);
         i = j;
     }
 }
@@ -412,16 +418,15 @@ static void gauge_rows(FILE *f, const struct view *v, const char *name, int what
         const uint64_t *r = v->k + (size_t)k * KW;
         if (!(r[K_FLAGS] & F_OWN))
             continue;
-        fprintf(f, "%s{", name);
-        labels(f, v, k, 0, NULL);
+        series(f, v, name, k, 0, NULL);
         if (what == K_RATE)
-            fprintf(f, "} %.6g\n", dbl(r[K_RATE]));
+            fprintf(f, "%.6g\n", dbl(r[K_RATE]));
         else if (what == K_LAST)
-            fprintf(f, "} %.3f\n", r[K_LAST] / 1e9);
+            fprintf(f, "%.3f\n", r[K_LAST] / 1e9);
         else if (what == F_DOWN)
-            fprintf(f, "} %d\n", !(r[K_FLAGS] & F_DOWN));
+            fprintf(f, "%d\n", !(r[K_FLAGS] & F_DOWN));
         else
-            fprintf(f, "} %d\n", !(r[K_FLAGS] & F_UNMEAS));
+            fprintf(f, "%d\n", !(r[K_FLAGS] & F_UNMEAS));
     }
     if (what != K_LAST)
         return;
@@ -431,9 +436,8 @@ static void gauge_rows(FILE *f, const struct view *v, const char *name, int what
         for (; j < v->ngrp && same_grp(v, v->grp[i], v->grp[j]); j++)
             if (v->k[(size_t)v->grp[j] * KW + K_LAST] > mx)
                 mx = v->k[(size_t)v->grp[j] * KW + K_LAST];
-        fprintf(f, "%s{", name);
-        labels(f, v, v->grp[i], 1, NULL);
-        fprintf(f, "} %.3f\n", mx / 1e9);
+        series(f, v, name, v->grp[i], 1, NULL);
+        fprintf(f, "%.3f\n", mx / 1e9);
         i = j;
     }
 }
