@@ -11,5 +11,9 @@ int cmd_live(int argc, char **argv);
 
 /* geotap compile: build the compiled-classifier cache entries. */
 int cmd_compile(int argc, char **argv);
+/* geotap merge: per-bin outputs of many runs summed, with the detector over them. */
+int cmd_merge(int argc, char **argv);
+/* geotap watch: the detector over a fleet's sums in a Prometheus-compatible store. */
+int cmd_watch(int argc, char **argv);
 
 #endif

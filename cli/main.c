@@ -14,6 +14,8 @@ static const char usage[] =
 "  live -i IFACE       count the traffic of an interface (or --dpdk a DPDK port)\n"
 "  lookup ADDR...      print the country, AS and upstream of addresses\n"
 "  compile             build the compiled-classifier cache (see README)\n"
+"  merge FILE...       sum per-bin outputs of many runs, detect over the sums\n"
+"  watch --prometheus URL  detect over many sensors' sums in Prometheus/VictoriaMetrics\n"
 "\n"
 "'geotap COMMAND --help' describes a command's options.\n"
 "  -h, --help          this text\n"
@@ -40,6 +42,10 @@ int main(int argc, char **argv)
         return cmd_live(argc - 1, argv + 1);
     if (!strcmp(cmd, "lookup"))
         return cmd_lookup(argc - 1, argv + 1);
+    if (!strcmp(cmd, "watch"))
+        return cmd_watch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "compile"))
         return cmd_compile(argc - 1, argv + 1);
     fprintf(stderr, "geotap: unknown command '%s'\n", cmd);

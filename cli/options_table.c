@@ -134,8 +134,10 @@ const struct cli_opt cli_opts[] = {
       "table (default on a terminal), csv (default otherwise) or\n"
       "jsonl. csv/jsonl: one row per bin and key with time (RFC\n"
       "3339 UTC bin start), the key columns, packets_from,\n"
-      "bytes_from, packets_to, bytes_to. A key seen before stays\n"
-      "in later bins, with zeros when silent." },
+      "bytes_from, packets_to, bytes_to, then the columns geotap\n"
+      "merge needs (flow_starts, idle_ms, first_ns, last_ns, ...;\n"
+      "README). A key seen before stays in later bins, with zeros\n"
+      "when silent." },
     { "format", 0, "FMT", K_STR, 0, 0, want_format, O(format), CMD_LIVE, 0, S_OUT, NULL,
       "table (default on a terminal: a per-key view refreshed\n"
       "each bin, and the totals at the end), csv (default\n"

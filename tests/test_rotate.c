@@ -35,7 +35,9 @@ static char *slurp(const char *rel)
 #define CHECK_FILE(rel, want) do { const char *got_ = slurp(rel); \
     CHECK_MSG(got_ && !strcmp(got_, want), "%s:\n%s\nwant:\n%s", rel, got_ ? got_ : "(missing)", want); } while (0)
 
-#define HDR "time,country,packets_from,bytes_from,packets_to,bytes_to\n"
+#define HDR "time,country,packets_from,bytes_from,packets_to,bytes_to," GT_OUTPUT_MERGE_COLUMNS "\n"
+/* the merge columns of a bin of test_rotation: no flow starts, width 900, one worker, one key */
+#define MC ",0,0,0,0,900,0,0,1,1\n"
 
 static struct gt_key kt[1] = { { .cc = "DE" } };
 static struct gt_keys keys = { .dims = GT_DIM_COUNTRY, .nkeys = 1, .keys = kt };
@@ -82,16 +84,16 @@ static void test_rotation(void)
     CHECK(gt_rotate_free(ro.rot, err, sizeof err) == 0);
     gt_output_free(ro.out);
 
-    CHECK_FILE("2026/12/31/traffic-22.csv", HDR "2026-12-31T22:00:00Z,DE,1,100,2,200\n"
-                                            "2026-12-31T22:45:00Z,DE,2,200,4,400\n");
-    CHECK_FILE("2026/12/31/traffic-23.csv", HDR "2026-12-31T23:30:00Z,DE,3,300,6,600\n"
-                                            "2026-12-31T23:45:00Z,DE,4,400,8,800\n");
-    CHECK_FILE("2027/01/01/traffic-00.csv", HDR "2027-01-01T00:00:00Z,DE,5,500,10,1000\n"
-                                            "2027-01-01T00:15:00Z,DE,6,600,12,1200\n");
-    CHECK_FILE("2027/01/01/traffic-01.csv.1", HDR "2027-01-01T01:00:00Z,DE,7,700,14,1400\n");
-    CHECK_FILE("2027/01/01/traffic-01.csv", HDR "2027-01-01T01:15:00Z,DE,8,800,16,1600\n"
-                                            "2027-01-01T01:30:00Z,DE,9,900,18,1800\n");
-    CHECK_FILE("2027/01/01/traffic-02.csv", HDR "2027-01-01T02:00:00Z,DE,10,1000,20,2000\n");
+    CHECK_FILE("2026/12/31/traffic-22.csv", HDR "2026-12-31T22:00:00Z,DE,1,100,2,200" MC
+                                            "2026-12-31T22:45:00Z,DE,2,200,4,400" MC);
+    CHECK_FILE("2026/12/31/traffic-23.csv", HDR "2026-12-31T23:30:00Z,DE,3,300,6,600" MC
+                                            "2026-12-31T23:45:00Z,DE,4,400,8,800" MC);
+    CHECK_FILE("2027/01/01/traffic-00.csv", HDR "2027-01-01T00:00:00Z,DE,5,500,10,1000" MC
+                                            "2027-01-01T00:15:00Z,DE,6,600,12,1200" MC);
+    CHECK_FILE("2027/01/01/traffic-01.csv.1", HDR "2027-01-01T01:00:00Z,DE,7,700,14,1400" MC);
+    CHECK_FILE("2027/01/01/traffic-01.csv", HDR "2027-01-01T01:15:00Z,DE,8,800,16,1600" MC
+                                            "2027-01-01T01:30:00Z,DE,9,900,18,1800" MC);
+    CHECK_FILE("2027/01/01/traffic-02.csv", HDR "2027-01-01T02:00:00Z,DE,10,1000,20,2000" MC);
 
     /* a restart in the same hour appends to the hour's file, without a header */
     ro.out = gt_output_new(&oo);
@@ -100,8 +102,8 @@ static void test_rotation(void)
     CHECK(gt_rotating_output_finish(&ro) == 0);
     CHECK(gt_rotate_free(ro.rot, err, sizeof err) == 0);
     gt_output_free(ro.out);
-    CHECK_FILE("2027/01/01/traffic-02.csv", HDR "2027-01-01T02:00:00Z,DE,10,1000,20,2000\n"
-                                            "2027-01-01T02:15:00Z,DE,11,1100,22,2200\n");
+    CHECK_FILE("2027/01/01/traffic-02.csv", HDR "2027-01-01T02:00:00Z,DE,10,1000,20,2000" MC
+                                            "2027-01-01T02:15:00Z,DE,11,1100,22,2200" MC);
 }
 
 static void test_errors(void)
@@ -125,8 +127,8 @@ static void test_errors(void)
     CHECK(gt_rotating_output_finish(&ro) == 0);
     CHECK(gt_rotate_free(ro.rot, err, sizeof err) == 0);
     gt_output_free(ro.out);
-    CHECK_FILE("e/22/x.csv", HDR "2026-12-31T22:00:00Z,DE,1,100,2,200\n"
-                             "2026-12-31T23:00:00Z,DE,2,200,4,400\n");
+    CHECK_FILE("e/22/x.csv", HDR "2026-12-31T22:00:00Z,DE,1,100,2,200" MC
+                             "2026-12-31T23:00:00Z,DE,2,200,4,400" MC);
 
     /* no file at all: the bin is counted as lost, not written anywhere */
     snprintf(pat, sizeof pat, "%s/e/23/%%H.csv", dir);

@@ -140,11 +140,13 @@ static void write_csv_header(struct gt_output *o)
     for (int d = 0; d < 3; d++)
         if (o->o.keys->dims & dim_list[d])
             fprintf(f, ",%s", dim_names[d]);
-    fputs(",packets_from,bytes_from,packets_to,bytes_to\n", f);
+    fputs(",packets_from,bytes_from,packets_to,bytes_to," GT_OUTPUT_MERGE_COLUMNS "\n", f);
 }
 
-static void write_row(struct gt_output *o, const char *ts, uint32_t k, const struct gt_counts *c)
+static void write_row(struct gt_output *o, const char *ts, const struct gt_bin *b, uint32_t k)
 {
+    const struct gt_counts *c = &b->counts[k];
+    int64_t fn = b->first_ns ? b->first_ns[k] : 0, ln = b->last_ns ? b->last_ns[k] : 0;
     FILE *f = o->o.out;
     char label[256];
     int csv = o->o.format == GT_FMT_CSV;
@@ -167,13 +169,23 @@ static void write_row(struct gt_output *o, const char *ts, uint32_t k, const str
                 gt_json_string(f, label);
         }
     }
+    /* after the counts, what a merge needs to rebuild the detector's input
+     * (merge.h): the key's flow starts, idle time and first/last packet,
+     * then the bin's own figures, the same on every row of the bin */
+    uint32_t workers = b->stats.workers ? b->stats.workers : 1;
     if (csv)
-        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
-                c->pkts_from, c->bytes_from, c->pkts_to, c->bytes_to);
+        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
+                ",%" PRId64 ",%" PRId64 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 "\n",
+                c->pkts_from, c->bytes_from, c->pkts_to, c->bytes_to, c->starts, c->idle_ms, fn, ln,
+                b->width, b->stats.packets, b->stats.drops, workers, b->nkeys);
     else
         fprintf(f, ",\"packets_from\":%" PRIu64 ",\"bytes_from\":%" PRIu64
-                ",\"packets_to\":%" PRIu64 ",\"bytes_to\":%" PRIu64 "}\n",
-                c->pkts_from, c->bytes_from, c->pkts_to, c->bytes_to);
+                ",\"packets_to\":%" PRIu64 ",\"bytes_to\":%" PRIu64 ",\"flow_starts\":%" PRIu32
+                ",\"idle_ms\":%" PRIu32 ",\"first_ns\":%" PRId64 ",\"last_ns\":%" PRId64
+                ",\"bin_seconds\":%" PRIu32 ",\"bin_frames\":%" PRIu64 ",\"bin_drops\":%" PRIu64
+                ",\"bin_workers\":%" PRIu32 ",\"bin_keys\":%" PRIu32 "}\n",
+                c->pkts_from, c->bytes_from, c->pkts_to, c->bytes_to, c->starts, c->idle_ms, fn, ln,
+                b->width, b->stats.packets, b->stats.drops, workers, b->nkeys);
 }
 
 void gt_output_bin(void *output, const struct gt_bin *bin)
@@ -206,7 +218,7 @@ void gt_output_bin(void *output, const struct gt_bin *bin)
     for (uint32_t i = 0; i < o->n; i++) {
         uint32_t k = o->order[i];
         if (k < n && o->seen[k])
-            write_row(o, ts, k, &bin->counts[k]);
+            write_row(o, ts, bin, k);
     }
 }
 

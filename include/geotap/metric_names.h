@@ -43,6 +43,8 @@
       "Detector events by type: drop_to_zero, restored, capture_gap, not_measurable.") \
     X("geotap_reloads_total", "counter", "result", \
       "Reloads of the configuration and databases by result: success, failure.") \
+    X("geotap_bin_first_packet_timestamp_seconds", "gauge", "country,asn,upstream", \
+      "Time of the key's first packet in the last closed bin with packets, seconds since the epoch (geotap watch).") \
     X("geotap_alerts_sent_total", "counter", "", \
       "Alert and webhook POSTs a receiver accepted.") \
     X("geotap_alerts_failed_total", "counter", "", \

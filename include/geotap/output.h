@@ -13,6 +13,14 @@
 
 enum gt_format { GT_FMT_TABLE, GT_FMT_CSV, GT_FMT_JSONL };
 
+/* csv/jsonl columns after packets_from..bytes_to: the key's flow starts and
+ * idle ms past the flow gap in the bin (bins.h), its first and last packet
+ * (ns since the epoch, 0 = none), then the bin's width, frames, capture
+ * drops, workers and key-table size (the detector's budget), the same on
+ * every row of a bin. They let `geotap merge` rebuild the detector's input. */
+#define GT_OUTPUT_MERGE_COLUMNS \
+    "flow_starts,idle_ms,first_ns,last_ns,bin_seconds,bin_frames,bin_drops,bin_workers,bin_keys"
+
 struct gt_output_opts {
     enum gt_format format;
     FILE *out;

@@ -1,0 +1,72 @@
+/* geotap watch: fleet-wide bins read from a Prometheus-compatible store
+ * (Prometheus, VictoriaMetrics, Thanos, Mimir: /api/v1/query_range) and
+ * handed to the detector chain (fleet.h). The metric names are those of
+ * metric_names.h. */
+#ifndef GEOTAP_FLEET_WATCH_H
+#define GEOTAP_FLEET_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "geotap/fleet.h"
+
+/* A Prometheus HTTP API client (libcurl, JSON by jansson). */
+typedef struct gt_prom gt_prom;
+
+/* One series of a matrix answer: the values of the asked labels ("" when
+ * absent) and its samples (time in s, value). */
+struct gt_prom_series {
+    const char *label[4];
+    size_t n;
+    const double *t, *v;
+};
+
+/* base: "http://127.0.0.1:9090" (a trailing / or /api/v1 is accepted).
+ * NULL with err. */
+gt_prom *gt_prom_new(const char *base, double timeout_s, char *err, size_t errlen);
+/* query_range of promql over [start, end] every step seconds; the answer's
+ * series with the values of labels[nl] (nl <= 4) in *out[*n], valid until the
+ * next query. 0, or -1 with err (HTTP, API error, bad answer). */
+int gt_prom_range(gt_prom *p, const char *promql, int64_t start, int64_t end, uint32_t step,
+                  const char *const *labels, unsigned nl, const struct gt_prom_series **out, size_t *n,
+                  char *err, size_t errlen);
+void gt_prom_free(gt_prom *p);
+
+struct gt_watch_opts {
+    const char *url;            /* the store's base URL */
+    unsigned dims;              /* GT_DIM_COUNTRY and/or GT_DIM_ASN */
+    uint32_t width;             /* bin seconds */
+    uint32_t lag;               /* a bin [t, t + width) is read at t + width + lag: the
+                                 * sensors publish it when it closes, the store has
+                                 * scraped it by then (< width) [0] */
+    const char *sensor_label;   /* label naming a sensor ["instance"] */
+    const char *name;           /* the watcher's own name, in its gap events ["watch"] */
+    double share;               /* a down sensor holds the keys it carried at least this share of [0.5] */
+    double timeout_s;           /* one query [10] */
+    double max_hold_s;          /* a sensor down longer holds nothing more (retired) [3600] */
+};
+
+typedef struct gt_watch gt_watch;
+
+/* Connect and learn the keys and sensors seen in [from - lookback, to]
+ * (the detector's key table is fixed from then on). NULL with err. */
+gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, int64_t lookback,
+                       char *err, size_t errlen);
+const struct gt_keys *gt_watch_keys(const gt_watch *w);
+/* Feed the bins [from, to) (bin starts, multiples of the width) to chain:
+ * sensor health first (a sensor with up = 0 or capture drops in a bin, and
+ * the bin after it, holds the detector on the keys it carried: its share is
+ * reported as drops, a capture gap, and one sensor_gap event per outage names
+ * it), then the summed bin. 0; -1 with err when the store cannot be queried
+ * (nothing of the failed stretch was fed: the caller retries it). */
+int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *err, size_t errlen);
+/* The watcher's own gap (the store unreachable from start_ns to end_ns):
+ * one JSON line {"type":"watch_gap","watcher":...} on f. */
+void gt_watch_gap_event(const gt_watch *w, FILE *f, int64_t start_ns, int64_t end_ns, const char *why);
+/* End of input: the sensor_gap of a sensor still held. */
+void gt_watch_finish(gt_watch *w);
+/* Where sensor_gap events go (JSON lines; NULL = nowhere). */
+void gt_watch_set_events(gt_watch *w, FILE *f);
+void gt_watch_free(gt_watch *w);
+
+#endif
