@@ -30,7 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import live_service as L  # noqa: E402
 from live_service import check  # noqa: E402
 
-HEADER = ["time", "country", "packets_from", "bytes_from", "packets_to", "bytes_to"]
+# The csv columns as the README lists them: the counts, then what geotap merge needs.
+HEADER = ["time", "country", "packets_from", "bytes_from", "packets_to", "bytes_to",
+          "flow_starts", "idle_ms", "first_ns", "last_ns", "bin_seconds", "bin_frames",
+          "bin_drops", "bin_workers", "bin_keys"]
 T2030 = 1798747200 + 1800          # 2026-12-31T20:30:00Z (date -u -d 2026-12-31T20:00:00Z +%s = 1798747200)
 
 

@@ -49,11 +49,12 @@ def main():
         n.replay(n.path("all.pcap"))
         st = os.stat(S)
         check(st.st_ino != ino0, "A rewrote the state while running (new inode: written aside and renamed)")
-        ino1 = st.st_ino
         t_term = time.time()
         check(n.stop(a) == 0, "A: exit 0 at SIGTERM")
         st = os.stat(S)
-        check(st.st_ino != ino1 and st.st_mtime >= t_term - 0.05, "A saved the state at SIGTERM")
+        # Not the inode: a periodic save just before SIGTERM frees the one seen above and the
+        # final save's file may get the same number again.
+        check(st.st_mtime >= t_term - 0.05, "A saved the state at SIGTERM")
         check(not os.path.exists(S + ".tmp"), "no %s left" % os.path.basename(S + ".tmp"))
 
         frames = L.scenario(0, {"GB": [(0, 6)], "US": [(0, 6)], "SE": [(0, 2)]}, 30, 3)
