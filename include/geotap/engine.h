@@ -54,9 +54,12 @@
  *     reported while no bin was open go to the next bin, or at the end to
  *     the totals.
  * (6) Lookup swap (gt_engine_set_lookup): the engine publishes the new
- *     lookup (store-release), then a new epoch (store-release). At each
- *     burst (and tick) a worker loads the epoch, then the lookup (acquire
- *     each) and stores the epoch it saw into its own quiescent counter
+ *     lookup (store-release), then a new epoch (store-release). Invariant:
+ *     every worker entry point that reads the lookup (gt_worker_packet,
+ *     gt_worker_burst, gt_worker_tick) starts at the quiescent point, and a
+ *     worker keeps no lookup pointer in use between calls. There it loads
+ *     the epoch; when it moved, it loads the lookup (acquire each), adopts
+ *     it and stores the epoch it saw into its own quiescent counter
  *     (release): everything it read from an older lookup came before. The
  *     collector frees a retired lookup once every unfinished worker's
  *     counter reaches the epoch of its retirement (QSBR). Workers only
@@ -156,7 +159,7 @@ struct gt_worker *gt_engine_worker(gt_engine *e, unsigned i);
 
 /* Count one frame (link type dlt, capture time ts_ns since the epoch or
  * GT_TS_BAD, caplen bytes captured of wirelen). Bins close on the packet's
- * time (see "Clock jumps"). */
+ * time (see "Clock jumps"); adopts a new lookup first, if there is one. */
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 /* Count n frames of link type dlt: the same counts as gt_worker_packet on
@@ -181,7 +184,7 @@ int gt_engine_collect(gt_engine *e);
 void gt_engine_finish(gt_engine *e);
 /* Replace the lookup while workers run (one caller at a time, not a
  * worker's thread in inline mode is fine: it never waits). Workers adopt it
- * at their next burst or tick; the previous one is retired once none uses
+ * at their next packet, burst or tick; the previous one is retired once none uses
  * it (in gt_engine_collect or gt_engine_free). -1 when lk has fewer keys
  * than the current lookup or more than the capacity. */
 int gt_engine_set_lookup(gt_engine *e, const struct gt_lookup *lk);
