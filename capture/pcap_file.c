@@ -4,6 +4,7 @@
  * and what is reported corrupt is always libpcap's decision. */
 #include "geotap/pcap_file.h"
 #include "geotap/bins.h"
+#include "geotap/engine.h"
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -218,18 +219,20 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
     return -1;
 }
 
-int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
-                      uint32_t *caplen, uint32_t *wirelen)
+/* The next record of the mapped file: 1 with the frame, 0 at the end, -2
+ * at anything irregular (libpcap's reader takes over from there). */
+static inline int map_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
+                           uint32_t *caplen, uint32_t *wirelen)
 {
-    while (f->map) {
+    for (;;) {
         if (f->off == f->size)
             return 0;
         if (f->size - f->off < 16)
-            break;
+            return -2;
         const uint8_t *r = f->map + f->off;
         uint32_t cl = rd32(r + 8, f->swapped);
         if (cl > f->snaplen || cl > f->size - f->off - 16)
-            break;
+            return -2;
         uint32_t sec = rd32(r, f->swapped), frac = rd32(r + 4, f->swapped);
         f->off += 16 + (uint64_t)cl;
         f->records++;
@@ -247,12 +250,44 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
         *wirelen = rd32(r + 12, f->swapped);
         return 1;
     }
-    if (f->map && fall_back(f) != 0) {
-        snprintf(f->err, sizeof f->err, "%s: cannot re-read the capture after %llu records: %s",
-                 f->path, (unsigned long long)f->records, pcap_geterr(f->p));
-        return -1;
+}
+
+int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
+                      uint32_t *caplen, uint32_t *wirelen)
+{
+    if (f->map) {
+        int rc = map_next(f, ts_ns, data, caplen, wirelen);
+        if (rc >= 0)
+            return rc;
+        if (fall_back(f) != 0) {
+            snprintf(f->err, sizeof f->err, "%s: cannot re-read the capture after %llu records: %s",
+                     f->path, (unsigned long long)f->records, pcap_geterr(f->p));
+            return -1;
+        }
     }
     return next_libpcap(f, ts_ns, data, caplen, wirelen);
+}
+
+int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max)
+{
+    unsigned n = 0;
+    /* The map lives until the file is closed or libpcap takes over, so
+     * every frame of the burst points into it (zero copy). */
+    while (f->map && n < max) {
+        struct gt_frame *o = &out[n];
+        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+        if (rc == 1)
+            n++;
+        else if (rc == 0)
+            return (int)n;
+        else
+            break;
+    }
+    if (n || max == 0)
+        return (int)n;   /* the fall-back (which unmaps) waits for the next call */
+    /* libpcap's reader reuses its buffer: one frame per call. */
+    struct gt_frame *o = &out[0];
+    return gt_pcap_file_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
 }
 
 const char *gt_pcap_file_error(const gt_pcap_file *f)
