@@ -27,6 +27,7 @@ struct gt_pcap_file {
     int have_prog;
     /* zero-copy state */
     const uint8_t *map;          /* NULL when libpcap reads */
+    const uint8_t *kept;         /* the map after libpcap took over: frames read from it stay valid until close */
     uint64_t off;
     int swapped, nsec;
     int classic;                 /* pcap (not pcapng): 32-bit unsigned seconds and fraction */
@@ -99,9 +100,9 @@ static void try_map(gt_pcap_file *f)
 
 static void unmap(gt_pcap_file *f)
 {
-    if (f->map) {
-        munmap((void *)f->map, (size_t)f->size);
-        f->map = NULL;
+    if (f->map || f->kept) {
+        munmap((void *)(f->map ? f->map : f->kept), (size_t)f->size);
+        f->map = f->kept = NULL;
     }
 }
 
@@ -180,7 +181,8 @@ static int fall_back(gt_pcap_file *f)
 {
     struct pcap_pkthdr *h;
     const u_char *d;
-    unmap(f);
+    f->kept = f->map;   /* unmapped at close: frames handed out from it may still be in use */
+    f->map = NULL;
     for (uint64_t i = 0; i < f->records; i++)
         if (pcap_next_ex(f->p, &h, &d) != 1)
             return -1;   /* cannot happen: these records were whole */
@@ -288,6 +290,11 @@ int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max)
     /* libpcap's reader reuses its buffer: one frame per call. */
     struct gt_frame *o = &out[0];
     return gt_pcap_file_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+}
+
+int gt_pcap_file_mapped(const gt_pcap_file *f)
+{
+    return f->map != NULL;
 }
 
 const char *gt_pcap_file_error(const gt_pcap_file *f)

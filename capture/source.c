@@ -19,6 +19,7 @@
 #define FILE_BURST 128           /* frames per burst from a capture file */
 #define LIVE_BURST 64            /* live: frames gathered per burst ... */
 #define LIVE_ARENA (256u << 10)  /* ... in this many bytes of copies */
+#define MAX_FRAME 262144u        /* libpcap's largest snapshot length */
 #define DRAIN_NS 250000000LL     /* live: how long a stopped queue keeps draining its ring */
 
 enum kind { SRC_FILES, SRC_LIVE, SRC_DPDK };
@@ -28,6 +29,7 @@ struct queue {
     _Alignas(64) uint64_t seen[2];   /* cumulative counters last read: kernel/ring, interface/NIC */
     uint64_t total[2];               /* drops reported so far */
     int ended;
+    int err_pending;                 /* files: err is due after the frames already returned */
     int draining;
     int64_t drain_until;
     /* live: the burst callback of the running poll, and the burst being
@@ -190,6 +192,59 @@ static int poll_files(gt_source *s, gt_burst_fn fn, void *ctx)
         snprintf(q->err, sizeof q->err, "%s", gt_pcap_file_error(f));
         return GT_SOURCE_ERR;
     }
+    return 0;
+}
+
+int gt_source_read(gt_source *s, struct gt_frame *f, unsigned max, uint8_t *arena, size_t arena_len, int *dlt)
+{
+    struct queue *q = &s->q[0];
+    if (s->kind != SRC_FILES || s->cur >= s->nfiles || atomic_load_explicit(&s->broken, memory_order_relaxed))
+        return GT_SOURCE_END;
+    gt_pcap_file *pf = s->files[s->cur];
+    *dlt = gt_pcap_file_dlt(pf);
+    if (q->err_pending) {   /* the error after the frames the last call returned */
+        q->err_pending = 0;
+        s->cur++;
+        return GT_SOURCE_ERR;
+    }
+    unsigned n = 0;
+    size_t used = 0;
+    int rc = 1;
+    while (n < max) {
+        /* a frame libpcap reads must fit: stop while a whole one still does */
+        if (!gt_pcap_file_mapped(pf) && arena_len - used < MAX_FRAME + 16)
+            break;
+        rc = gt_pcap_file_burst(pf, f + n, max - n);
+        if (rc <= 0)
+            break;
+        if (gt_pcap_file_mapped(pf)) {
+            n += (unsigned)rc;   /* zero copy: the map lives until close */
+            continue;
+        }
+        /* libpcap's buffer is reused by its next read: keep a copy */
+        if (used + f[n].caplen > arena_len) {   /* larger than libpcap's own limit: cannot be */
+            snprintf(q->err, sizeof q->err, "%s: a frame of %u bytes is larger than the reader's buffer",
+                     s->paths[s->cur], (unsigned)f[n].caplen);
+            s->cur++;
+            return GT_SOURCE_ERR;
+        }
+        memcpy(arena + used, f[n].data, f[n].caplen);
+        f[n].data = arena + used;
+        used += (f[n].caplen + 15u) & ~(size_t)15;
+        n++;
+    }
+    if (rc < 0) {
+        snprintf(q->err, sizeof q->err, "%s", gt_pcap_file_error(pf));
+        if (n) {
+            q->err_pending = 1;
+            return (int)n;
+        }
+        s->cur++;
+        return GT_SOURCE_ERR;
+    }
+    if (n)
+        return (int)n;
+    s->cur++;
     return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@ static const char usage[] =
 "  --decap               count the innermost IP header of GRE, IP-in-IP, GTP-U and\n"
 "                        VXLAN tunnels instead of the outer one\n"
 "  -f, --filter EXPR     only frames matching the BPF expression EXPR\n"
+"  --workers N           threads for one capture (default 1; 0 = every CPU it may\n"
+"                        run on): one reads and counts, the others classify;\n"
+"                        the output is the same for every N\n"
 "\n"
 "Classification:\n"
 "  --country-db FILE     MaxMind DB with country.iso_code (default: the cached\n"
@@ -110,7 +114,8 @@ int cmd_analyze(int argc, char **argv)
     int bytes_l3 = 0, decap = 0, quiet = 0;
     cli_cls_opts_init(&co);
 
-    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_REPORT, O_CLS_BASE };
+    long workers = 1;
+    enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_REPORT, O_WORKERS, O_CLS_BASE };
     static const struct option lo[] = {
         { "by", required_argument, 0, O_BY },
         { "bin", required_argument, 0, O_BIN },
@@ -120,6 +125,7 @@ int cmd_analyze(int argc, char **argv)
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
         { "report", required_argument, 0, O_REPORT },
+        { "workers", required_argument, 0, O_WORKERS },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -148,6 +154,19 @@ int cmd_analyze(int argc, char **argv)
             }
             break;
         case O_DECAP: decap = 1; break;
+        case O_WORKERS: {
+            char *end;
+            workers = strtol(optarg, &end, 10);
+            if (*end || end == optarg || workers < 0 || workers > 64) {
+                fprintf(stderr, "geotap analyze: --workers '%s': want a number from 0 to 64\n", optarg);
+                return 2;
+            }
+            if (workers == 0) {
+                cpu_set_t cs;
+                workers = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : 1;
+            }
+            break;
+        }
         case 'f': bpf = optarg; break;
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
@@ -179,7 +198,7 @@ int cmd_analyze(int argc, char **argv)
     struct gt_sensor_config sc = {
         .files = (const char *const *)argv + optind, .nfiles = (unsigned)(argc - optind), .bpf = bpf,
         .setup = co.so, .parse_flags = decap ? GT_PARSE_DECAP : 0, .bytes_l3 = bytes_l3,
-        .bin_seconds = (uint32_t)bin, .detect = detect,
+        .bin_seconds = (uint32_t)bin, .detect = detect, .file_threads = (unsigned)workers,
         .fa_per_day = co.fa_per_day, .state = co.state, .notice = notice, .progress = progress, .ctx = &quiet,
     };
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);

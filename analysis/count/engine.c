@@ -195,6 +195,11 @@ int gt_engine_set_lookup(gt_engine *e, const struct gt_lookup *lk)
         return -1;
     n->lk = *lk;
     pthread_mutex_lock(&e->retire_mu);
+    if (e->pinned) {
+        pthread_mutex_unlock(&e->retire_mu);
+        free(n);
+        return -1;
+    }
     /* Publish the lookup, then the epoch that tells workers it is there. */
     old = atomic_exchange_explicit(&e->cur, n, memory_order_acq_rel);
     uint64_t ep = atomic_load_explicit(&e->epoch, memory_order_relaxed) + 1;

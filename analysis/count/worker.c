@@ -2,7 +2,6 @@
  * (gt_worker_packet, gt_worker_burst, gt_worker_tick). Only the worker's
  * own fields and its open slot are written here. */
 #include "engine_impl.h"
-#include "geotap/upstream_map.h"
 
 #include <sched.h>
 #include <string.h>
@@ -187,9 +186,9 @@ static inline struct slot *count_frame(struct gt_worker *w, int64_t *ts_ns, uint
 }
 
 /* A parsed frame's kind into the stats; 1 when it is IP (to be counted per key). */
-static inline int count_kind(struct slot *s, const struct gt_pkt *p)
+static inline int count_kind(struct slot *s, unsigned kind)
 {
-    switch (p->kind) {
+    switch (kind) {
     case GT_PKT_IP:
         s->stats.ip++;
         return 1;
@@ -205,19 +204,9 @@ static inline int count_kind(struct slot *s, const struct gt_pkt *p)
     }
 }
 
-/* Count an IP frame whose addresses have keys ks, kd (before L2 rules). */
-static inline void count_ip(struct gt_worker *w, struct slot *s, int64_t ts_ns, uint32_t wirelen,
-                            const struct gt_pkt *pk, uint32_t ks, uint32_t kd)
+/* Count an IP frame of `bytes` whose addresses have keys ks, kd. */
+static inline void count_keys(struct slot *s, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
 {
-    if (__builtin_expect(w->l2map != NULL, 0)) {
-        uint32_t u = gt_upstream_map_l2(w->l2map, pk, w->iface);
-        if (u && w->l2_row[u]) {
-            const uint32_t *row = w->l2_key + (size_t)(w->l2_row[u] - 1) * w->l2_base;
-            if (!w->keys[ks].home) ks = row[ks];
-            if (!w->keys[kd].home) kd = row[kd];
-        }
-    }
-    uint64_t bytes = w->bytes_l3 ? pk->l3_len : wirelen;
     struct gt_counts *c = s->counts;
     c[ks].pkts_from++;
     c[ks].bytes_from += bytes;
@@ -232,6 +221,15 @@ static inline void count_ip(struct gt_worker *w, struct slot *s, int64_t ts_ns, 
     s->last_ns[kd] = ts_ns;
 }
 
+/* Count an IP frame whose addresses have keys ks, kd (before L2 rules). */
+static inline void count_ip(struct gt_worker *w, struct slot *s, int64_t ts_ns, uint32_t wirelen,
+                            const struct gt_pkt *pk, uint32_t ks, uint32_t kd)
+{
+    if (__builtin_expect(w->l2map != NULL, 0))
+        l2_keys(w->l2map, w->iface, w->l2_row, w->l2_key, w->l2_base, w->keys, pk, &ks, &kd);
+    count_keys(s, ts_ns, w->bytes_l3 ? pk->l3_len : wirelen, ks, kd);
+}
+
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
@@ -239,7 +237,7 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
     worker_quiescent(w);    /* adopt a new lookup before reading w->cls/class_key */
     struct slot *s = count_frame(w, &ts_ns, wirelen);
     gt_parse(dlt, data, caplen, w->parse_flags, &p);
-    if (!count_kind(s, &p))
+    if (!count_kind(s, p.kind))
         return;
     uint32_t cs, cd;
     if (p.family == 4) {
@@ -252,49 +250,20 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
     count_ip(w, s, ts_ns, wirelen, &p, w->class_key[cs], w->class_key[cd]);
 }
 
-/* Up to BURST frames in three passes, as DPDK's l3fwd does: parse all
- * (nothing here depends on the bins), look up all addresses with the batch
- * lookups (their cache misses overlap), then count in frame order exactly
- * as gt_worker_packet does (bins advance per frame: the same counts). */
+/* Up to BURST frames: parse and look up all (burst_lookup), then count in
+ * frame order exactly as gt_worker_packet does (bins advance per frame:
+ * the same counts). */
 static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n)
 {
-    unsigned n4 = 0, n6 = 0;
-    /* frame headers a few frames ahead: a DRAM miss outlasts several parses */
-    for (unsigned i = 0; i < PF_AHEAD && i < n; i++)
-        __builtin_prefetch(f[i].data);
+    struct burst_scratch *bs = &w->bs;
+    burst_lookup(bs, w->cls, w->class_key, w->parse_flags, dlt, f, n);
     for (unsigned i = 0; i < n; i++) {
-        if (i + PF_AHEAD < n)
-            __builtin_prefetch(f[i + PF_AHEAD].data);
-        struct gt_pkt *p = &w->bp[i];
-        gt_parse(dlt, f[i].data, f[i].caplen, w->parse_flags, p);
-        if (p->kind != GT_PKT_IP)
-            continue;
-        if (p->family == 4) {
-            w->bpos[i] = (uint8_t)n4;
-            w->b4[n4++] = p->src.v4;
-            w->b4[n4++] = p->dst.v4;
-        } else {
-            w->bpos[i] = (uint8_t)n6;
-            memcpy(w->b6[n6++], p->src.v6, 16);
-            memcpy(w->b6[n6++], p->dst.v6, 16);
-        }
-    }
-    if (n4)
-        gt_classify4_batch(w->cls, w->b4, w->c4, n4);
-    if (n6)
-        gt_classify6_batch(w->cls, (const uint8_t (*)[16])w->b6, w->c6, n6);
-    /* class -> key for all at once: independent loads whose misses overlap */
-    for (unsigned j = 0; j < n4; j++)
-        w->c4[j] = w->class_key[w->c4[j]];
-    for (unsigned j = 0; j < n6; j++)
-        w->c6[j] = w->class_key[w->c6[j]];
-    for (unsigned i = 0; i < n; i++) {
-        const struct gt_pkt *p = &w->bp[i];
+        const struct gt_pkt *p = &bs->bp[i];
         int64_t ts = f[i].ts_ns;
         struct slot *s = count_frame(w, &ts, f[i].wirelen);
-        if (!count_kind(s, p))
+        if (!count_kind(s, p->kind))
             continue;
-        const uint32_t *c = p->family == 4 ? &w->c4[w->bpos[i]] : &w->c6[w->bpos[i]];
+        const uint32_t *c = burst_keys(bs, i);
         count_ip(w, s, ts, f[i].wirelen, p, c[0], c[1]);
     }
 }
@@ -304,6 +273,17 @@ void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, uns
     worker_quiescent(w);    /* adopt a new lookup before reading w->cls/class_key */
     for (unsigned i = 0; i < n; i += BURST)
         burst_chunk(w, dlt, f + i, n - i < BURST ? n - i : BURST);
+}
+
+void gt_worker_count(struct gt_worker *w, const struct gt_frame *f, const struct gt_classified *c, unsigned n)
+{
+    worker_quiescent(w);
+    for (unsigned i = 0; i < n; i++) {
+        int64_t ts = f[i].ts_ns;
+        struct slot *s = count_frame(w, &ts, f[i].wirelen);
+        if (count_kind(s, c[i].kind))
+            count_keys(s, ts, c[i].bytes, c[i].ks, c[i].kd);
+    }
 }
 
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns)

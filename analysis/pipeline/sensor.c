@@ -8,6 +8,7 @@
 #include "geotap/keyspace.h"
 #include "geotap/parse.h"
 #include "geotap/source.h"
+#include "file_split.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -65,6 +66,8 @@ struct gt_sensor {
     atomic_uint_fast64_t reloads;
     pthread_mutex_t reload_mu;
     uint64_t src_errors;              /* file errors, already handed to notice */
+    unsigned last_file;               /* files: the file of the last link-type check */
+    uint64_t next_progress;           /* files: frames at the next progress call */
     char err[1024];
 };
 
@@ -298,11 +301,9 @@ int gt_sensor_add_sink(gt_sensor *s, struct gt_sink sink)
     return 0;
 }
 
-/* The packet path's entry: one burst into the worker (count limit first). */
-static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
+/* How many of n frames the count limit lets through (all without one). */
+static inline unsigned take(gt_sensor *s, unsigned n)
 {
-    struct wk *k = ctx;
-    gt_sensor *s = k->s;
     if (__builtin_expect(s->c.count != 0, 0)) {
         /* Only with a count limit: one shared add per burst keeps it exact. */
         uint64_t t = atomic_fetch_add_explicit(&s->taken, n, memory_order_relaxed);
@@ -312,12 +313,24 @@ static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
             n = (unsigned)(s->c.count - t);
         if (t + n >= s->c.count)
             atomic_store(&s->stop, 1);
-        if (!n)
-            return;
     }
-    gt_worker_burst(k->w, dlt, f, n);
+    return n;
+}
+
+static inline void counted(struct wk *k, unsigned n)
+{
     k->frames += n;
     atomic_store_explicit(&k->frames_pub, k->frames, memory_order_relaxed);
+}
+
+/* The packet path's entry: one burst into the worker (count limit first). */
+static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
+{
+    struct wk *k = ctx;
+    if (!(n = take(k->s, n)))
+        return;
+    gt_worker_burst(k->w, dlt, f, n);
+    counted(k, n);
 }
 
 /* A live worker: poll, tick the wall clock, read drops; drain when stopped. */
@@ -359,37 +372,68 @@ static int worker_loop(void *arg)
     return 0;
 }
 
-/* Files: one worker in this thread on packet time, collecting inline. */
+/* Files, before each read: the link-type notice of a new file, progress;
+ * nonzero when the run stops. */
+static int files_stop(void *ctx)
+{
+    gt_sensor *s = ctx;
+    struct wk *k = &s->wk[0];
+    unsigned file;
+    uint64_t off, size;
+    gt_source_position(s->src, &file, &off, &size);
+    if (file != s->last_file) {
+        s->last_file = file;
+        int dlt = gt_source_dlt(s->src);
+        char d[16];
+        snprintf(d, sizeof d, "%d", dlt);
+        if (file < s->c.nfiles && !gt_parse_dlt_supported(dlt))
+            note(s, "%s: link type %s is not supported; its frames count as non-IP", gt_source_name(s->src), d);
+    }
+    if (k->frames >= s->next_progress) {
+        s->next_progress = k->frames + 65536;
+        if (s->c.progress)
+            s->c.progress(s->c.ctx, s);
+    }
+    return s->stop_sig || atomic_load_explicit(&s->stop, memory_order_relaxed);
+}
+
+/* Reported here; what was read is counted and the next file follows. */
+static void files_error(void *ctx, const char *msg)
+{
+    gt_sensor *s = ctx;
+    note(s, "%s%s", msg, "");
+    s->src_errors++;
+}
+
+/* Files on several threads: frames the helpers classified, in order. */
+static void files_count(void *ctx, const struct gt_frame *f, const struct gt_classified *c, unsigned n)
+{
+    gt_sensor *s = ctx;
+    struct wk *k = &s->wk[0];
+    if (!(n = take(s, n)))
+        return;
+    gt_worker_count(k->w, f, c, n);
+    counted(k, n);
+}
+
+/* Files: one worker in this thread on packet time, collecting inline;
+ * with file_threads > 1, helper threads classify (file_split.h). */
 static void run_files(gt_sensor *s)
 {
     struct wk *k = &s->wk[0];
-    unsigned last_file = (unsigned)-1, file;
-    uint64_t off, size, next_progress = 65536;
-    while (!s->stop_sig && !atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-        gt_source_position(s->src, &file, &off, &size);
-        if (file != last_file) {
-            last_file = file;
-            int dlt = gt_source_dlt(s->src);
-            char d[16];
-            snprintf(d, sizeof d, "%d", dlt);
-            if (file < s->c.nfiles && !gt_parse_dlt_supported(dlt))
-                note(s, "%s: link type %s is not supported; its frames count as non-IP",
-                     gt_source_name(s->src), d);
-        }
+    s->last_file = (unsigned)-1;
+    s->next_progress = 65536;
+    static const struct split_ops ops = { files_count, files_stop, files_error };
+    if (s->c.file_threads > 1 && split_run(s->src, s->eng, s->c.file_threads - 1, &ops, s) == 0) {
+        gt_worker_finish(k->w);
+        return;
+    }
+    while (!files_stop(s)) {
         int n = gt_source_poll(s->src, 0, on_burst, k);
         if (n == GT_SOURCE_END)
             break;
-        if (n == GT_SOURCE_ERR) {
-            /* Reported here; what was read is counted and the next file follows. */
-            note(s, "%s%s", gt_source_error(s->src, 0), "");
-            s->src_errors++;
-            continue;
-        }
-        if (k->frames >= next_progress) {
-            next_progress = k->frames + 65536;
-            if (s->c.progress)
-                s->c.progress(s->c.ctx, s);
-        }
+        if (n == GT_SOURCE_ERR)
+            files_error(s, gt_source_error(s->src, 0));
     }
     gt_worker_finish(k->w);
 }
