@@ -16,10 +16,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BURST 128    /* frames per descriptor */
 #define RING 32      /* descriptors in flight */
-#define QUEUE 12     /* at most this many handed to one helper and not yet counted */
+#define QUEUE 4      /* at most this many handed to one helper and not yet counted: few, so
+                      * a helper the scheduler preempts holds little back */
 
 struct desc {
     struct gt_frame f[BURST];
@@ -52,9 +54,14 @@ static void *helper_main(void *p)
         if (got == put) {
             if (atomic_load_explicit(&h->quit, memory_order_acquire))
                 break;
-            /* spin a little, then give the core away (the machine may be shared) */
-            if (++idle > 64)
+            /* spin a little, then nap: an idle helper must not take the core
+             * from the reader (the machine may have no core to spare) */
+            if (++idle > 256) {
+                struct timespec nap = { 0, 20000 };
+                nanosleep(&nap, NULL);
+            } else if (idle > 64) {
                 sched_yield();
+            }
             continue;
         }
         idle = 0;
