@@ -20,6 +20,7 @@
 #define LIVE_BURST 64            /* live: frames gathered per burst ... */
 #define LIVE_ARENA (256u << 10)  /* ... in this many bytes of copies */
 #define MAX_FRAME 262144u        /* libpcap's largest snapshot length */
+#define DPDK_DRAIN 256           /* dpdk: bursts drained after a stop (> an RX ring of 32-frame bursts) */
 #define DRAIN_NS 250000000LL     /* live: how long a stopped queue keeps draining its ring */
 
 enum kind { SRC_FILES, SRC_LIVE, SRC_DPDK };
@@ -29,7 +30,8 @@ struct queue {
     _Alignas(64) uint64_t seen[2];   /* cumulative counters last read: kernel/ring, interface/NIC */
     uint64_t total[2];               /* drops reported so far */
     int ended;
-    int err_pending;                 /* files: err is due after the frames already returned */
+    int err_pending;
+    unsigned drained;                /* dpdk: bursts received since the stop */                 /* files: err is due after the frames already returned */
     int draining;
     int64_t drain_until;
     /* live: the burst callback of the running poll, and the burst being
@@ -345,8 +347,10 @@ int gt_source_poll(gt_source *s, unsigned q, gt_burst_fn fn, void *ctx)
 #if GT_HAVE_DPDK
         struct dpdk_ctx c = { fn, ctx };
         int n = gt_dpdk_rx(s->dpdk, (uint16_t)q, dpdk_burst, &c);
-        /* Stopping: what the queue already holds is still counted. */
-        if (n == 0 && atomic_load_explicit(&s->broken, memory_order_acquire))
+        /* Stopping: what the queue already holds is still counted, for at
+         * most DPDK_DRAIN bursts (a port that never runs dry, e.g. net_null,
+         * would hold the stop forever). */
+        if (atomic_load_explicit(&s->broken, memory_order_acquire) && (n == 0 || ++s->q[q].drained > DPDK_DRAIN))
             return GT_SOURCE_END;
         return n;
 #else
