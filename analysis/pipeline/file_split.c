@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,10 @@ int split_run(gt_source *src, gt_engine *e, unsigned helpers, const struct split
         atomic_init(&ring[i].done, 0);
         ok = (ring[i].arena = malloc(GT_SOURCE_ARENA)) != NULL;   /* untouched unless libpcap reads */
     }
+    /* Signals stay with the calling thread: helpers start with them blocked. */
+    sigset_t block, old;
+    sigfillset(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     for (; ok && started < helpers; started++) {
         struct helper *h = &hp[started];
         memset(h, 0, sizeof *h);
@@ -104,6 +109,7 @@ int split_run(gt_source *src, gt_engine *e, unsigned helpers, const struct split
             break;
         }
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!ok || started < helpers) {
         stop_helpers(hp, started);
         for (unsigned i = 0; i < started; i++)
