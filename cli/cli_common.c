@@ -1,5 +1,6 @@
 /* Shared option handling, the choice of sinks and the summary. */
 #include "cli/cli_common.h"
+#include "cli/cli_service.h"
 #include "geotap/datadir.h"
 #include "geotap/events.h"
 #include "geotap/report.h"
@@ -101,18 +102,36 @@ void cli_setup_error(const char *prog, const struct cli_cls_opts *o, const char 
 }
 
 int cli_add_sinks(gt_sensor *s, const struct cli_cls_opts *o, FILE *out, const char *outpath,
-                  int format, const char *prog, struct gt_output **output)
+                  int format, const char *prog, unsigned rotate, int64_t preopen, struct gt_output **output)
 {
     const struct gt_keys *keys = gt_sensor_keys(s);
     const gt_classifier *cls = gt_sensor_classifier(s);
     struct gt_output_opts oo = { (enum gt_format)format, out, keys, cls };
     struct gt_sink sk;
     FILE *ev = NULL;
+    char err[600];
     *output = gt_output_new(&oo);
-    if (!*output || gt_output_sink(&sk, *output, outpath ? outpath : "standard output") != 0 ||
-        gt_sensor_add_sink(s, sk) != 0)
+    if (!*output)
         goto oom;
-    if (o->events) {
+    if (outpath && (rotate & CLI_ROTATE_OUTPUT)) {
+        if (format == GT_FMT_TABLE) {
+            fprintf(stderr, "%s: -o %s: rotating files are written as csv or jsonl, not table\n", prog, outpath);
+            return -1;
+        }
+        if (cli_rotating_output(s, *output, outpath, preopen, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return -1;
+        }
+    } else if (gt_output_sink(&sk, *output, outpath ? outpath : "standard output") != 0 ||
+               gt_sensor_add_sink(s, sk) != 0) {
+        goto oom;
+    }
+    if (o->events && strcmp(o->events, "-") && (rotate & CLI_ROTATE_EVENTS)) {
+        if (cli_rotating_events(s, o->events, preopen, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return -1;
+        }
+    } else if (o->events) {
         if (!strcmp(o->events, "-")) {
             ev = stdout;
         } else if (!(ev = fopen(o->events, "w"))) {

@@ -52,7 +52,8 @@ enum { CLI_O_COUNTRY_DB = 1000, CLI_O_ASN_DB, CLI_O_HOME_NET, CLI_O_EVENTS, CLI_
 "  --fa-budget N         false alarms per day allowed across all keys together\n" \
 "                        (default 0.01); sets the silence threshold ln(1/alpha)\n" \
 "  --state FILE          keep the learned baselines across runs: loaded at start\n" \
-"                        when FILE exists, saved at exit and every 5 minutes\n"
+"                        when FILE exists, saved at exit and every 5 minutes\n" \
+"                        (live: --state-interval)\n"
 
 /* --by and --format (table on a terminal without -o, else csv); -1 after a
  * message naming prog and the bad value. */
@@ -68,10 +69,14 @@ int cli_cls_opt(struct cli_cls_opts *o, int c, const char *arg);
 void cli_setup_error(const char *prog, const struct cli_cls_opts *o, const char *err);
 /* Open every output (-o is out already; --events here, so all are open
  * before privileges are dropped) and register the sinks: the output, the
- * JSON events, the events listed after a table. *output gets the output
- * (for its totals; freed by the caller after the sensor). -1 with a message. */
+ * JSON events, the events listed after a table. rotate: CLI_ROTATE_OUTPUT,
+ * CLI_ROTATE_EVENTS: that file goes through rotate.h instead (appended,
+ * strftime names, reopened on request; out is unused), its first file opened
+ * for the time preopen unless it is < 0. *output gets the output (for its
+ * totals; freed by the caller after the sensor). -1 with a message. */
+enum { CLI_ROTATE_OUTPUT = 1, CLI_ROTATE_EVENTS = 2 };
 int cli_add_sinks(gt_sensor *s, const struct cli_cls_opts *o, FILE *out, const char *outpath,
-                  int format, const char *prog, struct gt_output **output);
+                  int format, const char *prog, unsigned rotate, int64_t preopen, struct gt_output **output);
 /* The HTML report (path NULL: the live page) of s's classification, naming
  * files and every database in its header, registered as a sink that sees
  * each bin after the detector (owned by s from then on). NULL with err. */

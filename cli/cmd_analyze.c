@@ -1,6 +1,7 @@
 /* geotap analyze: offline per-key traffic of capture files in time bins. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "cli/cli_service.h"
 #include "geotap/clock.h"
 #include "geotap/output.h"
 #include "geotap/parse.h"
@@ -52,7 +53,10 @@ CLI_UPSTREAM_USAGE
 "                        UTC bin start), the key columns, packets_from, bytes_from,\n"
 "                        packets_to, bytes_to. A key seen before stays in later bins,\n"
 "                        with zeros when silent.\n"
-"  -o, --output FILE     write there instead of standard output\n"
+"  -o, --output FILE     write there instead of standard output. A FILE with '%'\n"
+"                        is a strftime pattern of each bin's UTC start (also for\n"
+"                        --events), e.g. out/%Y%m%d/traffic-%H.csv: one file per\n"
+"                        name, appended to, directories created\n"
 "  --report FILE.html    also write an HTML report: one self-contained page (opens\n"
 "                        from disk, no network) with a world map, per-key charts\n"
 "                        with outages shaded, and the event and key tables\n"
@@ -209,12 +213,15 @@ int cmd_analyze(int argc, char **argv)
     int status = 0;
     struct gt_output *output = NULL;
     FILE *out = stdout;
-    if (outpath && !(out = fopen(outpath, "w"))) {
+    /* strftime names (a '%'): files per bin time, appended (cli_service.h) */
+    unsigned rotate = (cli_is_pattern(outpath) ? CLI_ROTATE_OUTPUT : 0) |
+                      (cli_is_pattern(co.events) ? CLI_ROTATE_EVENTS : 0);
+    if (outpath && !(rotate & CLI_ROTATE_OUTPUT) && !(out = fopen(outpath, "w"))) {
         fprintf(stderr, "geotap analyze: %s: cannot write: %m\n", outpath);
         gt_sensor_free(s);
         return 2;
     }
-    if (cli_add_sinks(s, &co, out, outpath, format, "geotap analyze", &output) != 0) {
+    if (cli_add_sinks(s, &co, out, outpath, format, "geotap analyze", rotate, -1, &output) != 0) {
         status = 2;
         goto done;
     }

@@ -3,6 +3,7 @@
  * wall-clock bins: flags into a sensor configuration, the sinks, signals. */
 #include "cli/commands.h"
 #include "cli/cli_common.h"
+#include "cli/cli_service.h"
 #include "cli/view_tty.h"
 #include "geotap/http.h"
 #include "geotap/clock.h"
@@ -34,7 +35,9 @@ static const char usage[] =
 "wall-clock bins, until interrupted (SIGINT/SIGTERM drain the capture, flush the\n"
 "last partial bin and print the summary), --count, --duration or --idle-stop.\n"
 "SIGHUP reloads the databases, routes and maps (a failed reload keeps the old\n"
-"ones); SIGUSR1 is ignored.\n"
+"ones) and reopens the output files; SIGUSR1 reopens the output files (for\n"
+"logrotate). Under systemd (Type=notify) it reports READY, RELOADING, STOPPING\n"
+"and a STATUS line.\n"
 "\n"
 "Capture:\n"
 "  -i, --interface IFACE libpcap capture from IFACE (TPACKET_V3 on Linux)\n"
@@ -73,11 +76,21 @@ CLI_UPSTREAM_USAGE
 "  --format FMT          table (default on a terminal: a per-key view refreshed each\n"
 "                        bin, and the totals at the end), csv (default otherwise) or\n"
 "                        jsonl, one row per bin and key, flushed each bin\n"
-"  -o, --output FILE     write there instead of standard output\n"
+"  -o, --output FILE     write there instead of standard output (appended to). A\n"
+"                        FILE with '%' is a strftime pattern of each bin's UTC start\n"
+"                        (also for --events), e.g. /var/lib/geotap/%Y/%m/%d/traffic-%H.csv:\n"
+"                        the next file is opened at the first bin of a new name\n"
 "  --listen HOST:PORT    serve the live page (the HTML report, updated every bin)\n"
 "                        at http://HOST:PORT/ and its data at /api/bins?since=N;\n"
 "                        read-only; HOST defaults to 127.0.0.1 ('PORT' alone)\n"
 CLI_EVENTS_USAGE
+"\n"
+"Alerts (see README, 'Running on a tap'):\n"
+"  --alertmanager URL    post drop_to_zero, restored and capture_gap to this\n"
+"                        Alertmanager (API v2, e.g. http://127.0.0.1:9093); repeatable\n"
+"  --webhook URL         post every event's JSON to URL; repeatable\n"
+"  --sensor NAME         this sensor's name in the alerts (default: the host name)\n"
+"  --state-interval SECONDS  save --state this often (default 300)\n"
 "  -q, --quiet           no summary on standard error\n"
 "  -h, --help            this text\n"
 "\n"
@@ -90,8 +103,9 @@ static volatile sig_atomic_t signalled_;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGHUP) {
-        if (sensor_)
+    if (sig == SIGHUP || sig == SIGUSR1) {
+        cli_reopen_outputs();
+        if (sensor_ && sig == SIGHUP)
             gt_sensor_request_reload(sensor_);
         return;
     }
@@ -127,9 +141,13 @@ int cmd_live(int argc, char **argv)
     long long bin = 60, workers = 1, snaplen = 0, buffer_mb = 0, count = 0, duration = 0, idle_stop = 0, port = 0, queues = 0;
     int bytes_l3 = 0, decap = 0, quiet = 0;
     cli_cls_opts_init(&co);
+    /* Service options (issue 14): alert receivers, sensor name, state period. */
+    const char *alertmanagers[GT_ALERTS_MAX_RECEIVERS], *webhooks[GT_ALERTS_MAX_RECEIVERS];
+    struct gt_alerts_opts ao = { .alertmanagers = alertmanagers, .webhooks = webhooks };
+    long long state_every = 0;
 
     enum { O_BY = 256, O_BIN, O_BYTES, O_DECAP, O_FORMAT, O_WORKERS, O_COUNT, O_DURATION, O_IDLE_STOP,
-           O_DPDK, O_PORT, O_QUEUES, O_LISTEN };
+           O_DPDK, O_PORT, O_QUEUES, O_LISTEN, O_ALERTMANAGER, O_WEBHOOK, O_SENSOR, O_STATE_INTERVAL };
     static const struct option lo[] = {
         { "interface", required_argument, 0, 'i' },
         { "filter", required_argument, 0, 'f' },
@@ -150,6 +168,10 @@ int cmd_live(int argc, char **argv)
         { "format", required_argument, 0, O_FORMAT },
         { "output", required_argument, 0, 'o' },
         { "listen", required_argument, 0, O_LISTEN },
+        { "alertmanager", required_argument, 0, O_ALERTMANAGER },
+        { "webhook", required_argument, 0, O_WEBHOOK },
+        { "sensor", required_argument, 0, O_SENSOR },
+        { "state-interval", required_argument, 0, O_STATE_INTERVAL },
         { "quiet", no_argument, 0, 'q' },
         { "help", no_argument, 0, 'h' },
         CLI_CLS_LONGOPTS,
@@ -186,6 +208,10 @@ int cmd_live(int argc, char **argv)
         case O_FORMAT: fmt = optarg; break;
         case 'o': outpath = optarg; break;
         case O_LISTEN: co.report = optarg; break;
+        case O_ALERTMANAGER: rc = cli_add_receiver(alertmanagers, &ao.nalertmanagers, optarg, "--alertmanager"); break;
+        case O_WEBHOOK: rc = cli_add_receiver(webhooks, &ao.nwebhooks, optarg, "--webhook"); break;
+        case O_SENSOR: ao.sensor = optarg; break;
+        case O_STATE_INTERVAL: rc = parse_num("--state-interval", optarg, 1, 86400, &state_every); break;
         case 'q': quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default:
@@ -225,15 +251,17 @@ int cmd_live(int argc, char **argv)
     }
     co.so.dims = dims;
     /* Finer keys for the anomaly module's attribution only when it runs. */
-    co.so.attribution = co.events != NULL || co.report;
+    int alerts = ao.nalertmanagers + ao.nwebhooks > 0;
+    co.so.attribution = co.events != NULL || co.report || alerts;
     struct gt_live_opts lopt = { iface, bpf, (int)snaplen, (int)buffer_mb, 100, (unsigned)workers };
     struct gt_dpdk_opts dop = { dpdk_args, (uint16_t)port, (uint16_t)queues };
     struct gt_sensor_config sc = {
         .live = iface ? &lopt : NULL, .dpdk = iface ? NULL : &dop, .iface = iface,
         .setup = co.so, .parse_flags = decap ? GT_PARSE_DECAP : 0, .bytes_l3 = bytes_l3,
-        .bin_seconds = (uint32_t)bin, .detect = co.events != NULL || format == GT_FMT_TABLE || co.report || co.state,
+        .bin_seconds = (uint32_t)bin, .detect = co.events != NULL || format == GT_FMT_TABLE || co.report || co.state || alerts,
         .fa_per_day = co.fa_per_day, .state = co.state, .count = (uint64_t)count, .duration_s = (double)duration,
         .idle_stop_s = (double)idle_stop, .notice = notice,
+        .state_every_s = (double)state_every, .phase = cli_notify_phase,
     };
     char err[1024];
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
@@ -255,14 +283,18 @@ int cmd_live(int argc, char **argv)
     struct gt_output *output = NULL;
     struct gt_http *http = NULL;
     FILE *out = stdout;
-    /* Every output is opened before privileges are dropped. */
-    if (outpath && !(out = fopen(outpath, "w"))) {
+    /* Every output is opened before privileges are dropped: files (appended,
+     * reopened on SIGUSR1) through rotate.h at the current bin's name. */
+    unsigned rotate = (format != GT_FMT_TABLE || cli_is_pattern(outpath) ? CLI_ROTATE_OUTPUT : 0) | CLI_ROTATE_EVENTS;
+    int64_t now = gt_realtime_ns() / 1000000000;
+    if (outpath && !(rotate & CLI_ROTATE_OUTPUT) && !(out = fopen(outpath, "w"))) {
         fprintf(stderr, "geotap live: %s: cannot write: %m\n", outpath);
         status = 2;
         goto done;
     }
     struct gt_sink view;
-    if (cli_add_sinks(s, &co, out, outpath, format, "geotap live", &output) != 0 ||
+    if (cli_add_sinks(s, &co, out, outpath, format, "geotap live", rotate, bin ? now - now % bin : now,
+                      &output) != 0 ||
         cli_view_sink(&view, s, out, format == GT_FMT_TABLE && isatty(fileno(out)), quiet, srcname) != 0 ||
         gt_sensor_add_sink(s, view) != 0) {
         status = 2;
@@ -280,6 +312,11 @@ int cmd_live(int argc, char **argv)
         if (!quiet)
             fprintf(stderr, "geotap live: serving the live page on %s (port %u)\n", co.report, gt_http_port(http));
     }
+    if (cli_alerts(s, &ao, err, sizeof err) != 0 || cli_status_sink(s, srcname) != 0) {
+        fprintf(stderr, "geotap live: %s\n", err);
+        status = 2;
+        goto done;
+    }
     if (user && cli_drop_privileges(user, err, sizeof err) != 0) {
         fprintf(stderr, "geotap live: %s\n", err);
         status = 2;
@@ -292,13 +329,13 @@ int cmd_live(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    /* Not yet meaningful: must not kill the capture. A closed output pipe
-     * shows as a write error instead, which ends the run cleanly. */
-    signal(SIGUSR1, SIG_IGN);
+    sigaction(SIGUSR1, &sa, NULL);
+    /* A closed output pipe shows as a write error instead, which ends the run cleanly. */
     signal(SIGPIPE, SIG_IGN);
     if (!quiet)
         fprintf(stderr, "geotap live: listening on %s (link type %d, %u worker%s)\n", srcname, dlt,
                 nworkers, nworkers > 1 ? "s" : "");
+    cli_notify_ready(s, srcname);
     double t0 = gt_mono_s();
     if (gt_sensor_run(s, err, sizeof err) != 0) {
         fprintf(stderr, "geotap live: %s\n", err);
@@ -319,6 +356,15 @@ int cmd_live(int argc, char **argv)
                     st.drops[0], st.drops[1]);
         else
             fprintf(stderr, "geotap live: drops: %" PRIu64 " by the NIC (missed, errors, no mbuf)\n", st.drops[1]);
+        if (st.reloads || st.reloads_failed)
+            fprintf(stderr, "geotap live: reloads: %" PRIu64 " ok, %" PRIu64 " failed\n", st.reloads, st.reloads_failed);
+        if (alerts)
+            fprintf(stderr, "geotap live: alerts: %" PRIu64 " queued, %" PRIu64 " posts sent, %" PRIu64
+                    " failed (retried), %" PRIu64 " dropped\n", st.alerts_queued, st.alerts_sent, st.alerts_failed,
+                    st.alerts_dropped);
+        if (st.output_errors || st.output_lost)
+            fprintf(stderr, "geotap live: output files: %" PRIu64 " errors, %" PRIu64 " bins or events lost\n",
+                    st.output_errors, st.output_lost);
     }
 done:
     sensor_ = NULL;

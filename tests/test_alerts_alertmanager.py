@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,16 +27,11 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from live_service import free_port, parse_time, start_alertmanager  # noqa: E402
+
 EMIT = sys.argv[1]
 SENSOR = "test-sensor"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def rfc3339(t):
@@ -45,22 +39,6 @@ def rfc3339(t):
     us = round(t * 1e6)
     d = datetime.datetime.fromtimestamp(us // 1000000, datetime.timezone.utc)
     return d.strftime("%Y-%m-%dT%H:%M:%S") + ".%06dZ" % (us % 1000000)
-
-
-def parse_time(s):
-    """Alertmanager's RFC 3339 (nanoseconds, Z or offset) -> seconds."""
-    s = s.replace("Z", "+00:00")
-    main, _, rest = s.partition(".")
-    frac = ""
-    if rest:
-        i = 0
-        while i < len(rest) and rest[i].isdigit():
-            i += 1
-        frac, tz = rest[:i], rest[i:]
-    else:
-        main, tz = s[:19], s[19:]
-    d = datetime.datetime.fromisoformat(main + tz)
-    return d.timestamp() + (float("0." + frac) if frac else 0.0)
 
 
 class Receiver:
@@ -165,21 +143,12 @@ receivers:
 
 
 def start_am():
-    p = subprocess.Popen([am_bin, "--config.file=" + cfg, "--storage.path=" + os.path.join(tmp, "data"),
-                          "--web.listen-address=127.0.0.1:%d" % am_port, "--cluster.listen-address=",
-                          "--log.level=warn"],
-                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "am.log"), "a"))
+    try:
+        p = start_alertmanager(am_bin, cfg, os.path.join(tmp, "data"), am_port, os.path.join(tmp, "am.log"))
+    except RuntimeError as e:
+        fail(str(e))
     procs.append(p)
-    end = time.time() + 30
-    while time.time() < end:
-        try:
-            urllib.request.urlopen(am_url + "/-/ready", timeout=1).read()
-            return p
-        except Exception:
-            if p.poll() is not None:
-                fail("alertmanager exited: " + open(os.path.join(tmp, "am.log")).read()[-2000:])
-            time.sleep(0.1)
-    fail("alertmanager not ready after 30 s")
+    return p
 
 
 def stop_am(p):

@@ -6,6 +6,7 @@
 #include "geotap/datadir.h"
 #include "geotap/clock.h"
 #include "geotap/poptrie.h"
+#include "geotap/snapshot.h"
 #include "classifier_impl.h"
 #include "cache_format.h"
 
@@ -158,29 +159,19 @@ static int same_stat(const struct gtc_input *a, const struct gtc_input *b)
            a->ctime_ns == b->ctime_ns;
 }
 
-/* Content hash of a file as it is now. 0 or -1. */
+/* Content hash of a file as it is now. 0 or -1. Hashed from a private copy:
+ * a mapping of an input rewritten in place (cp over it) faults when it is
+ * truncated (snapshot.h). */
 static int file_hash(const char *path, uint64_t *h, uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0)
+    char e[600];
+    size_t len;
+    void *m = gt_snapshot_read(path, &len, e, sizeof e);
+    if (!m)
         return -1;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return -1;
-    }
-    *size = (uint64_t)st.st_size;
-    if (st.st_size == 0) {
-        close(fd);
-        *h = gtc_hash("", 0, 0);
-        return 0;
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED)
-        return -1;
-    *h = gtc_hash(m, (size_t)st.st_size, 0);
-    munmap(m, (size_t)st.st_size);
+    *size = (uint64_t)len;
+    *h = len ? gtc_hash(m, len, 0) : gtc_hash("", 0, 0);
+    free(m);
     return 0;
 }
 

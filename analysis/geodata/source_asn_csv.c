@@ -2,6 +2,7 @@
  * @ip-location-db/asn ships it: addresses or integers, IPv4 or IPv6,
  * organisation optionally quoted ("" escapes a quote). */
 #include "geotap/geodata.h"
+#include "geotap/snapshot.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,37 +16,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The whole file, mapped read-only (no copy); *len may be 0 (then NULL is
- * returned with *ok set). */
+/* The whole file, in a private copy (snapshot.h: it may be rewritten in
+ * place meanwhile); *len may be 0 (then NULL is returned with *ok set). */
 static char *map_file(const char *path, size_t *len, int *ok, char *err, size_t errlen)
 {
     *ok = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: cannot read: %s", path,
-                 fstat(fd, &st) == 0 ? "not a regular file" : strerror(errno));
-        close(fd);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: cannot read: not a regular file", path);
         return NULL;
     }
-    *len = (size_t)st.st_size;
-    if (!*len) {
-        close(fd);
-        *ok = 1;
+    char *p = gt_snapshot_read(path, len, err, errlen);
+    if (!p)
         return NULL;
-    }
-    void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return NULL;
-    }
-    madvise(p, *len, MADV_SEQUENTIAL);
     *ok = 1;
+    if (!*len) {
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -255,7 +243,7 @@ int gt_source_asn_csv(const char *path, struct gt_rangeset *rs, struct gt_asn_or
     }
     free(org);
     if (buf)
-        munmap(buf, len);
+        free(buf);
     if (why) {
         snprintf(err, errlen, "%s:%lu: malformed ASN CSV line: %s", path, lineno, why);
         return -1;

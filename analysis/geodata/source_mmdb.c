@@ -2,12 +2,15 @@
  * MMDB_read_node and read each data record once with MMDB_get_value,
  * emitting one range per network that carries the wanted field. */
 #include "geotap/geodata.h"
+#include "geotap/snapshot.h"
 
+#include <errno.h>
 #include <maxminddb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { WANT_COUNTRY, WANT_ASN };
 
@@ -268,7 +271,20 @@ static int load(const char *path, int want, struct gt_rangeset *rs, struct gt_as
 {
     struct walker w = { .path = path, .want = want, .rs = rs, .orgs = orgs,
                         .err = err, .errlen = errlen };
-    int st = MMDB_open(path, MMDB_MODE_MMAP, &w.db);
+    /* Opened from a private copy: the file may be rewritten in place meanwhile
+     * (cp over it), and a mapping of a truncated file faults (snapshot.h). */
+    size_t size;
+    char e[600], copy[64];
+    int fd = gt_snapshot_fd(path, &size, e, sizeof e);
+    if (fd < 0 && errno != EFBIG) {
+        snprintf(err, errlen, "%s", e);
+        return -1;
+    }
+    /* under a file size limit smaller than the DB: the file itself */
+    snprintf(copy, sizeof copy, "/proc/self/fd/%d", fd);
+    int st = MMDB_open(fd >= 0 ? copy : path, MMDB_MODE_MMAP, &w.db);
+    if (fd >= 0)
+        close(fd);      /* the mapping stays */
     if (st != MMDB_SUCCESS) {
         if (st == MMDB_IO_ERROR)
             snprintf(err, errlen, "%s: cannot read MaxMind DB: %s", path, MMDB_strerror(st));

@@ -9,6 +9,7 @@
 #include "geotap/parse.h"
 #include "geotap/source.h"
 #include "file_split.h"
+#include "sensor_int.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -18,60 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define GRACE_NS 500000000LL      /* ticks lag the clock: frames in flight still reach their bin */
-#define STATS_NS 250000000LL      /* how often a worker reads its drop counters */
-#define COLLECT_NS 100000000L     /* the collector's period */
-#define STAT_WORDS ((sizeof(struct gt_sensor_stats) + 7) / 8)
-
-/* One build of the classification, with key ids made stable (keyspace.c). */
-struct build {
-    struct gt_setup st;
-    uint32_t *class_key;          /* stable ids; NULL = st's own (the first build) */
-    uint32_t *l2_key;
-    gt_sensor *s;
-};
-
-/* One per worker thread, on its own cache lines. */
-struct wk {
-    _Alignas(64) gt_sensor *s;
-    struct gt_worker *w;
-    unsigned q;
-    uint64_t frames;                  /* private; published below */
-    _Atomic uint64_t frames_pub;
-    _Atomic int64_t last_rx;          /* wall clock of the last poll with frames */
-    int failed;
-    char err[512];
-};
-
-struct gt_sensor {
-    struct gt_sensor_config c;
-    gt_source *src;
-    gt_engine *eng;
-    struct build *first;              /* owns the written keys the sinks label */
-    struct build *cur;                /* the workers' build (collector thread only) */
-    gt_anomaly *det;
-    gt_attribution *attr;
-    double state_saved;               /* monotonic time of the last state save */
-    struct gt_sink *sinks;
-    unsigned nsinks;
-    struct wk *wk;
-    unsigned nw;
-    volatile sig_atomic_t stop_sig, reload_sig;
-    atomic_int stop;
-    _Alignas(64) _Atomic uint64_t taken;  /* frames taken under count (only then touched) */
-    /* statistics: written by the collector only, published by a seqlock */
-    struct gt_sensor_stats st;
-    _Atomic uint64_t seq;
-    _Atomic uint64_t words[STAT_WORDS];
-    atomic_uint_fast64_t reloads;
-    pthread_mutex_t reload_mu;
-    uint64_t src_errors;              /* file errors, already handed to notice */
-    unsigned last_file;               /* files: the file of the last link-type check */
-    uint64_t next_progress;           /* files: frames at the next progress call */
-    char err[1024];
-};
-
-#define STATE_SAVE_S 300.0          /* the learned state is saved this often, and at the end */
+#define STATE_SAVE_S 300.0          /* the learned state is saved this often by default, and at the end */
 
 static void note(gt_sensor *s, const char *fmt, const char *a, const char *b)
 {
@@ -93,6 +41,11 @@ static void publish(gt_sensor *s)
     uint64_t w[STAT_WORDS];
     memset(w, 0, sizeof w);
     s->st.reloads = atomic_load(&s->reloads);
+    s->st.reloads_failed = atomic_load(&s->reloads_failed);
+    s->st.alerts_queued = s->st.alerts_sent = s->st.alerts_failed = s->st.alerts_dropped = 0;
+    s->st.output_errors = s->st.output_lost = 0;
+    for (unsigned i = 0; i < s->nstats; i++)
+        s->stats[i].fn(s->stats[i].self, &s->st);
     for (unsigned i = 0; i < s->nw && i < GT_SENSOR_MAX_WORKERS; i++)
         s->st.worker_frames[i] = atomic_load_explicit(&s->wk[i].frames_pub, memory_order_relaxed);
     memcpy(w, &s->st, sizeof s->st);
@@ -129,6 +82,23 @@ static void on_event(void *ctx, const struct gt_event *ev)
             s->sinks[i].event(s->sinks[i].self, ev);
 }
 
+/* Write the learned state (atomically: anomaly_state.c); counted. */
+static void save_state(gt_sensor *s, int final)
+{
+    char e[512];
+    int ok = gt_anomaly_save(s->det, s->c.state, e, sizeof e) == 0;
+    s->st.state_saves += ok;
+    s->st.state_save_errors += !ok;
+    if (!ok)
+        final ? set_err(s, e) : note(s, "%s%s", e, "");
+}
+
+static void phase(gt_sensor *s, enum gt_sensor_phase ph, const char *msg)
+{
+    if (s->c.phase)
+        s->c.phase(s->c.ctx, ph, msg);
+}
+
 /* The engine's bin consumer: attribution, sinks, then the detector. */
 static void on_bin(void *ctx, const struct gt_bin *bin)
 {
@@ -143,11 +113,10 @@ static void on_bin(void *ctx, const struct gt_bin *bin)
             s->sinks[i].bin(s->sinks[i].self, bin);
     if (s->det) {
         gt_anomaly_bin(s->det, bin);
-        if (s->c.state && gt_mono_s() - s->state_saved >= STATE_SAVE_S) {
-            char e[512];
+        double every = s->c.state_every_s > 0 ? s->c.state_every_s : STATE_SAVE_S;
+        if (s->c.state && gt_mono_s() - s->state_saved >= every) {
             s->state_saved = gt_mono_s();
-            if (gt_anomaly_save(s->det, s->c.state, e, sizeof e) < 0)
-                note(s, "%s%s", e, "");
+            save_state(s, 0);
         }
     }
     for (unsigned i = 0; i < s->nsinks; i++)
@@ -221,6 +190,7 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
     atomic_init(&s->taken, 0);
     atomic_init(&s->seq, 0);
     atomic_init(&s->reloads, 0);
+    atomic_init(&s->reloads_failed, 0);
     for (size_t i = 0; i < STAT_WORDS; i++)
         atomic_init(&s->words[i], 0);
     pthread_mutex_init(&s->reload_mu, NULL);
@@ -298,6 +268,17 @@ int gt_sensor_add_sink(gt_sensor *s, struct gt_sink sink)
         return -1;
     s->sinks = n;
     s->sinks[s->nsinks++] = sink;
+    return 0;
+}
+
+int gt_sensor_add_stats(gt_sensor *s, gt_sensor_stats_fn fn, void *self)
+{
+    void *n = realloc(s->stats, (s->nstats + 1) * sizeof *s->stats);
+    if (!n)
+        return -1;
+    s->stats = n;
+    s->stats[s->nstats].fn = fn;
+    s->stats[s->nstats++].self = self;
     return 0;
 }
 
@@ -469,8 +450,12 @@ static void run_live(gt_sensor *s)
         if (s->reload_sig) {
             s->reload_sig = 0;
             char e[512];
-            if (gt_sensor_reload(s, e, sizeof e) != 0)
+            phase(s, GT_PHASE_RELOADING, NULL);
+            int rc = gt_sensor_reload(s, e, sizeof e);
+            publish(s);     /* the counters the phase's message shows */
+            if (rc != 0)
                 note(s, "reload failed, the old classification stays: %s%s", e, "");
+            phase(s, rc ? GT_PHASE_RELOAD_FAILED : GT_PHASE_RELOADED, rc ? e : NULL);
         }
         gt_engine_collect(s->eng);
         publish(s);
@@ -488,6 +473,7 @@ static void run_live(gt_sensor *s)
         }
     }
     atomic_store(&s->stop, 1);
+    phase(s, GT_PHASE_STOPPING, NULL);
     gt_source_break(s->src);
     gt_source_wait(s->src);
     for (unsigned i = 0; i < s->nw; i++)
@@ -510,16 +496,16 @@ int gt_sensor_run(gt_sensor *s, char *err, size_t errlen)
     s->st.totals = gt_engine_totals(s->eng);
     publish(s);
     if (s->det) {
-        char e[512];
         gt_anomaly_finish(s->det);
-        if (s->c.state && gt_anomaly_save(s->det, s->c.state, e, sizeof e) < 0)
-            set_err(s, e);
+        if (s->c.state)
+            save_state(s, 1);
     }
     for (unsigned i = 0; i < s->nsinks; i++) {
         char e[512] = "";
         if (s->sinks[i].finish && s->sinks[i].finish(s->sinks[i].self, e, sizeof e) != 0)
             set_err(s, e);
     }
+    publish(s);     /* with the sinks' final counters */
     snprintf(err, errlen, "%s", s->err);
     return s->err[0] || s->src_errors ? -1 : 0;
 }
@@ -552,6 +538,8 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
         }
     }
     build_free(b);
+    if (rc)
+        atomic_fetch_add(&s->reloads_failed, 1);
     pthread_mutex_unlock(&s->reload_mu);
     return rc;
 }
@@ -581,6 +569,7 @@ void gt_sensor_free(gt_sensor *s)
         if (s->sinks[i].free)
             s->sinks[i].free(s->sinks[i].self);
     free(s->sinks);
+    free(s->stats);
     gt_attribution_free(s->attr);
     gt_anomaly_free(s->det);
     /* The engine retires every build but the first. */

@@ -84,6 +84,18 @@ struct gt_alerts_sink {
 };
 void gt_alerts_event_fn(void *ctx, const struct gt_event *ev);
 
+/* Alert delivery as a sensor sink (sink.h), fed the detector's events: keys
+ * label them and must stay current (gt_sensor_keys), cls names upstreams (may
+ * be NULL). At the end of the run it waits up to flush_s for the deliveries,
+ * then stops (what is left is counted as dropped). 0, or -1 with err as
+ * gt_alerts_new. */
+int gt_alerts_sink(struct gt_sink *out, const struct gt_alerts_opts *o, const struct gt_keys *keys,
+                   const gt_classifier *cls, double flush_s, char *err, size_t errlen);
+/* The sink's counters added to the sensor's alerts_* (a gt_sensor_stats_fn
+ * for gt_sensor_add_stats, self = the sink's self). */
+struct gt_sensor_stats;
+void gt_alerts_sink_stats(void *self, struct gt_sensor_stats *st);
+
 /* The URL to POST to: url itself for a webhook, url's /api/v2/alerts for an
  * Alertmanager (unless url names it). malloc'ed; NULL with err when url is not
  * http(s) with a host. */

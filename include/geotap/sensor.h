@@ -17,6 +17,13 @@ struct gt_live_opts;
 struct gt_dpdk_opts;
 typedef struct gt_sensor gt_sensor;
 
+enum gt_sensor_phase {
+    GT_PHASE_RELOADING = 1,         /* a requested reload starts */
+    GT_PHASE_RELOADED,              /* it succeeded */
+    GT_PHASE_RELOAD_FAILED,         /* it failed: the old classification stays */
+    GT_PHASE_STOPPING,              /* the run ends: capture drains, sinks finish */
+};
+
 struct gt_sensor_config {
     /* The source: files (in order, as one capture), or live, or dpdk. */
     const char *const *files;
@@ -37,7 +44,8 @@ struct gt_sensor_config {
     int detect;
     double fa_per_day;              /* 0 = the detector's default */
     const char *state;              /* the detector's learned state: loaded at start when the
-                                     * file exists, saved every 5 minutes and at the end; NULL = none */
+                                     * file exists, saved every state_every_s and at the end; NULL = none */
+    double state_every_s;           /* 0 = every 300 s */
     /* Stop conditions (0 = none). */
     uint64_t count;                 /* frames */
     double duration_s;
@@ -47,6 +55,9 @@ struct gt_sensor_config {
     void (*notice)(void *ctx, const char *msg);
     /* Files: called every 65536 frames from the running thread. */
     void (*progress)(void *ctx, gt_sensor *s);
+    /* Live: the run's phases, on the collecting thread (for a service
+     * manager); msg is the reason of a failed reload. May be NULL. */
+    void (*phase)(void *ctx, enum gt_sensor_phase ph, const char *msg);
     void *ctx;
 };
 
@@ -58,6 +69,16 @@ struct gt_sensor_stats {
     int64_t last_bin;               /* start of the last emitted bin */
     uint64_t drops[2];              /* [0] kernel or ring, [1] interface or NIC */
     uint64_t reloads;               /* successful reloads */
+    uint64_t reloads_failed;        /* failed reloads (the old classification stayed) */
+    uint64_t state_saves;           /* detector state written (periodic and final) */
+    uint64_t state_save_errors;     /* ... and writes that failed */
+    /* Sinks' own counters (gt_sensor_add_stats): */
+    uint64_t alerts_queued;         /* events accepted for delivery (alerts.h) */
+    uint64_t alerts_sent;           /* POSTs a receiver accepted */
+    uint64_t alerts_failed;         /* POSTs that failed and are retried */
+    uint64_t alerts_dropped;        /* alerts given up: queue or table full, rejected, undelivered at exit */
+    uint64_t output_errors;         /* rotating files that could not be opened or closed (rotate.h) */
+    uint64_t output_lost;           /* bins and events that had no file to go to */
     uint32_t nkeys;                 /* keys of the current lookup */
     uint32_t nworkers;
     uint64_t worker_frames[GT_SENSOR_MAX_WORKERS];
@@ -70,6 +91,10 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
 /* Register a sink (before gt_sensor_run); sinks are called in this order
  * and freed by gt_sensor_free. 0, or -1 when out of memory. */
 int gt_sensor_add_sink(gt_sensor *s, struct gt_sink sink);
+/* Have fn add a sink's own counters (alerts_*, output_*) to every published
+ * snapshot, on the collecting thread; self as the sink's. 0, or -1 (out of memory). */
+typedef void (*gt_sensor_stats_fn)(void *self, struct gt_sensor_stats *st);
+int gt_sensor_add_stats(gt_sensor *s, gt_sensor_stats_fn fn, void *self);
 /* Run until the source ends, a stop condition or gt_sensor_stop; then
  * drain, emit every bin and finish the sinks. 0, or -1 with the first
  * error (a source or sink failure) in err, or err "" when only files were
