@@ -1,74 +1,25 @@
-/* The DPDK packet path at full speed: net_null ports deliver mbufs as fast
- * as a core can take them; we prefill the pool with Ethernet/IPv4 frames of
- * random addresses so every frame is parsed, classified (two lookups) and
- * counted by the engine. Prints Mpps per lcore for 1..Q queues.
+/* The DPDK packet path as `geotap live --dpdk` runs it: a gt_sensor (the
+ * one pipeline: DPDK source, one engine worker per lcore, the collector)
+ * on a net_null port, whose mbufs we prefill with Ethernet/IPv4 frames of
+ * random addresses, so every frame is parsed, classified (two lookups,
+ * GeoLite2 country) and counted. Prints Mpps per lcore for 1..Q queues.
+ * The mempool recycles few mbufs, so the frames hold a few hundred address
+ * pairs: the lookups stay in cache (the in-memory engine rows of run_bench
+ * measure a realistic spread).
  *
- * The mempool cache recycles few mbufs, so the prefilled frames alone hold
- * a few hundred address pairs (lookups stay in cache); --addrs N (default
- * 1M) instead patches each frame's addresses, in a copy, from N random
- * ones, so lookups see a realistic spread (--addrs 0: the frames as is).
- *
- * usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--addrs N] [--country-db FILE]
- * (EAL: no hugepages, no PCI, one net_null port; lcore q on CPU q % ncpu) */
-#include "geotap/datadir.h"
+ * usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--country-db FILE]
+ * (EAL: no hugepages, no PCI, one net_null port per queue count; lcore q
+ * on CPU q % ncpu) */
 #include "geotap/clock.h"
-#include "geotap/classifier.h"
 #include "geotap/dpdk_port.h"
-#include "geotap/engine.h"
 #include "geotap/keys.h"
+#include "geotap/sensor.h"
 
 #include <dirent.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-struct lc {
-    _Alignas(64) gt_dpdk *d;
-    struct gt_worker *w;
-    uint16_t q;
-    atomic_int *stop;
-    uint64_t frames;
-    const uint32_t *addrs;   /* NULL: the frames as delivered */
-    uint32_t naddrs, next;
-};
-
-static void on_burst(void *ctx, const struct gt_frame *fr, unsigned n)
-{
-    struct lc *l = ctx;
-    if (l->addrs) {
-        uint8_t buf[32][64];
-        struct gt_frame cp[32];
-        for (unsigned i = 0; i < n && i < 32; i++) {
-            uint32_t cl = fr[i].caplen < 64 ? fr[i].caplen : 64;
-            memcpy(buf[i], fr[i].data, cl);
-            uint32_t s = l->addrs[l->next], d = l->addrs[l->next + 1 < l->naddrs ? l->next + 1 : 0];
-            l->next = l->next + 2 < l->naddrs ? l->next + 2 : 0;
-            memcpy(buf[i] + 26, &s, 4);   /* byte order does not matter: random either way */
-            memcpy(buf[i] + 30, &d, 4);
-            cp[i] = (struct gt_frame){ fr[i].ts_ns, buf[i], cl, fr[i].wirelen };
-        }
-        gt_worker_burst(l->w, 1, cp, n < 32 ? n : 32);
-    } else {
-        gt_worker_burst(l->w, 1, fr, n);
-    }
-    l->frames += n;
-}
-
-static int lcore_main(void *arg)
-{
-    struct lc *l = arg;
-    unsigned n = 0;
-    while (!atomic_load_explicit(l->stop, memory_order_relaxed)) {
-        gt_dpdk_rx(l->d, l->q, on_burst, l);
-        if ((++n & 1023) == 0)
-            gt_worker_tick(l->w, gt_realtime_ns() - 500000000LL);
-    }
-    gt_worker_finish(l->w);
-    return 0;
-}
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
@@ -120,28 +71,25 @@ static void remove_runtime_dir(void)
     rmdir(dir);
 }
 
-static void on_bin(void *ctx, const struct gt_bin *b)
+static void notice(void *ctx, const char *msg)
 {
     (void)ctx;
-    (void)b;
+    fprintf(stderr, "bench_dpdk_null: %s\n", msg);
 }
 
 int main(int argc, char **argv)
 {
     double seconds = 2;
     const char *qlist = "1,2", *db = NULL;
-    long naddrs = 1 << 20;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--queues-list") && i + 1 < argc)
             qlist = argv[++i];
-        else if (!strcmp(argv[i], "--addrs") && i + 1 < argc)
-            naddrs = atol(argv[++i]);
         else if (!strcmp(argv[i], "--country-db") && i + 1 < argc)
             db = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--addrs N] [--country-db FILE]\n");
+            fprintf(stderr, "usage: bench_dpdk_null [--seconds S] [--queues-list 1,2] [--country-db FILE]\n");
             return 2;
         }
     }
@@ -176,90 +124,55 @@ int main(int argc, char **argv)
     }
 
     char err[1024];
-    struct gt_classifier_opts co = { .country_db = db ? db : gt_default_country_db() };
-    gt_classifier *cls = gt_classifier_build(&co, err, sizeof err);
-    if (!cls) {
-        fprintf(stderr, "bench_dpdk_null: %s\n", err);
-        return 2;
-    }
-    struct gt_keys keys;
-    if (gt_keys_build(&keys, cls, GT_DIM_COUNTRY) != 0)
-        return 2;
-
-    uint32_t *addrs = NULL;
-    if (naddrs > 0) {
-        addrs = malloc((size_t)naddrs * sizeof *addrs);
-        if (!addrs)
-            return 2;
-        for (long i = 0; i < naddrs; i++)
-            addrs[i] = rnd32() * 2654435761u;
-    }
     int status = 0;
-    gt_dpdk *ds[8] = { 0 }, *d;
+    gt_sensor *ss[8] = { 0 };
     for (int i = 0; i < nq; i++) {
         /* One EAL for the process: the first port brings it up. */
         struct gt_dpdk_opts o = { i == 0 ? eal : NULL, (uint16_t)i, (uint16_t)qs[i] };
-        d = ds[i] = gt_dpdk_open(&o, err, sizeof err);
-        if (!d) {
+        struct gt_sensor_config c;
+        memset(&c, 0, sizeof c);
+        c.dpdk = &o;
+        c.setup.country_db = db;
+        c.setup.dims = GT_DIM_COUNTRY;
+        c.bin_seconds = 1;
+        c.duration_s = seconds;
+        c.notice = notice;
+        gt_sensor *s = ss[i] = gt_sensor_new(&c, err, sizeof err);
+        if (!s) {
             fprintf(stderr, "bench_dpdk_null: %s\n", err);
             status = 2;
             break;
         }
-        gt_dpdk_prefill(d, fill, NULL);
-        struct gt_engine_opts eo = { .cls = cls, .keys = &keys, .bin_seconds = 1,
-                                     .nworkers = (unsigned)qs[i], .on_bin = on_bin };
-        gt_engine *e = gt_engine_new(&eo);
-        struct lc *l = aligned_alloc(64, sizeof *l * 8);
-        void *args[8];
-        atomic_int stop = 0;
-        for (int q = 0; q < qs[i]; q++) {
-            memset(&l[q], 0, sizeof l[q]);
-            l[q] = (struct lc){ .d = d, .w = gt_engine_worker(e, (unsigned)q), .q = (uint16_t)q, .stop = &stop,
-                                .addrs = addrs, .naddrs = (uint32_t)naddrs, .next = (uint32_t)(q * 7919 % (naddrs ? naddrs : 1)) };
-            args[q] = &l[q];
-        }
+        gt_sensor_prefill(s, fill, NULL);
         double t0 = gt_mono_s();
-        if (gt_dpdk_launch(d, lcore_main, args) != qs[i]) {
-            fprintf(stderr, "bench_dpdk_null: cannot launch %d lcores\n", qs[i]);
-            atomic_store(&stop, 1);
-            gt_dpdk_wait(d);
-            return 1;
+        if (gt_sensor_run(s, err, sizeof err) != 0) {
+            fprintf(stderr, "bench_dpdk_null: %s\n", err);
+            status = 1;
+            break;
         }
-        while (gt_mono_s() - t0 < seconds) {
-            struct timespec nap = { 0, 100000000 };
-            nanosleep(&nap, NULL);
-            gt_engine_collect(e);
-        }
-        atomic_store(&stop, 1);
-        gt_dpdk_wait(d);
-        double el2 = gt_mono_s() - t0;
-        gt_engine_finish(e);
-        struct gt_bin_stats t = gt_engine_totals(e);
+        double el = gt_mono_s() - t0;
+        struct gt_sensor_stats st;
+        gt_sensor_stats(s, &st);
         uint64_t all = 0;
-        printf("dpdk net_null, %d lcore%s (ncpu %ld, %s):", qs[i], qs[i] > 1 ? "s" : "", ncpu,
-               addrs ? "random addresses" : "prefilled frames");
+        printf("dpdk net_null through gt_sensor, %d lcore%s (ncpu %ld, prefilled frames):", qs[i],
+               qs[i] > 1 ? "s" : "", ncpu);
         for (int q = 0; q < qs[i]; q++) {
-            printf(" lcore %d %.2f Mpps", q + 1, (double)l[q].frames / el2 / 1e6);
-            all += l[q].frames;
+            printf(" lcore %d %.2f Mpps", q + 1, (double)st.worker_frames[q] / el / 1e6);
+            all += st.worker_frames[q];
         }
         printf("; total %.2f Mpps, %.2f Mpps per lcore (%llu frames, %llu IP counted)\n",
-               (double)all / el2 / 1e6, (double)all / el2 / 1e6 / qs[i], (unsigned long long)all,
-               (unsigned long long)t.ip);
-        if (t.packets != all || t.ip != all) {
-            fprintf(stderr, "bench_dpdk_null: engine counted %llu frames, lcores %llu\n",
-                    (unsigned long long)t.packets, (unsigned long long)all);
+               (double)all / el / 1e6, (double)all / el / 1e6 / qs[i], (unsigned long long)all,
+               (unsigned long long)st.totals.ip);
+        if (st.totals.packets != all || st.totals.ip != all) {
+            fprintf(stderr, "bench_dpdk_null: the engine counted %llu frames, the lcores %llu\n",
+                    (unsigned long long)st.totals.packets, (unsigned long long)all);
             status = 1;
         }
         fflush(stdout);
-        gt_engine_free(e);
-        free(l);
     }
     /* The first port brought the EAL up: close it last. */
     for (int i = nq - 1; i >= 0; i--)
-        gt_dpdk_close(ds[i]);
+        gt_sensor_free(ss[i]);
     remove_runtime_dir();
-    free(addrs);
-    gt_keys_free(&keys);
-    gt_classifier_free(cls);
     return status;
 }

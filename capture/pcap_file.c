@@ -4,6 +4,7 @@
  * and what is reported corrupt is always libpcap's decision. */
 #include "geotap/pcap_file.h"
 #include "geotap/bins.h"
+#include "geotap/engine.h"
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -26,6 +27,7 @@ struct gt_pcap_file {
     int have_prog;
     /* zero-copy state */
     const uint8_t *map;          /* NULL when libpcap reads */
+    const uint8_t *kept;         /* the map after libpcap took over: frames read from it stay valid until close */
     uint64_t off;
     int swapped, nsec;
     int classic;                 /* pcap (not pcapng): 32-bit unsigned seconds and fraction */
@@ -98,9 +100,9 @@ static void try_map(gt_pcap_file *f)
 
 static void unmap(gt_pcap_file *f)
 {
-    if (f->map) {
-        munmap((void *)f->map, (size_t)f->size);
-        f->map = NULL;
+    if (f->map || f->kept) {
+        munmap((void *)(f->map ? f->map : f->kept), (size_t)f->size);
+        f->map = f->kept = NULL;
     }
 }
 
@@ -179,7 +181,8 @@ static int fall_back(gt_pcap_file *f)
 {
     struct pcap_pkthdr *h;
     const u_char *d;
-    unmap(f);
+    f->kept = f->map;   /* unmapped at close: frames handed out from it may still be in use */
+    f->map = NULL;
     for (uint64_t i = 0; i < f->records; i++)
         if (pcap_next_ex(f->p, &h, &d) != 1)
             return -1;   /* cannot happen: these records were whole */
@@ -218,18 +221,20 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
     return -1;
 }
 
-int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
-                      uint32_t *caplen, uint32_t *wirelen)
+/* The next record of the mapped file: 1 with the frame, 0 at the end, -2
+ * at anything irregular (libpcap's reader takes over from there). */
+static inline int map_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
+                           uint32_t *caplen, uint32_t *wirelen)
 {
-    while (f->map) {
+    for (;;) {
         if (f->off == f->size)
             return 0;
         if (f->size - f->off < 16)
-            break;
+            return -2;
         const uint8_t *r = f->map + f->off;
         uint32_t cl = rd32(r + 8, f->swapped);
         if (cl > f->snaplen || cl > f->size - f->off - 16)
-            break;
+            return -2;
         uint32_t sec = rd32(r, f->swapped), frac = rd32(r + 4, f->swapped);
         f->off += 16 + (uint64_t)cl;
         f->records++;
@@ -247,12 +252,49 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
         *wirelen = rd32(r + 12, f->swapped);
         return 1;
     }
-    if (f->map && fall_back(f) != 0) {
-        snprintf(f->err, sizeof f->err, "%s: cannot re-read the capture after %llu records: %s",
-                 f->path, (unsigned long long)f->records, pcap_geterr(f->p));
-        return -1;
+}
+
+int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
+                      uint32_t *caplen, uint32_t *wirelen)
+{
+    if (f->map) {
+        int rc = map_next(f, ts_ns, data, caplen, wirelen);
+        if (rc >= 0)
+            return rc;
+        if (fall_back(f) != 0) {
+            snprintf(f->err, sizeof f->err, "%s: cannot re-read the capture after %llu records: %s",
+                     f->path, (unsigned long long)f->records, pcap_geterr(f->p));
+            return -1;
+        }
     }
     return next_libpcap(f, ts_ns, data, caplen, wirelen);
+}
+
+int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max)
+{
+    unsigned n = 0;
+    /* The map lives until the file is closed or libpcap takes over, so
+     * every frame of the burst points into it (zero copy). */
+    while (f->map && n < max) {
+        struct gt_frame *o = &out[n];
+        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+        if (rc == 1)
+            n++;
+        else if (rc == 0)
+            return (int)n;
+        else
+            break;
+    }
+    if (n || max == 0)
+        return (int)n;   /* the fall-back (which unmaps) waits for the next call */
+    /* libpcap's reader reuses its buffer: one frame per call. */
+    struct gt_frame *o = &out[0];
+    return gt_pcap_file_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+}
+
+int gt_pcap_file_mapped(const gt_pcap_file *f)
+{
+    return f->map != NULL;
 }
 
 const char *gt_pcap_file_error(const gt_pcap_file *f)

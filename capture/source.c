@@ -16,6 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#define FILE_BURST 128           /* frames per burst from a capture file */
+#define LIVE_BURST 64            /* live: frames gathered per burst ... */
+#define LIVE_ARENA (256u << 10)  /* ... in this many bytes of copies */
+#define MAX_FRAME 262144u        /* libpcap's largest snapshot length */
+#define DPDK_DRAIN 256           /* dpdk: bursts drained after a stop (> an RX ring of 32-frame bursts) */
 #define DRAIN_NS 250000000LL     /* live: how long a stopped queue keeps draining its ring */
 
 enum kind { SRC_FILES, SRC_LIVE, SRC_DPDK };
@@ -25,12 +30,19 @@ struct queue {
     _Alignas(64) uint64_t seen[2];   /* cumulative counters last read: kernel/ring, interface/NIC */
     uint64_t total[2];               /* drops reported so far */
     int ended;
+    int err_pending;
+    unsigned drained;                /* dpdk: bursts received since the stop */                 /* files: err is due after the frames already returned */
     int draining;
     int64_t drain_until;
-    /* live: the burst callback of the running poll */
+    /* live: the burst callback of the running poll, and the burst being
+     * gathered (frames copied into arena: see live_frame) */
     gt_burst_fn fn;
     void *ctx;
     int dlt;
+    unsigned nb;
+    size_t used;
+    struct gt_frame *burst;          /* [LIVE_BURST] */
+    uint8_t *arena;                  /* [LIVE_ARENA] */
     char err[512];
 };
 
@@ -104,6 +116,12 @@ gt_source *gt_source_live(const struct gt_live_opts *o, char *err, size_t errlen
         gt_source_close(s);
         return NULL;
     }
+    for (unsigned i = 0; i < s->nq; i++)
+        if (!(s->q[i].burst = malloc(LIVE_BURST * sizeof *s->q[i].burst)) || !(s->q[i].arena = malloc(LIVE_ARENA))) {
+            gt_source_close(s);
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
     snprintf(s->name, sizeof s->name, "%s", o->iface);
     return s;
 }
@@ -164,31 +182,104 @@ static int poll_files(gt_source *s, gt_burst_fn fn, void *ctx)
         return GT_SOURCE_END;
     gt_pcap_file *f = s->files[s->cur];
     int dlt = gt_pcap_file_dlt(f);
-    /* The reader's data pointer lives until its next call: one frame per
-     * burst keeps it zero-copy. TODO(perf): bursts from the mapped path. */
-    struct gt_frame fr;
-    int n = 0, rc;
-    while (n < 256 && (rc = gt_pcap_file_next(f, &fr.ts_ns, &fr.data, &fr.caplen, &fr.wirelen)) == 1) {
-        fn(ctx, dlt, &fr, 1);
-        n++;
-    }
-    if (n == 256)
+    /* Bursts straight from the file's map (see gt_pcap_file_burst). */
+    struct gt_frame fr[FILE_BURST];
+    int n = gt_pcap_file_burst(f, fr, FILE_BURST);
+    if (n > 0) {
+        fn(ctx, dlt, fr, (unsigned)n);
         return n;
+    }
     s->cur++;
-    if (rc < 0) {
+    if (n < 0) {
         snprintf(q->err, sizeof q->err, "%s", gt_pcap_file_error(f));
         return GT_SOURCE_ERR;
     }
-    return n;
+    return 0;
 }
 
+int gt_source_read(gt_source *s, struct gt_frame *f, unsigned max, uint8_t *arena, size_t arena_len, int *dlt)
+{
+    struct queue *q = &s->q[0];
+    if (s->kind != SRC_FILES || s->cur >= s->nfiles || atomic_load_explicit(&s->broken, memory_order_relaxed))
+        return GT_SOURCE_END;
+    gt_pcap_file *pf = s->files[s->cur];
+    *dlt = gt_pcap_file_dlt(pf);
+    if (q->err_pending) {   /* the error after the frames the last call returned */
+        q->err_pending = 0;
+        s->cur++;
+        return GT_SOURCE_ERR;
+    }
+    unsigned n = 0;
+    size_t used = 0;
+    int rc = 1;
+    while (n < max) {
+        /* a frame libpcap reads must fit: stop while a whole one still does */
+        if (!gt_pcap_file_mapped(pf) && arena_len - used < MAX_FRAME + 16)
+            break;
+        rc = gt_pcap_file_burst(pf, f + n, max - n);
+        if (rc <= 0)
+            break;
+        if (gt_pcap_file_mapped(pf)) {
+            n += (unsigned)rc;   /* zero copy: the map lives until close */
+            continue;
+        }
+        /* libpcap's buffer is reused by its next read: keep a copy */
+        if (used + f[n].caplen > arena_len) {   /* larger than libpcap's own limit: cannot be */
+            snprintf(q->err, sizeof q->err, "%s: a frame of %u bytes is larger than the reader's buffer",
+                     s->paths[s->cur], (unsigned)f[n].caplen);
+            s->cur++;
+            return GT_SOURCE_ERR;
+        }
+        memcpy(arena + used, f[n].data, f[n].caplen);
+        f[n].data = arena + used;
+        used += (f[n].caplen + 15u) & ~(size_t)15;
+        n++;
+    }
+    if (rc < 0) {
+        snprintf(q->err, sizeof q->err, "%s", gt_pcap_file_error(pf));
+        if (n) {
+            q->err_pending = 1;
+            return (int)n;
+        }
+        s->cur++;
+        return GT_SOURCE_ERR;
+    }
+    if (n)
+        return (int)n;
+    s->cur++;
+    return 0;
+}
+
+static void live_flush(struct queue *q)
+{
+    if (q->nb)
+        q->fn(q->ctx, q->dlt, q->burst, q->nb);
+    q->nb = 0;
+    q->used = 0;
+}
+
+/* libpcap hands a TPACKET_V3 block back to the kernel as soon as its last
+ * frame was dispatched and goes on with the next block in the same
+ * pcap_dispatch call, so a frame's pointer dies with its block: the frames
+ * of a burst are copied (into a per-queue arena; allocated at open) and
+ * handed over when the burst or the arena is full and at the end of the
+ * dispatch. */
 static void live_frame(void *ctx, int64_t ts_ns, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
     struct queue *q = ctx;
-    struct gt_frame f = { ts_ns, data, caplen, wirelen };
-    /* libpcap hands the ring block back between frames it may dispatch in
-     * one call: a burst cannot outlive the frame. */
-    q->fn(q->ctx, q->dlt, &f, 1);
+    if (q->used + caplen > LIVE_ARENA)
+        live_flush(q);
+    if (caplen > LIVE_ARENA) {   /* larger than the arena (a jumbo snaplen): on its own, in place */
+        struct gt_frame f = { ts_ns, data, caplen, wirelen };
+        q->fn(q->ctx, q->dlt, &f, 1);
+        return;
+    }
+    uint8_t *d = q->arena + q->used;
+    memcpy(d, data, caplen);
+    q->used += (caplen + 15u) & ~(size_t)15;   /* headers 16-byte aligned, as in the ring */
+    q->burst[q->nb++] = (struct gt_frame){ ts_ns, d, caplen, wirelen };
+    if (q->nb == LIVE_BURST)
+        live_flush(q);
 }
 
 static int64_t mono_ns(void)
@@ -216,6 +307,7 @@ static int poll_live(gt_source *s, unsigned i, gt_burst_fn fn, void *ctx)
         gt_live_nonblock(s->live, i);
     }
     int rc = gt_live_dispatch(s->live, i, live_frame, q);
+    live_flush(q);
     if (rc == -1) {
         snprintf(q->err, sizeof q->err, "%s", gt_live_error(s->live, i));
         q->ended = 1;
@@ -255,8 +347,10 @@ int gt_source_poll(gt_source *s, unsigned q, gt_burst_fn fn, void *ctx)
 #if GT_HAVE_DPDK
         struct dpdk_ctx c = { fn, ctx };
         int n = gt_dpdk_rx(s->dpdk, (uint16_t)q, dpdk_burst, &c);
-        /* Stopping: what the queue already holds is still counted. */
-        if (n == 0 && atomic_load_explicit(&s->broken, memory_order_acquire))
+        /* Stopping: what the queue already holds is still counted, for at
+         * most DPDK_DRAIN bursts (a port that never runs dry, e.g. net_null,
+         * would hold the stop forever). */
+        if (atomic_load_explicit(&s->broken, memory_order_acquire) && (n == 0 || ++s->q[q].drained > DPDK_DRAIN))
             return GT_SOURCE_END;
         return n;
 #else
@@ -415,6 +509,10 @@ void gt_source_close(gt_source *s)
         gt_dpdk_close(s->dpdk);
 #endif
     free(s->th);
+    for (unsigned i = 0; s->q && i < s->nq; i++) {
+        free(s->q[i].burst);
+        free(s->q[i].arena);
+    }
     free(s->q);
     free(s);
 }

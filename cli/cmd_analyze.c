@@ -9,6 +9,7 @@
 #include "geotap/sensor.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,15 @@ static void progress(void *ctx, gt_sensor *s)
 
 static int analyze(const struct cli_parsed *p, char **files, int nfiles);
 
+/* --workers 0: every CPU this process may run on. */
+static unsigned file_threads(long long n)
+{
+    cpu_set_t cs;
+    if (n == 0)
+        n = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : 1;
+    return (unsigned)n;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     struct cli_parsed p;
@@ -104,7 +114,7 @@ static int analyze(const struct cli_parsed *p, char **files, int nfiles)
     struct gt_sensor_config sc = {
         .files = (const char *const *)files, .nfiles = (unsigned)nfiles, .bpf = c->filter,
         .setup = so, .parse_flags = c->decap ? GT_PARSE_DECAP : 0, .bytes_l3 = !strcmp(c->bytes, "l3"),
-        .bin_seconds = (uint32_t)c->bin, .detect = detect,
+        .bin_seconds = (uint32_t)c->bin, .detect = detect, .file_threads = file_threads(c->workers),
         .fa_per_day = c->fa_budget, .state = c->state, .notice = notice, .progress = progress, .ctx = &quiet,
     };
     gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);

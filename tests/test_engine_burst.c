@@ -6,6 +6,7 @@
  * 1..300, with and without tunnel decapsulation and L3 byte counting. The
  * classifier is the real GeoLite2 country + ASN data (through the test
  * cache) with a home network; keys by country, and by country and ASN. */
+#include "bin_log.h"
 #include "check.h"
 #include "classifier_oracle.h"
 #include "geotap/classifier_cache.h"
@@ -19,33 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Every emitted bin, flattened: one record per bin, then its nonzero keys. */
-struct rec { int64_t a, b, c, d, e, f; };
-struct log { struct rec *r; size_t n, cap; };
-
-static void put(struct log *l, struct rec r)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4096;
-        l->r = realloc(l->r, l->cap * sizeof *l->r);
-    }
-    l->r[l->n++] = r;
-}
-
-static void on_bin(void *ctx, const struct gt_bin *b)
-{
-    struct log *l = ctx;
-    const struct gt_bin_stats *s = &b->stats;
-    put(l, (struct rec){ b->start, (int64_t)s->packets, (int64_t)s->bytes, (int64_t)s->ip,
-                         (int64_t)(s->nonip * 1000000 + s->truncated * 1000 + s->malformed), s->first_ns ^ s->last_ns });
-    for (uint32_t k = 0; k < b->nkeys; k++) {
-        const struct gt_counts *c = &b->counts[k];
-        if (c->pkts_from | c->pkts_to)
-            put(l, (struct rec){ k, (int64_t)c->pkts_from, (int64_t)c->bytes_from, (int64_t)c->pkts_to,
-                                 (int64_t)c->bytes_to, (int64_t)((uint64_t)b->first_ns[k] * 31 + (uint64_t)b->last_ns[k]) });
-    }
-}
 
 static const gt_classifier *cls;
 static struct gt_keys keys_asn, keys_cc;
@@ -85,7 +59,7 @@ static void compare(const char *what, const struct gt_frame *f, size_t n, int dl
         for (unsigned s = 0; s < sizeof sizes / sizeof *sizes; s++) {
             struct log got = { 0 };
             run(f, n, dlt, sizes[s], flags, l3, &got);
-            int same = got.n == ref.n && !memcmp(got.r, ref.r, ref.n * sizeof *ref.r);
+            int same = log_same(&got, &ref);
             CHECK_MSG(same, "%s (%zu frames, decap %u, l3 %d): burst %u gives other bins or counts (%zu vs %zu records)",
                       what, n, flags, l3, sizes[s], got.n, ref.n);
             compared++;

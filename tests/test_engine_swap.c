@@ -1,4 +1,5 @@
-/* Classifier swap under load: 4 workers count 1M+ frames each in bursts
+/* Classifier swap under load: 4 workers count 1M+ frames each, two in
+ * bursts (gt_worker_burst) and two frame by frame (gt_worker_packet),
  * while another thread swaps the lookup 1,000 times between two different
  * classifier builds (build B has one more home network, 1.0.0.0/24, which
  * no frame uses and which gives the home class another id; its class -> key map is rewritten onto build A's
@@ -10,7 +11,9 @@
  * Oracle: the countries of the addresses (checked with mmdblookup on
  * GeoLite2-Country-Test.mmdb, as in test_engine_threads.c) are the same in
  * both builds, so every frame's keys are known without either build:
- * totals per key, frames and retirements must match exactly.
+ * totals per key, frames and retirements must match exactly. Every path
+ * passes the quiescent point: lookups are retired while all four workers
+ * still count (a path that never adopts holds every retired one back).
  * GEOTAP_SWAP_PACKETS overrides the frames per worker (default 1,000,000;
  * 250,000 under sanitizers, which slow the packet path ten- to fiftyfold). */
 #include "check.h"
@@ -51,6 +54,7 @@ static const struct { uint32_t a; const char *cc; } addrs[NADDR] = {
 static uint64_t npkts;
 static atomic_int workers_done;
 static atomic_int retired;
+static atomic_int retired_while_all_ran;   /* retirements seen before any worker finished */
 
 struct lk_copy { uint32_t *class_key; };
 
@@ -118,7 +122,11 @@ static void *worker_main(void *p)
             /* Pair (i + w) mod 49; times 20 us apart: a bin every 50,000 frames. */
             f[n] = (struct gt_frame){ T0_NS + (int64_t)i * 20000, frames[(i + a->idx) % (NADDR * NADDR)], 60, 60 };
         }
-        gt_worker_burst(a->w, 1, f, n);
+        if (a->idx % 2 == 0)
+            gt_worker_burst(a->w, 1, f, n);
+        else
+            for (unsigned j = 0; j < n; j++)
+                gt_worker_packet(a->w, 1, f[j].ts_ns, f[j].data, f[j].caplen, f[j].wirelen);
     }
     gt_worker_finish(a->w);
     atomic_fetch_add(&workers_done, 1);
@@ -132,6 +140,9 @@ static void *collector_main(void *p)
     struct carg *c = p;
     while (atomic_load(&workers_done) < NW) {
         gt_engine_collect(c->e);
+        int r = atomic_load(&retired);
+        if (atomic_load(&workers_done) == 0)
+            atomic_store(&retired_while_all_ran, r);
         sched_yield();
     }
     return NULL;
@@ -212,6 +223,8 @@ int main(void)
     for (unsigned i = 0; i < NW; i++)
         pthread_join(th[i], NULL);
     pthread_join(col, NULL);
+    fprintf(stderr, "%d lookups retired while all four workers counted\n", atomic_load(&retired_while_all_ran));
+    CHECK(atomic_load(&retired_while_all_ran) > 0);
     gt_engine_finish(e);
     gt_engine_collect(e);   /* reclaims what the workers have passed */
     CHECK_MSG(atomic_load(&retired) == SWAPS, "retired %d of %d before free", atomic_load(&retired), SWAPS);

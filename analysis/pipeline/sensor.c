@@ -9,6 +9,8 @@
 #include "geotap/parse.h"
 #include "geotap/seqlock.h"
 #include "geotap/source.h"
+#include "file_split.h"
+#include "sensor_int.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -18,61 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#define GRACE_NS 500000000LL      /* ticks lag the clock: frames in flight still reach their bin */
-#define STATS_NS 250000000LL      /* how often a worker reads its drop counters */
-#define COLLECT_NS 100000000L     /* the collector's period */
-#define STAT_WORDS ((sizeof(struct gt_sensor_stats) + 7) / 8)
-
-/* One build of the classification, with key ids made stable (keyspace.c). */
-struct build {
-    struct gt_setup st;
-    uint32_t *class_key;          /* stable ids; NULL = st's own (the first build) */
-    uint32_t *l2_key;
-    gt_sensor *s;
-};
-
-/* One per worker thread, on its own cache lines. */
-struct wk {
-    _Alignas(64) gt_sensor *s;
-    struct gt_worker *w;
-    unsigned q;
-    uint64_t frames;                  /* private; published below */
-    _Atomic uint64_t frames_pub;
-    _Atomic int64_t last_rx;          /* wall clock of the last poll with frames */
-    int failed;
-    char err[512];
-};
-
-struct gt_sensor {
-    struct gt_sensor_config c;
-    gt_source *src;
-    gt_engine *eng;
-    struct build *first;              /* owns the written keys the sinks label */
-    struct build *cur;                /* the workers' build (collector thread only) */
-    uint32_t key_cap;                 /* keys a reload may grow the stable table to */
-    gt_anomaly *det;
-    gt_attribution *attr;
-    double state_saved;               /* monotonic time of the last state save */
-    struct gt_sink *sinks;
-    unsigned nsinks;
-    struct { gt_sensor_stats_fn fn; void *self; } *stats;
-    unsigned nstats;
-    struct wk *wk;
-    unsigned nw;
-    volatile sig_atomic_t stop_sig, reload_sig;
-    atomic_int stop;
-    _Alignas(64) _Atomic uint64_t taken;  /* frames taken under count (only then touched) */
-    /* statistics: written by the collector only, published by a seqlock */
-    struct gt_sensor_stats st;
-    struct gt_seqlock pub;
-    _Atomic uint64_t words[STAT_WORDS];
-    atomic_uint_fast64_t reloads, reloads_failed;
-    pthread_mutex_t reload_mu;
-    uint64_t src_errors;              /* file errors, already handed to notice */
-    char err[1024];
-};
-
-#define KEY_ROOM 256                /* keys a reload may add, at least (a quarter more when larger) */
 #define STATE_SAVE_S 300.0          /* the learned state is saved this often by default, and at the end */
 
 static void note(gt_sensor *s, const char *fmt, const char *a, const char *b)
@@ -106,13 +53,6 @@ static void publish(gt_sensor *s)
     gt_seqlock_begin(&s->pub);
     gt_seqlock_store(&s->pub, 0, w, STAT_WORDS);
     gt_seqlock_end(&s->pub);
-}
-
-void gt_sensor_stats(const gt_sensor *s, struct gt_sensor_stats *out)
-{
-    uint64_t w[STAT_WORDS];
-    gt_seqlock_read(&((gt_sensor *)s)->pub, 0, w, STAT_WORDS);
-    memcpy(out, w, sizeof *out);
 }
 
 static void on_event(void *ctx, const struct gt_event *ev)
@@ -285,6 +225,7 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
         s->wk[i].w = gt_engine_worker(s->eng, i);
         atomic_init(&s->wk[i].frames_pub, 0);
         atomic_init(&s->wk[i].last_rx, 0);
+        atomic_init(&s->wk[i].done, 0);
     }
     s->st.nworkers = s->nw;
     if (c->detect) {
@@ -334,11 +275,9 @@ int gt_sensor_add_stats(gt_sensor *s, gt_sensor_stats_fn fn, void *self)
     return 0;
 }
 
-/* The packet path's entry: one burst into the worker (count limit first). */
-static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
+/* How many of n frames the count limit lets through (all without one). */
+static inline unsigned take(gt_sensor *s, unsigned n)
 {
-    struct wk *k = ctx;
-    gt_sensor *s = k->s;
     if (__builtin_expect(s->c.count != 0, 0)) {
         /* Only with a count limit: one shared add per burst keeps it exact. */
         uint64_t t = atomic_fetch_add_explicit(&s->taken, n, memory_order_relaxed);
@@ -348,12 +287,24 @@ static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
             n = (unsigned)(s->c.count - t);
         if (t + n >= s->c.count)
             atomic_store(&s->stop, 1);
-        if (!n)
-            return;
     }
-    gt_worker_burst(k->w, dlt, f, n);
+    return n;
+}
+
+static inline void counted(struct wk *k, unsigned n)
+{
     k->frames += n;
     atomic_store_explicit(&k->frames_pub, k->frames, memory_order_relaxed);
+}
+
+/* The packet path's entry: one burst into the worker (count limit first). */
+static void on_burst(void *ctx, int dlt, const struct gt_frame *f, unsigned n)
+{
+    struct wk *k = ctx;
+    if (!(n = take(k->s, n)))
+        return;
+    gt_worker_burst(k->w, dlt, f, n);
+    counted(k, n);
 }
 
 /* A live worker: poll, tick the wall clock, read drops; drain when stopped. */
@@ -392,40 +343,72 @@ static int worker_loop(void *arg)
     }
     gt_worker_add_drops(k->w, gt_source_drops(s->src, k->q));
     gt_worker_finish(k->w);
+    atomic_store_explicit(&k->done, 1, memory_order_release);
     return 0;
 }
 
-/* Files: one worker in this thread on packet time, collecting inline. */
+/* Files, before each read: the link-type notice of a new file, progress;
+ * nonzero when the run stops. */
+static int files_stop(void *ctx)
+{
+    gt_sensor *s = ctx;
+    struct wk *k = &s->wk[0];
+    unsigned file;
+    uint64_t off, size;
+    gt_source_position(s->src, &file, &off, &size);
+    if (file != s->last_file) {
+        s->last_file = file;
+        int dlt = gt_source_dlt(s->src);
+        char d[16];
+        snprintf(d, sizeof d, "%d", dlt);
+        if (file < s->c.nfiles && !gt_parse_dlt_supported(dlt))
+            note(s, "%s: link type %s is not supported; its frames count as non-IP", gt_source_name(s->src), d);
+    }
+    if (k->frames >= s->next_progress) {
+        s->next_progress = k->frames + 65536;
+        if (s->c.progress)
+            s->c.progress(s->c.ctx, s);
+    }
+    return s->stop_sig || atomic_load_explicit(&s->stop, memory_order_relaxed);
+}
+
+/* Reported here; what was read is counted and the next file follows. */
+static void files_error(void *ctx, const char *msg)
+{
+    gt_sensor *s = ctx;
+    note(s, "%s%s", msg, "");
+    s->src_errors++;
+}
+
+/* Files on several threads: frames the helpers classified, in order. */
+static void files_count(void *ctx, const struct gt_frame *f, const struct gt_classified *c, unsigned n)
+{
+    gt_sensor *s = ctx;
+    struct wk *k = &s->wk[0];
+    if (!(n = take(s, n)))
+        return;
+    gt_worker_count(k->w, f, c, n);
+    counted(k, n);
+}
+
+/* Files: one worker in this thread on packet time, collecting inline;
+ * with file_threads > 1, helper threads classify (file_split.h). */
 static void run_files(gt_sensor *s)
 {
     struct wk *k = &s->wk[0];
-    unsigned last_file = (unsigned)-1, file;
-    uint64_t off, size, next_progress = 65536;
-    while (!s->stop_sig && !atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-        gt_source_position(s->src, &file, &off, &size);
-        if (file != last_file) {
-            last_file = file;
-            int dlt = gt_source_dlt(s->src);
-            char d[16];
-            snprintf(d, sizeof d, "%d", dlt);
-            if (file < s->c.nfiles && !gt_parse_dlt_supported(dlt))
-                note(s, "%s: link type %s is not supported; its frames count as non-IP",
-                     gt_source_name(s->src), d);
-        }
+    s->last_file = (unsigned)-1;
+    s->next_progress = 65536;
+    static const struct split_ops ops = { files_count, files_stop, files_error };
+    if (s->c.file_threads > 1 && split_run(s->src, s->eng, s->c.file_threads - 1, &ops, s) == 0) {
+        gt_worker_finish(k->w);
+        return;
+    }
+    while (!files_stop(s)) {
         int n = gt_source_poll(s->src, 0, on_burst, k);
         if (n == GT_SOURCE_END)
             break;
-        if (n == GT_SOURCE_ERR) {
-            /* Reported here; what was read is counted and the next file follows. */
-            note(s, "%s%s", gt_source_error(s->src, 0), "");
-            s->src_errors++;
-            continue;
-        }
-        if (k->frames >= next_progress) {
-            next_progress = k->frames + 65536;
-            if (s->c.progress)
-                s->c.progress(s->c.ctx, s);
-        }
+        if (n == GT_SOURCE_ERR)
+            files_error(s, gt_source_error(s->src, 0));
     }
     gt_worker_finish(k->w);
 }
@@ -451,8 +434,10 @@ static void run_live(gt_sensor *s)
         set_err(s, m);
         atomic_store(&s->stop, 1);
         /* Workers never started still owe a finish, or the engine waits for them. */
-        for (unsigned i = started; i < s->nw; i++)
+        for (unsigned i = started; i < s->nw; i++) {
             gt_worker_finish(s->wk[i].w);
+            atomic_store(&s->wk[i].done, 1);
+        }
     }
     double t0 = gt_mono_s();
     while (!atomic_load(&s->stop) && !s->stop_sig) {
@@ -486,6 +471,14 @@ static void run_live(gt_sensor *s)
     atomic_store(&s->stop, 1);
     phase(s, GT_PHASE_STOPPING, NULL);
     gt_source_break(s->src);
+    /* Keep collecting while the workers drain: a worker whose bin ring is
+     * full waits for the collector (back-pressure), so joining it without
+     * collecting could wait forever. */
+    for (unsigned i = 0; i < s->nw; i++)
+        while (!atomic_load_explicit(&s->wk[i].done, memory_order_acquire)) {
+            gt_engine_collect(s->eng);
+            nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+        }
     gt_source_wait(s->src);
     for (unsigned i = 0; i < s->nw; i++)
         if (s->wk[i].failed) {
@@ -566,24 +559,6 @@ int gt_sensor_reload(gt_sensor *s, char *err, size_t errlen)
     return rc;
 }
 
-const struct gt_keys *gt_sensor_keys(const gt_sensor *s) { return &s->first->st.keys; }
-uint32_t gt_sensor_key_capacity(const gt_sensor *s) { return s->key_cap; }
-const gt_classifier *gt_sensor_classifier(const gt_sensor *s) { return s->first->st.c; }
-const struct gt_setup *gt_sensor_setup(const gt_sensor *s) { return &s->first->st; }
-const char *gt_sensor_source_name(const gt_sensor *s) { return gt_source_name(s->src); }
-int gt_sensor_dlt(const gt_sensor *s) { return gt_source_dlt(s->src); }
-unsigned gt_sensor_queues(const gt_sensor *s) { return s->nw; }
-
-void gt_sensor_position(const gt_sensor *s, unsigned *file, uint64_t *offset, uint64_t *size)
-{
-    gt_source_position(s->src, file, offset, size);
-}
-
-void gt_sensor_prefill(gt_sensor *s, void (*fn)(void *ctx, uint8_t *data, uint32_t room), void *ctx)
-{
-    gt_source_prefill(s->src, fn, ctx);
-}
-
 void gt_sensor_free(gt_sensor *s)
 {
     if (!s)
@@ -604,9 +579,4 @@ void gt_sensor_free(gt_sensor *s)
     free(s->wk);
     pthread_mutex_destroy(&s->reload_mu);
     free(s);
-}
-
-const gt_anomaly *gt_sensor_anomaly(const gt_sensor *s)
-{
-    return s->det;
 }

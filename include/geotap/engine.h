@@ -54,9 +54,12 @@
  *     reported while no bin was open go to the next bin, or at the end to
  *     the totals.
  * (6) Lookup swap (gt_engine_set_lookup): the engine publishes the new
- *     lookup (store-release), then a new epoch (store-release). At each
- *     burst (and tick) a worker loads the epoch, then the lookup (acquire
- *     each) and stores the epoch it saw into its own quiescent counter
+ *     lookup (store-release), then a new epoch (store-release). Invariant:
+ *     every worker entry point that reads the lookup (gt_worker_packet,
+ *     gt_worker_burst, gt_worker_tick) starts at the quiescent point, and a
+ *     worker keeps no lookup pointer in use between calls. There it loads
+ *     the epoch; when it moved, it loads the lookup (acquire each), adopts
+ *     it and stores the epoch it saw into its own quiescent counter
  *     (release): everything it read from an older lookup came before. The
  *     collector frees a retired lookup once every unfinished worker's
  *     counter reaches the epoch of its retirement (QSBR). Workers only
@@ -156,7 +159,7 @@ struct gt_worker *gt_engine_worker(gt_engine *e, unsigned i);
 
 /* Count one frame (link type dlt, capture time ts_ns since the epoch or
  * GT_TS_BAD, caplen bytes captured of wirelen). Bins close on the packet's
- * time (see "Clock jumps"). */
+ * time (see "Clock jumps"); adopts a new lookup first, if there is one. */
 void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 /* Count n frames of link type dlt: the same counts as gt_worker_packet on
@@ -164,6 +167,24 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
  * looked up together with the trie reads overlapped, then counted); the
  * worker adopts a new lookup, if there is one, before the first. */
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n);
+/* One ordered stream on several cores (a capture file): gt_worker_burst in
+ * two halves. The classify half (parse, batch lookups, L2 rules) runs on
+ * any thread through a gt_classify stage; the count half (the clock, bins
+ * and counters) runs in frame order on the worker, so the counts are those
+ * of gt_worker_burst. What the classify half found for one frame: */
+struct gt_classified { uint32_t ks, kd; uint32_t bytes; uint8_t kind; };
+typedef struct gt_classify gt_classify;
+/* A classify stage on the current lookup, which it pins: gt_engine_set_lookup
+ * fails while any stage exists. Each stage is used by one thread at a
+ * time. NULL when out of memory. */
+gt_classify *gt_classify_new(gt_engine *e);
+/* Classify n frames of link type dlt into out[n] (the count half's input). */
+void gt_classify_burst(gt_classify *c, int dlt, const struct gt_frame *f, unsigned n, struct gt_classified *out);
+/* Free the stage (unpins the lookup once no stage is left). */
+void gt_classify_free(gt_classify *c);
+/* The count half: count frames f[n] that a stage classified into c[n], in
+ * order; the same counts as gt_worker_burst on them. */
+void gt_worker_count(struct gt_worker *w, const struct gt_frame *f, const struct gt_classified *c, unsigned n);
 /* Advance the worker's clock to now_ns with no packet (live, silent link):
  * closes bins that ended, so zero bins still appear. */
 void gt_worker_tick(struct gt_worker *w, int64_t now_ns);
@@ -181,9 +202,10 @@ int gt_engine_collect(gt_engine *e);
 void gt_engine_finish(gt_engine *e);
 /* Replace the lookup while workers run (one caller at a time, not a
  * worker's thread in inline mode is fine: it never waits). Workers adopt it
- * at their next burst or tick; the previous one is retired once none uses
+ * at their next packet, burst or tick; the previous one is retired once none uses
  * it (in gt_engine_collect or gt_engine_free). -1 when lk has fewer keys
- * than the current lookup or more than the capacity. */
+ * than the current lookup or more than the capacity, or while a gt_classify
+ * stage pins the current one. */
 int gt_engine_set_lookup(gt_engine *e, const struct gt_lookup *lk);
 /* Key capacity (the most keys a lookup may have). */
 uint32_t gt_engine_key_capacity(const gt_engine *e);

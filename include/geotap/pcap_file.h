@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 typedef struct gt_pcap_file gt_pcap_file;
+struct gt_frame;   /* engine.h */
 
 /* Open path ("-" = standard input) and apply the BPF filter bpf (NULL = none).
  * NULL on failure with one line naming the file in err. */
@@ -19,6 +20,14 @@ int gt_pcap_file_dlt(const gt_pcap_file *f);
  * stays valid until the next call. */
 int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
                       uint32_t *caplen, uint32_t *wirelen);
+/* Up to max next frames into out: their number (0 at the end of the file),
+ * or -1 as gt_pcap_file_next. Classic pcap files give whole bursts from the
+ * map; pcapng, pipes and the records after an irregular one one frame per
+ * call (libpcap reuses its buffer). The data stay valid until the next call,
+ * and until gt_pcap_file_close when gt_pcap_file_mapped says so after it. */
+int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max);
+/* 1 while the file is read from its map (frames valid until close). */
+int gt_pcap_file_mapped(const gt_pcap_file *f);
 /* The error of the last -1, naming the file, the byte offset where the
  * damaged record starts and the frame count. */
 const char *gt_pcap_file_error(const gt_pcap_file *f);

@@ -35,6 +35,8 @@ struct gt_sensor_config {
     /* Classification (rebuilt on reload). */
     struct gt_setup_opts setup;
     /* Counting. */
+    unsigned file_threads;          /* files: threads for one file (a reader that counts, the rest
+                                     * classify); 0 or 1 = one; the counts are the same */
     unsigned parse_flags;           /* GT_PARSE_* */
     int bytes_l3;
     uint32_t bin_seconds;

@@ -51,6 +51,14 @@ int gt_source_packet_clock(const gt_source *s);
 /* Deliver what queue q has (waiting at most the source's timeout) to fn.
  * Returns frames delivered (0 when idle), GT_SOURCE_END or GT_SOURCE_ERR. */
 int gt_source_poll(gt_source *s, unsigned q, gt_burst_fn fn, void *ctx);
+/* Files, for a pipeline that counts frames after reading on: up to max
+ * frames of the current file into f, link type in *dlt, whose data stay
+ * valid until gt_source_close (zero copy from a mapped file; frames libpcap
+ * reads into its reused buffer are copied into arena, which must hold at
+ * least GT_SOURCE_ARENA bytes). Frames read, 0 at the end of a file (the
+ * next call goes on with the next one), GT_SOURCE_END or GT_SOURCE_ERR. */
+#define GT_SOURCE_ARENA (1u << 20)
+int gt_source_read(gt_source *s, struct gt_frame *f, unsigned max, uint8_t *arena, size_t arena_len, int *dlt);
 /* The error of the last GT_SOURCE_ERR on queue q. */
 const char *gt_source_error(const gt_source *s, unsigned q);
 /* Drops on queue q since the last call (see the rules above). */

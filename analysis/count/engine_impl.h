@@ -1,0 +1,179 @@
+/* The engine's private state, shared by its three parts: engine.c (life
+ * cycle and the lookup swap, QSBR), worker.c (the packet path) and
+ * collect.c (the collector). The memory-ordering argument is in engine.h. */
+#ifndef GT_ENGINE_IMPL_H
+#define GT_ENGINE_IMPL_H
+
+#include "geotap/engine.h"
+#include "geotap/parse.h"
+#include "geotap/upstream_map.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RING 4                       /* closed bins a worker may run ahead of the collector */
+#define BURST 128                    /* frames parsed and looked up together (gt_worker_burst) */
+_Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
+#define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
+#define CACHELINE 64
+
+/* Cache-line aligned so the collector reading a closed slot never shares a
+ * line with the worker writing the open one. */
+struct slot {
+    _Alignas(CACHELINE) int64_t start;
+    uint32_t nkeys;                  /* keys valid in this slot (the lookup's when it closed) */
+    struct gt_counts *counts;        /* [capacity] */
+    int64_t *first_ns, *last_ns;     /* [nkeys] */
+    struct gt_bin_stats stats;
+};
+
+/* A burst's scratch: parsed frames, their addresses per family (source,
+ * destination) and the keys the batch lookups give (burst_lookup). */
+struct burst_scratch {
+    struct gt_pkt bp[BURST];
+    uint32_t b4[2 * BURST], c4[2 * BURST], c6[2 * BURST];
+    uint8_t b6[2 * BURST][16];
+    uint8_t bpos[BURST];             /* index of the frame's pair in b4/c4 or b6/c6 */
+};
+
+/* A published lookup and the epoch it was retired at. */
+struct lk_node {
+    struct gt_lookup lk;
+    uint64_t retired_at;             /* 0 while current */
+    struct lk_node *next;            /* retired list */
+};
+
+struct gt_worker {
+    /* Written by the worker only. */
+    gt_engine *e;
+    const struct lk_node *node;      /* the lookup in use */
+    uint64_t epoch_seen;             /* the epoch last stored in quiescent */
+    /* Copies of the lookup: the packet path reads nothing from the engine
+     * struct, whose lines the collector writes. */
+    const uint32_t *class_key;
+    const gt_classifier *cls;
+    const struct gt_key *keys;
+    uint32_t nkeys;
+    const struct gt_upstream_map *l2map;
+    const char *iface;
+    const uint32_t *l2_row, *l2_key;
+    uint32_t l2_base;
+    uint32_t width;
+    unsigned parse_flags;
+    int bytes_l3;
+    int open;                        /* a bin is open in cur */
+    struct slot *cur;
+    uint64_t pending_drops;          /* drops reported while no bin was open */
+    /* Clock-jump state (engine.h "Clock jumps"). */
+    int have_recent;
+    int64_t recent_ns;               /* latest accepted packet or tick */
+    int64_t jump_ns;                 /* J */
+    int64_t jump_at;                 /* time of the first unconfirmed jump in a row */
+    unsigned jump_n;                 /* jumps in a row near jump_at */
+    uint64_t seq;                    /* closed bins so far (== published) */
+    struct slot ring[RING];
+    struct burst_scratch bs;         /* gt_worker_burst's */
+    /* Times [fast_lo, fast_hi) fall in the open bin of start fast_start:
+     * count_frame skips worker_advance's division for them. */
+    int64_t fast_lo, fast_hi, fast_start;
+    /* Shared: each on its own cache line, one writer each. */
+    _Alignas(CACHELINE) _Atomic uint64_t published;  /* worker writes */
+    _Atomic int64_t watermark;                        /* worker writes: start of the open bin */
+    _Atomic int finished;                             /* worker writes */
+    _Atomic uint64_t quiescent;                       /* worker writes: last epoch seen between bursts */
+    _Alignas(CACHELINE) _Atomic uint64_t consumed;   /* collector writes */
+    char pad_[CACHELINE - sizeof(_Atomic uint64_t)];
+};
+
+struct gt_engine {
+    struct gt_engine_opts o;
+    uint32_t cap;                    /* key capacity of every slot */
+    uint32_t emit_nkeys;             /* keys of the last emitted bin (never shrinks) */
+    struct gt_worker **w;
+    /* Lookup publication (QSBR): read by workers once per burst, written
+     * only by gt_engine_set_lookup, on lines of their own. */
+    _Alignas(CACHELINE) _Atomic(struct lk_node *) cur;
+    _Atomic uint64_t epoch;
+    _Alignas(CACHELINE) pthread_mutex_t retire_mu;   /* setter vs reclaimer; never on the packet path */
+    struct lk_node *retired;
+    unsigned pinned;                 /* gt_classify stages alive (split.c): no swap meanwhile */
+    /* Collector state (one collector at a time: the caller's thread). */
+    _Atomic int collecting;
+    int have_last;
+    int64_t last_emitted;
+    uint64_t real_bins, zero_bins;   /* emitted from slots / filled in gaps */
+    struct gt_counts *m_counts;
+    int64_t *m_first, *m_last;
+    struct gt_bin_stats totals;
+};
+
+/* Parse up to BURST frames and look up all their addresses with the batch
+ * lookups (their cache misses overlap), as DPDK's l3fwd does: after it,
+ * s->bp[i] is frame i parsed and, for an IP frame, its source and
+ * destination keys (before L2 rules) are c[0], c[1] of
+ * burst_keys(s, i). Nothing here depends on the bins. */
+static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cls, const uint32_t *class_key,
+                                unsigned flags, int dlt, const struct gt_frame *f, unsigned n)
+{
+    unsigned n4 = 0, n6 = 0;
+    /* frame headers a few frames ahead: a DRAM miss outlasts several parses */
+    for (unsigned i = 0; i < PF_AHEAD && i < n; i++)
+        __builtin_prefetch(f[i].data);
+    for (unsigned i = 0; i < n; i++) {
+        if (i + PF_AHEAD < n)
+            __builtin_prefetch(f[i + PF_AHEAD].data);
+        struct gt_pkt *p = &s->bp[i];
+        gt_parse(dlt, f[i].data, f[i].caplen, flags, p);
+        if (p->kind != GT_PKT_IP)
+            continue;
+        if (p->family == 4) {
+            s->bpos[i] = (uint8_t)n4;
+            s->b4[n4++] = p->src.v4;
+            s->b4[n4++] = p->dst.v4;
+        } else {
+            s->bpos[i] = (uint8_t)n6;
+            memcpy(s->b6[n6++], p->src.v6, 16);
+            memcpy(s->b6[n6++], p->dst.v6, 16);
+        }
+    }
+    if (n4)
+        gt_classify4_batch(cls, s->b4, s->c4, n4);
+    if (n6)
+        gt_classify6_batch(cls, (const uint8_t (*)[16])s->b6, s->c6, n6);
+    /* class -> key for all at once: independent loads whose misses overlap */
+    for (unsigned j = 0; j < n4; j++)
+        s->c4[j] = class_key[s->c4[j]];
+    for (unsigned j = 0; j < n6; j++)
+        s->c6[j] = class_key[s->c6[j]];
+}
+
+/* The source and destination keys burst_lookup found for IP frame i. */
+static inline const uint32_t *burst_keys(const struct burst_scratch *s, unsigned i)
+{
+    return s->bp[i].family == 4 ? &s->c4[s->bpos[i]] : &s->c6[s->bpos[i]];
+}
+
+/* The per-frame upstream rules (--upstream-map mac/vlan/interface) on a
+ * frame's keys: the rule's upstream replaces the class's for the non-home
+ * addresses. */
+static inline void l2_keys(const struct gt_upstream_map *l2map, const char *iface, const uint32_t *l2_row,
+                           const uint32_t *l2_key, uint32_t l2_base, const struct gt_key *keys,
+                           const struct gt_pkt *pk, uint32_t *ks, uint32_t *kd)
+{
+    uint32_t u = gt_upstream_map_l2(l2map, pk, iface);
+    if (u && l2_row[u]) {
+        const uint32_t *row = l2_key + (size_t)(l2_row[u] - 1) * l2_base;
+        if (!keys[*ks].home) *ks = row[*ks];
+        if (!keys[*kd].home) *kd = row[*kd];
+    }
+}
+
+/* engine.c: make lookup n the worker's (at its quiescent point, worker.c). */
+void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n);
+/* engine.c: free the retired lookups no unfinished worker can still use
+ * (all: every one, at gt_engine_free); called by the collector. */
+void engine_reclaim(gt_engine *e, int all);
+
+#endif
