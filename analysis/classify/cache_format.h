@@ -1,4 +1,5 @@
-/* The compiled-classifier cache file (classifier_cache.c), version 1:
+/* The compiled-classifier cache file (read in classifier_cache_read.c,
+ * written in classifier_cache_write.c), version 1:
  *   header | inputs | body
  * header   struct gtc_header (fixed size)
  * inputs   n_inputs records: struct gtc_input then the path, NUL, 8-aligned

@@ -1,6 +1,8 @@
 /* The compiled classifier: load every source into range sets, sweep their
  * boundaries per family into segments of one class each (classes interned
- * into dense ids), merge equal neighbours, and build one Poptrie per family. */
+ * into dense ids), merge equal neighbours, and build one Poptrie per family.
+ * The range sets are made disjoint in classifier_ranges.c; the batch
+ * lookups and accessors are classifier_lookup.c. */
 #include "geotap/clock.h"
 #include "geotap/classifier.h"
 #include "geotap/geodata.h"
@@ -93,13 +95,6 @@ static uint32_t intern(struct interner *in, struct front *f, const struct gt_cla
 
 enum { DIM_CC, DIM_ASN, DIM_UP, DIM_HOME, NDIM };
 
-/* One normalised dimension of one family, widened to 128 bits. */
-struct dim { const struct gt_range4 *r4; const struct gt_range6 *r6; size_t n; };
-
-static gt_u128 dim_lo(const struct dim *d, size_t i) { return d->r4 ? d->r4[i].lo : d->r6[i].lo; }
-static gt_u128 dim_hi(const struct dim *d, size_t i) { return d->r4 ? d->r4[i].hi : d->r6[i].hi; }
-static uint32_t dim_val(const struct dim *d, size_t i) { return d->r4 ? d->r4[i].val : d->r6[i].val; }
-
 struct segs { gt_u128 *st; uint32_t *id; size_t n, cap; };
 
 static int seg_push(struct segs *s, gt_u128 at, uint32_t id)
@@ -179,134 +174,6 @@ static void set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
-/* Copy of a caller's range set (opts is const; normalising sorts in place). */
-static int copy_rangeset(struct gt_rangeset *dst, const struct gt_rangeset *src)
-{
-    for (size_t i = 0; i < src->n4; i++)
-        if (gt_rangeset_add4(dst, src->v4[i].lo, src->v4[i].hi, src->v4[i].val))
-            return -1;
-    for (size_t i = 0; i < src->n6; i++)
-        if (gt_rangeset_add6(dst, src->v6[i].lo, src->v6[i].hi, src->v6[i].val))
-            return -1;
-    return 0;
-}
-
-/* Disjoint and in address order already (tree walks, clean CSVs)? */
-static int canonical4(const struct gt_rangeset *rs)
-{
-    for (size_t i = 1; i < rs->n4; i++)
-        if (rs->v4[i].lo <= rs->v4[i - 1].hi)
-            return 0;
-    return 1;
-}
-
-static int canonical6(const struct gt_rangeset *rs)
-{
-    for (size_t i = 1; i < rs->n6; i++)
-        if (rs->v6[i].lo <= rs->v6[i - 1].hi)
-            return 0;
-    return 1;
-}
-
-static int sorted4(const struct gt_rangeset *rs)
-{
-    for (size_t i = 1; i < rs->n4; i++)
-        if (rs->v4[i].lo < rs->v4[i - 1].lo)
-            return 0;
-    return 1;
-}
-
-static int sorted6(const struct gt_rangeset *rs)
-{
-    for (size_t i = 1; i < rs->n6; i++)
-        if (rs->v6[i].lo < rs->v6[i - 1].lo)
-            return 0;
-    return 1;
-}
-
-/* Ranges added in address order with a few overlaps (a CSV whose lines
- * overlap): a later range wins, as in gt_rangeset_normalize, and here the
- * later one also starts later, so one pass with a stack of open ranges
- * resolves it in O(n) instead of a sort. Returns 0, 1 when the family needs
- * the general normalisation (not in address order), -1 when out of memory. */
-static int resolve_family(struct gt_rangeset *rs, int v6)
-{
-    size_t n = v6 ? rs->n6 : rs->n4;
-    if (v6 ? canonical6(rs) : canonical4(rs))
-        return 0;
-    if (!(v6 ? sorted6(rs) : sorted4(rs)))
-        return 1;
-    const struct dim d = { v6 ? NULL : rs->v4, v6 ? rs->v6 : NULL, n };
-    const gt_u128 top = v6 ? ~(gt_u128)0 : UINT32_MAX;
-    /* each range is pushed once and emits at most two pieces */
-    struct gt_range4 *o4 = v6 ? NULL : malloc((2 * n + 1) * sizeof *o4);
-    struct gt_range6 *o6 = v6 ? malloc((2 * n + 1) * sizeof *o6) : NULL;
-    size_t *st = malloc((n + 1) * sizeof *st);
-    if ((!o4 && !o6) || !st) {
-        free(o4); free(o6); free(st);
-        return -1;
-    }
-    size_t no = 0, ns = 0;
-    gt_u128 cur = 0;
-#define EMIT(LO, HI, V) do { if (v6) o6[no++] = (struct gt_range6){ (LO), (HI), (V) }; \
-    else o4[no++] = (struct gt_range4){ (uint32_t)(LO), (uint32_t)(HI), (V) }; } while (0)
-    for (size_t j = 0; j <= n; j++) {
-        int last = j == n;
-        gt_u128 lo = last ? 0 : dim_lo(&d, j);
-        while (ns) {
-            size_t t = st[ns - 1];
-            gt_u128 thi = dim_hi(&d, t);
-            if (thi < cur) {                    /* hidden by later ranges */
-                ns--;
-                continue;
-            }
-            if (last || thi < lo) {             /* resumes after later ones, and ends */
-                EMIT(cur, thi, dim_val(&d, t));
-                ns--;
-                if (thi == top) {               /* everything still open is covered */
-                    ns = 0;
-                    break;
-                }
-                cur = thi + 1;
-                continue;
-            }
-            if (cur < lo)
-                EMIT(cur, lo - 1, dim_val(&d, t));
-            break;
-        }
-        if (!last) {
-            st[ns++] = j;
-            cur = lo;
-        }
-    }
-#undef EMIT
-    free(st);
-    /* the arrays are the set's own (realloc-compatible): replace them */
-    if (v6) {
-        free(rs->v6);
-        rs->v6 = o6;
-        rs->n6 = no;
-        rs->cap6 = 2 * n + 1;
-    } else {
-        free(rs->v4);
-        rs->v4 = o4;
-        rs->n4 = no;
-        rs->cap4 = 2 * n + 1;
-    }
-    return 0;
-}
-
-/* Disjoint, sorted ranges for the class sweep. */
-static int canonicalize(struct gt_rangeset *rs)
-{
-    int a = resolve_family(rs, 0), b = resolve_family(rs, 1);
-    if (a < 0 || b < 0)
-        return -1;
-    if (a || b)
-        return gt_rangeset_normalize(rs);
-    return 0;
-}
-
 /* Start-up work runs on two threads where it splits cleanly: the ASN files
  * load while the country DB is walked, and the IPv6 trie builds while the
  * IPv4 one does. When a thread cannot be created the job runs inline. */
@@ -372,7 +239,7 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
     static const struct gt_classifier_opts nothing_to_read;
     struct asn_job aj = { .opts = opts, .rs = &rs[DIM_ASN], .orgs = c->orgs };
     if (opts->asn_ranges) {
-        if (copy_rangeset(&rs[DIM_ASN], opts->asn_ranges))
+        if (cls_copy_rangeset(&rs[DIM_ASN], opts->asn_ranges))
             goto oom;
         aj.opts = &nothing_to_read;   /* read by the caller already */
     }
@@ -389,10 +256,10 @@ gt_classifier *gt_classifier_build(const struct gt_classifier_opts *opts, char *
         snprintf(ebuf, sizeof ebuf, "%s", aj.err);
         goto fail;
     }
-    if (opts->upstream_ranges && copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
+    if (opts->upstream_ranges && cls_copy_rangeset(&rs[DIM_UP], opts->upstream_ranges))
         goto oom;
     for (int k = 0; k < NDIM; k++)
-        if (canonicalize(&rs[k]))
+        if (cls_canonicalize(&rs[k]))
             goto oom;
 
     /* class 0 is "unknown everywhere" */
@@ -490,150 +357,4 @@ void gt_classifier_free(gt_classifier *c)
         munmap(c->file_map, c->file_bytes);
     free(c->cache_file);
     free(c);
-}
-
-/* Batches walk LANES lookups in lockstep, one trie level per round, and
- * prefetch each lane's next node (and finally its leaf) before touching
- * the others: the cache misses of independent lookups overlap instead of
- * queueing behind one another. */
-#define LANES 16
-
-void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
-{
-    const struct gt_poptrie *pt = &c->lk.v4;
-    const unsigned sh = 32 - pt->sbits;
-    size_t i = 0;
-    for (size_t l = 0; l < LANES && l < n; l++)
-        __builtin_prefetch(&pt->direct[addrs[l] >> sh]);
-    /* the last group may be partial: a burst's few addresses are batched too */
-    for (; i < n; i += LANES) {
-        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
-        const struct gt_pt_node *nd[LANES];
-        uint64_t k[LANES];
-        uint32_t leaf[LANES];
-        uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < m; l++) {
-            if (i + LANES + l < n)
-                __builtin_prefetch(&pt->direct[addrs[i + LANES + l] >> sh]);
-            uint32_t e = pt->direct[addrs[i + l] >> sh];
-            if (e & GT_PT_LEAF) {
-                ids[i + l] = e & ~GT_PT_LEAF;
-            } else {
-                nd[l] = &pt->nodes[e];
-                __builtin_prefetch(nd[l]);
-                k[l] = (uint64_t)addrs[i + l] << (32 + pt->sbits);
-                pending |= 1u << l;
-            }
-        }
-        while (pending) {
-            for (uint32_t m = pending; m; m &= m - 1) {
-                unsigned l = (unsigned)__builtin_ctz(m);
-                unsigned v = (unsigned)(k[l] >> 58);
-                uint64_t upto = ((uint64_t)2 << v) - 1;
-                const struct gt_pt_node *x = nd[l];
-                if (x->vector & ((uint64_t)1 << v)) {
-                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
-                    __builtin_prefetch(nd[l]);
-                    k[l] <<= 6;
-                } else {
-                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
-                    __builtin_prefetch(&pt->leaves[leaf[l]]);
-                    pending &= ~(1u << l);
-                    resolve |= 1u << l;
-                }
-            }
-        }
-        for (; resolve; resolve &= resolve - 1) {
-            unsigned l = (unsigned)__builtin_ctz(resolve);
-            ids[i + l] = pt->leaves[leaf[l]];
-        }
-    }
-}
-
-void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n)
-{
-    const struct gt_poptrie *pt = &c->lk.v6;
-    const unsigned sh = pt->sbits <= 16 ? 16 - pt->sbits : 0;   /* direct index from the first two bytes */
-    size_t i = 0;
-    for (size_t l = 0; l < LANES && l < n; l++)
-        __builtin_prefetch(&pt->direct[((unsigned)addrs[l][0] << 8 | addrs[l][1]) >> sh]);
-    for (; i < n; i += LANES) {
-        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
-        const struct gt_pt_node *nd[LANES];
-        gt_u128 k[LANES];
-        uint32_t leaf[LANES];
-        uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < m; l++) {
-            if (i + LANES + l < n)
-                __builtin_prefetch(&pt->direct[((unsigned)addrs[i + LANES + l][0] << 8 | addrs[i + LANES + l][1]) >> sh]);
-            uint64_t hi, lo;
-            memcpy(&hi, addrs[i + l], 8);
-            memcpy(&lo, addrs[i + l] + 8, 8);
-            gt_u128 a = ((gt_u128)__builtin_bswap64(hi) << 64) | __builtin_bswap64(lo);
-            uint32_t e = pt->direct[(uint32_t)(a >> (128 - pt->sbits))];
-            if (e & GT_PT_LEAF) {
-                ids[i + l] = e & ~GT_PT_LEAF;
-            } else {
-                nd[l] = &pt->nodes[e];
-                __builtin_prefetch(nd[l]);
-                k[l] = a << pt->sbits;
-                pending |= 1u << l;
-            }
-        }
-        while (pending) {
-            for (uint32_t m = pending; m; m &= m - 1) {
-                unsigned l = (unsigned)__builtin_ctz(m);
-                unsigned v = (unsigned)(k[l] >> 122);
-                uint64_t upto = ((uint64_t)2 << v) - 1;
-                const struct gt_pt_node *x = nd[l];
-                if (x->vector & ((uint64_t)1 << v)) {
-                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
-                    __builtin_prefetch(nd[l]);
-                    k[l] <<= 6;
-                } else {
-                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
-                    __builtin_prefetch(&pt->leaves[leaf[l]]);
-                    pending &= ~(1u << l);
-                    resolve |= 1u << l;
-                }
-            }
-        }
-        for (; resolve; resolve &= resolve - 1) {
-            unsigned l = (unsigned)__builtin_ctz(resolve);
-            ids[i + l] = pt->leaves[leaf[l]];
-        }
-    }
-}
-
-uint32_t gt_classifier_nclasses(const gt_classifier *c)
-{
-    return c->nclasses;
-}
-
-const struct gt_class *gt_classifier_class(const gt_classifier *c, uint32_t id)
-{
-    return &c->classes[id < c->nclasses ? id : 0];
-}
-
-const char *gt_classifier_asn_org(const gt_classifier *c, uint32_t asn)
-{
-    return gt_asn_orgs_get(c->orgs, asn);
-}
-
-const char *gt_classifier_upstream_name(const gt_classifier *c, uint32_t upstream)
-{
-    if (upstream == 0 || upstream >= c->n_upstream_names || c->up_off[upstream] >= c->up_alen)
-        return "";
-    return c->up_arena + c->up_off[upstream];
-}
-
-size_t gt_classifier_memory(const gt_classifier *c)
-{
-    return gt_poptrie_memory(&c->lk.v4) + gt_poptrie_memory(&c->lk.v6) +
-           (size_t)c->nclasses * sizeof *c->classes;
-}
-
-double gt_classifier_build_seconds(const gt_classifier *c)
-{
-    return c->build_seconds;
 }
