@@ -1,7 +1,9 @@
 #!/bin/sh
 # Full anomaly evaluation: for each seed, four scenarios (labels + per-bin
-# counts; add PCAP=1 for the pcaps too, GBs at these rates), replayed through
-# the anomaly module and scored per kind, pooled over the seeds:
+# counts; add PCAP=1 for the pcaps too, GBs at these rates), the counts
+# replayed through the detector chain (anomaly_replay --bins: the budget
+# shared over the scenario's countries) and scored per kind, pooled over
+# the seeds:
 #   poisson  30 h, 120 countries, Poisson packets at 0.01..50 /s
 #   flows    12 h, 120 countries, flows (Poisson starts at 0.01..10 /s,
 #            heavy-tailed sizes), level shifts

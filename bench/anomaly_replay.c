@@ -1,93 +1,149 @@
-/* Drives the anomaly module over a scenario of bench/gen_scenario, until
- * `geotap analyze --events` does: either from the scenario's own per-bin
- * counts (--bins) or by reading its pcap (--pcap), classifying both
- * addresses of every frame with the compiled classifier and counting bins
- * itself. Writes the events as JSON lines (--events FILE, default stdout).
+/* Replays a scenario of bench/gen_scenario through the library's pipeline,
+ * for bench/anomaly_eval.sh and the anomaly tests. Writes the events as
+ * JSON lines (--events FILE, default stdout) or readable lines (--text).
+ *   --pcap FILE: the capture through the sensor (sensor.h) with the
+ *     classification `geotap analyze --events` builds (every country of the
+ *     database, the scenario's sensor network as home): its events are
+ *     analyze's, byte for byte.
+ *   --bins FILE: the scenario's own per-bin counts of its countries into
+ *     the detector-and-sinks chain the sensor's bins go through (fleet.h,
+ *     as `geotap merge` feeds it); the budget is shared over the
+ *     scenario's keys only (--budget-keys changes that), so thresholds
+ *     differ from the pcap's by ln(1/alpha).
  *
  * usage: anomaly_replay --labels FILE (--bins FILE | --pcap FILE)
- *        [--events FILE] [--text] [--fa-per-day B] [--budget-keys K] [--country-db FILE]
- *        [--upstream CC=CC2]
- *
- * --upstream KP=CN: attribution input as the CLI would pass it: KP's
- * upstream carries KP's and CN's traffic (the per-bin upstream total is the
- * sum of both keys' packets).
+ *        [--events FILE] [--text] [--fa-per-day B] [--budget-keys K]
+ *        [--country-db FILE] [--home-net CIDR]
  */
 #include <inttypes.h>
-#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "geotap/datadir.h"
 #include "geotap/anomaly.h"
-#include "geotap/classifier.h"
 #include "geotap/events.h"
-#include "geotap/geodata.h"
-
-#define NS 1000000000LL
-
-struct counter {
-    uint32_t n, width;
-    int32_t up_key, up_other;   /* --upstream: key, and the key sharing its upstream; -1 = none */
-    int64_t bin;                /* current bin start (s), INT64_MIN before the first */
-    struct gt_counts *c;
-    int64_t *first, *last;
-    uint64_t packets;
-    gt_anomaly *a;
-};
-
-static void flush_bin(struct counter *k)
-{
-    struct gt_bin b = { .start = k->bin, .width = k->width, .nkeys = k->n, .counts = k->c,
-                        .first_ns = k->first, .last_ns = k->last };
-    b.stats.packets = b.stats.ip = k->packets;
-    if (k->up_key >= 0) {
-        const struct gt_counts *x = &k->c[k->up_key], *y = &k->c[k->up_other];
-        uint64_t up[2] = { 0, x->pkts_from + x->pkts_to + y->pkts_from + y->pkts_to };
-        gt_anomaly_upstream_counts(k->a, up, 2);
-    }
-    gt_anomaly_bin(k->a, &b);
-    memset(k->c, 0, k->n * sizeof *k->c);
-    memset(k->first, 0, k->n * sizeof *k->first);
-    memset(k->last, 0, k->n * sizeof *k->last);
-    k->packets = 0;
-}
-
-/* Close bins up to the one holding time t (s); empty bins are delivered too. */
-static void advance(struct counter *k, int64_t t)
-{
-    int64_t b = t - ((t % k->width) + k->width) % k->width;
-    if (k->bin == INT64_MIN)
-        k->bin = b;
-    while (k->bin < b) {
-        flush_bin(k);
-        k->bin += k->width;
-    }
-}
-
-static void add(struct counter *k, uint32_t key, int from, int64_t tns)
-{
-    if (from)
-        k->c[key].pkts_from++;
-    else
-        k->c[key].pkts_to++;
-    if (!k->first[key])
-        k->first[key] = tns;
-    else
-        gt_counts_gap(&k->c[key], k->last[key], tns);
-    k->last[key] = tns;
-}
+#include "geotap/fleet.h"
+#include "geotap/sensor.h"
 
 static void usage(void)
 {
     fprintf(stderr, "usage: anomaly_replay --labels FILE (--bins FILE | --pcap FILE) [--events FILE] [--text]\n"
-                    "       [--fa-per-day B] [--budget-keys K] [--country-db FILE]\n");
+                    "       [--fa-per-day B] [--budget-keys K] [--country-db FILE] [--home-net CIDR]\n");
     exit(2);
+}
+
+static void notice(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "anomaly_replay: %s\n", msg);
+}
+
+static void summary(const gt_anomaly *a, const struct gt_keys *keys, uint32_t width)
+{
+    uint32_t ids[16];
+    uint32_t nm = gt_anomaly_not_measurable(a, ids, 16);
+    fprintf(stderr, "anomaly_replay: %u keys, bin %u s, threshold %.2f, %u not measurable:", keys->nkeys, width,
+            gt_anomaly_threshold(a, width), nm);
+    for (uint32_t i = 0; i < nm && i < 16; i++)
+        fprintf(stderr, " %s", keys->keys[ids[i]].cc);
+    fputc('\n', stderr);
+}
+
+/* The sensor over the pcap, configured as analyze --events is by default. */
+static int run_pcap(const char *pcapf, const char *cdb, const char *home, uint32_t width, double fa,
+                    FILE *out, int text)
+{
+    const char *files[1] = { pcapf };
+    struct gt_sensor_config sc = {
+        .files = files, .nfiles = 1, .bin_seconds = width, .detect = 1, .fa_per_day = fa,
+        .setup = { .country_db = cdb, .home = { home }, .n_home = 1, .dims = GT_DIM_COUNTRY, .attribution = 1 },
+        .notice = notice,
+    };
+    char err[1024];
+    gt_sensor *s = gt_sensor_new(&sc, err, sizeof err);
+    struct gt_sink sink;
+    if (!s || gt_events_sink(&sink, out, 0, text, gt_sensor_keys(s), gt_sensor_classifier(s), "anomaly_replay") ||
+        gt_sensor_add_sink(s, sink)) {
+        fprintf(stderr, "anomaly_replay: %s\n", s ? "out of memory" : err);
+        gt_sensor_free(s);
+        return 2;
+    }
+    int rc = gt_sensor_run(s, err, sizeof err);
+    if (rc != 0 && err[0])
+        fprintf(stderr, "anomaly_replay: %s\n", err);
+    summary(gt_sensor_anomaly(s), gt_sensor_keys(s), width);
+    gt_sensor_free(s);
+    return rc ? 2 : 0;
+}
+
+/* The counts file ("B start", then "K key count first last [starts idle_ms]"
+ * per key with traffic) as bins into the chain; empty bins delivered too. */
+static int run_bins(const char *binsf, const struct gt_keys *gk, uint32_t width, const struct gt_anomaly_opts *o,
+                    FILE *out, int text)
+{
+    FILE *bf = fopen(binsf, "r");
+    if (!bf) {
+        fprintf(stderr, "anomaly_replay: cannot read %s\n", binsf);
+        return 2;
+    }
+    uint32_t n = gk->nkeys;
+    struct gt_counts *c = calloc(n, sizeof *c);
+    int64_t *first = calloc(n, sizeof *first), *last = calloc(n, sizeof *last);
+    gt_chain *ch = gt_chain_new(gk, 1, o);
+    struct gt_sink sink;
+    if (!c || !first || !last || !ch || gt_events_sink(&sink, out, 0, text, gk, NULL, "anomaly_replay") ||
+        gt_chain_add_sink(ch, sink)) {
+        fprintf(stderr, "anomaly_replay: out of memory\n");
+        return 2;
+    }
+    struct gt_bin b = { .start = INT64_MIN, .width = width, .nkeys = n, .counts = c, .first_ns = first, .last_ns = last };
+    char line[1024];
+    long long start;
+    unsigned key, st, idle;
+    uint64_t cnt;
+    int64_t f, l;
+    while (fgets(line, sizeof line, bf)) {
+        st = idle = 0;
+        if (sscanf(line, "B %lld", &start) == 1) {
+            int64_t t = start - ((start % width) + width) % width;
+            if (b.start == INT64_MIN)
+                b.start = t;
+            while (b.start < t) {
+                gt_chain_bin(ch, &b);
+                memset(c, 0, n * sizeof *c);
+                memset(first, 0, n * sizeof *first);
+                memset(last, 0, n * sizeof *last);
+                b.stats.packets = b.stats.ip = 0;
+                b.start += width;
+            }
+        } else if (sscanf(line, "K %u %" SCNu64 " %" SCNd64 " %" SCNd64 " %u %u", &key, &cnt, &f, &l, &st, &idle) >= 4 &&
+                   key < n) {
+            c[key].pkts_from += cnt;
+            c[key].starts += st;
+            c[key].idle_ms += idle;
+            first[key] = f;
+            last[key] = l;
+            b.stats.packets += cnt;
+            b.stats.ip += cnt;
+        }
+    }
+    fclose(bf);
+    if (b.start != INT64_MIN)
+        gt_chain_bin(ch, &b);
+    char err[512];
+    int rc = gt_chain_finish(ch, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "anomaly_replay: %s\n", err);
+    summary(gt_chain_anomaly(ch), gk, width);
+    gt_chain_free(ch);
+    free(c); free(first); free(last);
+    return rc ? 2 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *labels = NULL, *binsf = NULL, *pcapf = NULL, *evf = NULL, *cdb = NULL, *ups = NULL;
+    const char *labels = NULL, *binsf = NULL, *pcapf = NULL, *evf = NULL, *cdb = NULL;
+    const char *home = "192.0.2.0/24";  /* gen_scenario's sensor network */
     int text = 0;
     struct gt_anomaly_opts o = { 0 };
     for (int i = 1; i < argc; i++) {
@@ -100,158 +156,61 @@ int main(int argc, char **argv)
         else if (!strcmp(opt, "--pcap")) pcapf = v;
         else if (!strcmp(opt, "--events")) evf = v;
         else if (!strcmp(opt, "--country-db")) cdb = v;
+        else if (!strcmp(opt, "--home-net")) home = v;
         else if (!strcmp(opt, "--fa-per-day")) o.fa_per_day = atof(v);
         else if (!strcmp(opt, "--budget-keys")) o.budget_keys = (uint32_t)atoi(v);
-        else if (!strcmp(opt, "--upstream")) ups = v;
         else usage();
     }
-    if (!labels || !!binsf == !!pcapf)
+    if (!labels || !!binsf == !!pcapf || (pcapf && o.budget_keys))
         usage();
 
-    /* keys and bin width from the labels */
+    /* keys (for --bins) and bin width from the labels */
     FILE *lf = fopen(labels, "r");
     if (!lf) {
         fprintf(stderr, "anomaly_replay: cannot read %s\n", labels);
         return 2;
     }
+    struct gt_keys gk = { .dims = GT_DIM_COUNTRY };
     struct gt_key *keys = NULL;
-    uint32_t n = 0, cap = 0, width = 60;
-    static int32_t cc2key[65536];
-    memset(cc2key, -1, sizeof cc2key);
+    uint32_t cap = 0, width = 60;
     char line[1024];
     while (fgets(line, sizeof line, lf)) {
         const char *p;
         if (strstr(line, "\"type\":\"scenario\"") && (p = strstr(line, "\"bin\":")))
             width = (uint32_t)atoi(p + 6);
         if (strstr(line, "\"type\":\"key\"") && (p = strstr(line, "\"country\":\""))) {
-            if (n == cap) {
+            if (gk.nkeys == cap) {
                 cap = cap ? 2 * cap : 256;
-                keys = realloc(keys, cap * sizeof *keys);
+                struct gt_key *nk = realloc(keys, cap * sizeof *nk);
+                if (!nk) {
+                    fprintf(stderr, "anomaly_replay: out of memory\n");
+                    return 2;
+                }
+                keys = nk;
             }
-            memset(&keys[n], 0, sizeof keys[n]);
-            keys[n].cc[0] = p[11];
-            keys[n].cc[1] = p[12];
-            cc2key[GT_CC_PACK(p[11], p[12])] = (int32_t)n;
-            n++;
+            memset(&keys[gk.nkeys], 0, sizeof keys[gk.nkeys]);
+            keys[gk.nkeys].cc[0] = p[11];
+            keys[gk.nkeys].cc[1] = p[12];
+            gk.nkeys++;
         }
     }
     fclose(lf);
-    if (!n || !width) {
+    gk.keys = keys;
+    if (!gk.nkeys || !width) {
         fprintf(stderr, "anomaly_replay: %s: no keys or bin width\n", labels);
         return 2;
     }
-    struct gt_keys gk = { .dims = GT_DIM_COUNTRY, .nkeys = n, .keys = keys };
-
     FILE *out = stdout;
     if (evf && strcmp(evf, "-") && !(out = fopen(evf, "w"))) {
         fprintf(stderr, "anomaly_replay: cannot write %s\n", evf);
         return 2;
     }
-    struct gt_events_out eo = { .f = out, .keys = &gk, .text = text };
-    o.on_event = gt_events_out_fn;
-    o.ctx = &eo;
-    struct counter k = { .n = n, .width = width, .bin = INT64_MIN, .up_key = -1, .up_other = -1 };
-    if (ups) {
-        if (strlen(ups) != 5 || ups[2] != '=' ||
-            (k.up_key = cc2key[GT_CC_PACK(ups[0], ups[1])]) < 0 ||
-            (k.up_other = cc2key[GT_CC_PACK(ups[3], ups[4])]) < 0) {
-            fprintf(stderr, "anomaly_replay: --upstream %s: want CC=CC2, both countries of the scenario\n", ups);
-            return 2;
-        }
+    int rc = pcapf ? run_pcap(pcapf, cdb, home, width, o.fa_per_day, out, text)
+                   : run_bins(binsf, &gk, width, &o, out, text);
+    if (out != stdout && fclose(out) != 0 && rc == 0) {
+        fprintf(stderr, "anomaly_replay: %s: write failed\n", evf);
+        rc = 2;
     }
-    k.c = calloc(n, sizeof *k.c);
-    k.first = calloc(n, sizeof *k.first);
-    k.last = calloc(n, sizeof *k.last);
-    k.a = gt_anomaly_new(&o, &gk);
-    if (!k.a || !k.c || !k.first || !k.last || (k.up_key >= 0 && gt_anomaly_set_upstream(k.a, (uint32_t)k.up_key, 1) < 0)) {
-        fprintf(stderr, "anomaly_replay: out of memory\n");
-        return 2;
-    }
-
-    if (binsf) {
-        FILE *bf = fopen(binsf, "r");
-        if (!bf) {
-            fprintf(stderr, "anomaly_replay: cannot read %s\n", binsf);
-            return 2;
-        }
-        long long start;
-        unsigned key;
-        uint64_t c;
-        int64_t f, l;
-        unsigned st, idle;
-        while (fgets(line, sizeof line, bf)) {
-            st = idle = 0;
-            if (sscanf(line, "B %lld", &start) == 1) {
-                advance(&k, start);
-            } else if (sscanf(line, "K %u %" SCNu64 " %" SCNd64 " %" SCNd64 " %u %u", &key, &c, &f, &l, &st, &idle) >= 4 &&
-                       key < n) {
-                k.c[key].pkts_from += c;
-                k.c[key].starts += st;
-                k.c[key].idle_ms += idle;
-                k.first[key] = f;
-                k.last[key] = l;
-                k.packets += c;
-            }
-        }
-        fclose(bf);
-        if (k.bin != INT64_MIN)
-            flush_bin(&k);
-    } else {
-        char err[512], perr[PCAP_ERRBUF_SIZE];
-        struct gt_classifier_opts co = { .country_db = cdb ? cdb : gt_default_country_db() };
-        gt_classifier *cls = gt_classifier_build(&co, err, sizeof err);
-        if (!cls) {
-            fprintf(stderr, "anomaly_replay: %s\n", err);
-            return 2;
-        }
-        pcap_t *p = pcap_open_offline_with_tstamp_precision(pcapf, PCAP_TSTAMP_PRECISION_NANO, perr);
-        if (!p) {
-            fprintf(stderr, "anomaly_replay: %s\n", perr);
-            return 2;
-        }
-        struct pcap_pkthdr *h;
-        const u_char *d;
-        int r;
-        uint64_t unknown = 0;
-        while ((r = pcap_next_ex(p, &h, &d)) == 1) {
-            int64_t tns = (int64_t)h->ts.tv_sec * NS + h->ts.tv_usec;
-            advance(&k, (int64_t)h->ts.tv_sec);
-            k.packets++;
-            /* the generator's frames: Ethernet II + IPv4 */
-            if (h->caplen < 34 || d[12] != 0x08 || d[13] != 0x00 || (d[14] >> 4) != 4)
-                continue;
-            for (int dir = 0; dir < 2; dir++) {
-                const u_char *a = d + 26 + 4 * dir;
-                uint32_t addr = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-                const struct gt_class *cl = gt_classifier_class(cls, gt_classify4(cls, addr));
-                int32_t key = cc2key[GT_CC_PACK(cl->cc[0], cl->cc[1])];
-                if (key >= 0)
-                    add(&k, (uint32_t)key, dir == 0, tns);
-                else
-                    unknown++;
-            }
-        }
-        if (r == PCAP_ERROR) {
-            fprintf(stderr, "anomaly_replay: %s: %s\n", pcapf, pcap_geterr(p));
-            return 2;
-        }
-        if (k.bin != INT64_MIN)
-            flush_bin(&k);
-        pcap_close(p);
-        gt_classifier_free(cls);
-        fprintf(stderr, "anomaly_replay: %" PRIu64 " addresses outside the scenario's countries\n", unknown);
-    }
-    gt_anomaly_finish(k.a);
-    uint32_t ids[16];
-    uint32_t nm = gt_anomaly_not_measurable(k.a, ids, 16);
-    fprintf(stderr, "anomaly_replay: %u keys, bin %u s, threshold %.2f, %u not measurable:", n, width,
-            gt_anomaly_threshold(k.a, width), nm);
-    for (uint32_t i = 0; i < nm && i < 16; i++)
-        fprintf(stderr, " %s", keys[ids[i]].cc);
-    fputc('\n', stderr);
-    if (out != stdout)
-        fclose(out);
-    gt_anomaly_free(k.a);
-    free(k.c); free(k.first); free(k.last); free(keys);
-    return 0;
+    free(keys);
+    return rc;
 }

@@ -55,14 +55,6 @@ static void publish(gt_sensor *s)
     gt_seqlock_end(&s->pub);
 }
 
-static void on_event(void *ctx, const struct gt_event *ev)
-{
-    gt_sensor *s = ctx;
-    for (unsigned i = 0; i < s->nsinks; i++)
-        if (s->sinks[i].event)
-            s->sinks[i].event(s->sinks[i].self, ev);
-}
-
 /* Write the learned state (atomically: anomaly_state.c); counted. */
 static void save_state(gt_sensor *s, int final)
 {
@@ -80,7 +72,9 @@ static void phase(gt_sensor *s, enum gt_sensor_phase ph, const char *msg)
         s->c.phase(s->c.ctx, ph, msg);
 }
 
-/* The engine's bin consumer: attribution, sinks, then the detector. */
+/* The engine's bin consumer: attribution, then the chain (sinks, the
+ * detector, the sinks that want its view: the one path merge and the
+ * anomaly replay feed too). */
 static void on_bin(void *ctx, const struct gt_bin *bin)
 {
     gt_sensor *s = ctx;
@@ -89,20 +83,14 @@ static void on_bin(void *ctx, const struct gt_bin *bin)
         gt_attribution_bin(s->attr, bin, &pb);
         bin = &pb;
     }
-    for (unsigned i = 0; i < s->nsinks; i++)
-        if (s->sinks[i].bin && !s->sinks[i].after_detector)
-            s->sinks[i].bin(s->sinks[i].self, bin);
+    gt_chain_bin(s->chain, bin);
     if (s->det) {
-        gt_anomaly_bin(s->det, bin);
         double every = s->c.state_every_s > 0 ? s->c.state_every_s : STATE_SAVE_S;
         if (s->c.state && gt_mono_s() - s->state_saved >= every) {
             s->state_saved = gt_mono_s();
             save_state(s, 0);
         }
     }
-    for (unsigned i = 0; i < s->nsinks; i++)
-        if (s->sinks[i].bin && s->sinks[i].after_detector)
-            s->sinks[i].bin(s->sinks[i].self, bin);
     s->st.bins++;
     s->st.last_bin = bin->start;
     s->st.totals = gt_engine_totals(s->eng);
@@ -228,20 +216,19 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
         atomic_init(&s->wk[i].done, 0);
     }
     s->st.nworkers = s->nw;
+    struct gt_anomaly_opts ao = { .fa_per_day = c->fa_per_day };
+    const struct gt_setup *st = &s->first->st;
+    if (!(s->chain = gt_chain_new(&st->keys, c->detect, &ao))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    s->det = gt_chain_anomaly(s->chain);
     if (c->detect) {
-        struct gt_anomaly_opts ao;
-        memset(&ao, 0, sizeof ao);
-        ao.fa_per_day = c->fa_per_day;
-        ao.on_event = on_event;
-        ao.ctx = s;
-        const struct gt_setup *st = &s->first->st;
-        if (!(s->det = gt_anomaly_new(&ao, &st->keys)) ||
-            (st->fine && !(s->attr = gt_attribution_new(&st->count, &st->keys, st->proj, st->count_up2,
-                                                        st->n_upstreams, s->det)))) {
+        if (st->fine && !(s->attr = gt_attribution_new(&st->count, &st->keys, st->proj, st->count_up2,
+                                                       st->n_upstreams, s->det))) {
             snprintf(err, errlen, "out of memory");
             goto fail;
         }
-        gt_detect_ignore_unknown(s->det, &st->keys);
         s->state_saved = gt_mono_s();
         if (c->state && c->bin_seconds && gt_anomaly_load(s->det, c->state, c->bin_seconds, err, errlen) < 0)
             note(s, "%s; starting with no learned state%s", err, "");
@@ -256,12 +243,7 @@ fail:
 
 int gt_sensor_add_sink(gt_sensor *s, struct gt_sink sink)
 {
-    struct gt_sink *n = realloc(s->sinks, (s->nsinks + 1) * sizeof *n);
-    if (!n)
-        return -1;
-    s->sinks = n;
-    s->sinks[s->nsinks++] = sink;
-    return 0;
+    return gt_chain_add_sink(s->chain, sink);
 }
 
 int gt_sensor_add_stats(gt_sensor *s, gt_sensor_stats_fn fn, void *self)
@@ -499,16 +481,11 @@ int gt_sensor_run(gt_sensor *s, char *err, size_t errlen)
     gt_source_drop_totals(s->src, s->st.drops);
     s->st.totals = gt_engine_totals(s->eng);
     publish(s);
-    if (s->det) {
-        gt_anomaly_finish(s->det);
-        if (s->c.state)
-            save_state(s, 1);
-    }
-    for (unsigned i = 0; i < s->nsinks; i++) {
-        char e[512] = "";
-        if (s->sinks[i].finish && s->sinks[i].finish(s->sinks[i].self, e, sizeof e) != 0)
-            set_err(s, e);
-    }
+    char e[512] = "";
+    if (gt_chain_finish(s->chain, e, sizeof e) != 0)
+        set_err(s, e);
+    if (s->det && s->c.state)
+        save_state(s, 1);
     publish(s);     /* with the sinks' final counters */
     snprintf(err, errlen, "%s", s->err);
     return s->err[0] || s->src_errors ? -1 : 0;
@@ -563,13 +540,9 @@ void gt_sensor_free(gt_sensor *s)
 {
     if (!s)
         return;
-    for (unsigned i = 0; i < s->nsinks; i++)
-        if (s->sinks[i].free)
-            s->sinks[i].free(s->sinks[i].self);
-    free(s->sinks);
     free(s->stats);
     gt_attribution_free(s->attr);
-    gt_anomaly_free(s->det);
+    gt_chain_free(s->chain);    /* the sinks and the detector */
     /* The engine retires every build but the first. */
     gt_engine_free(s->eng);
     if (!s->eng && s->cur != s->first)

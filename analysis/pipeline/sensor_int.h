@@ -7,6 +7,7 @@
 #include "geotap/anomaly.h"
 #include "geotap/attribution.h"
 #include "geotap/engine.h"
+#include "geotap/fleet.h"
 #include "geotap/seqlock.h"
 #include "geotap/source.h"
 
@@ -51,8 +52,7 @@ struct gt_sensor {
     gt_anomaly *det;
     gt_attribution *attr;
     double state_saved;               /* monotonic time of the last state save */
-    struct gt_sink *sinks;
-    unsigned nsinks;
+    gt_chain *chain;                  /* the detector (det) and the sinks, in order */
     struct { gt_sensor_stats_fn fn; void *self; } *stats;
     unsigned nstats;
     struct wk *wk;
