@@ -1,7 +1,9 @@
 /* Rotating outputs, alert delivery and notifications (cli_service.h). */
 #include "cli/cli_service.h"
 #include "geotap/clock.h"
+#include "geotap/datadir.h"
 #include "geotap/events.h"
+#include "geotap/metrics.h"
 #include "geotap/notify.h"
 #include "geotap/rotate.h"
 
@@ -278,4 +280,23 @@ void cli_notify_phase(void *ctx, enum gt_sensor_phase ph, const char *msg)
         gt_notify_stopping();
         break;
     }
+}
+
+/* The /metrics exporter, registered as a sink (owned by s from then on). */
+struct gt_metrics *cli_add_metrics(gt_sensor *s, const struct gt_setup_opts *so, const char *srcname,
+                                   long long asn_top, char *err, size_t errlen)
+{
+    struct gt_metrics_opts mo = {
+        .keys = gt_sensor_keys(s), .max_keys = gt_sensor_key_capacity(s), .cls = gt_sensor_classifier(s),
+        .anomaly = gt_sensor_anomaly(s), .sensor = s, .interface = srcname, .asn_top = (uint32_t)asn_top,
+        .country_db = so->country_db ? so->country_db : gt_default_country_db(),
+        .asn_dbs = so->asn_dbs, .n_asn = so->n_asn,
+    };
+    struct gt_metrics *m = gt_metrics_new(&mo);
+    if (!m || gt_sensor_add_sink(s, gt_metrics_sink(m)) != 0) {
+        gt_metrics_free(m);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return m;
 }

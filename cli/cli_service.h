@@ -33,4 +33,9 @@ int cli_status_sink(gt_sensor *s, const char *srcname);
 /* READY=1 with a first STATUS (after capture, port and privilege drop). */
 void cli_notify_ready(gt_sensor *s, const char *srcname);
 
+struct gt_metrics;
+/* The /metrics exporter of --listen as a sink of s (s frees it); NULL with err. */
+struct gt_metrics *cli_add_metrics(gt_sensor *s, const struct gt_setup_opts *so, const char *srcname,
+                                   long long asn_top, char *err, size_t errlen);
+
 #endif

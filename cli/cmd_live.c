@@ -12,7 +12,6 @@
 #include "geotap/dpdk_port.h"
 #include "geotap/live_pcap.h"
 #include "geotap/datadir.h"
-#include "geotap/metrics.h"
 #include "geotap/parse.h"
 #include "gt_config.h"
 
@@ -70,26 +69,6 @@ static void phase(void *ctx, enum gt_sensor_phase ph, const char *msg)
     if (ph == GT_PHASE_RELOADED)
         fprintf(stderr, "geotap live: reloaded the classification (databases, routes and maps)\n");
     cli_notify_phase(ctx, ph, msg);
-}
-
-/* Options that need the sensor's source and classification set up. */
-/* The /metrics exporter, registered as a sink (owned by s from then on). */
-static struct gt_metrics *add_metrics(gt_sensor *s, const struct gt_setup_opts *so, const char *srcname,
-                                      long long asn_top, char *err, size_t errlen)
-{
-    struct gt_metrics_opts mo = {
-        .keys = gt_sensor_keys(s), .max_keys = gt_sensor_key_capacity(s), .cls = gt_sensor_classifier(s),
-        .anomaly = gt_sensor_anomaly(s), .sensor = s, .interface = srcname, .asn_top = (uint32_t)asn_top,
-        .country_db = so->country_db ? so->country_db : gt_default_country_db(),
-        .asn_dbs = so->asn_dbs, .n_asn = so->n_asn,
-    };
-    struct gt_metrics *m = gt_metrics_new(&mo);
-    if (!m || gt_sensor_add_sink(s, gt_metrics_sink(m)) != 0) {
-        gt_metrics_free(m);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    return m;
 }
 
 static int run(const struct cli_parsed *p, struct cli_reloader *lv)
@@ -151,7 +130,7 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
                cli_view_sink(&view, s, out, format == GT_FMT_TABLE && isatty(fileno(out)), c->quiet, srcname) ||
                gt_sensor_add_sink(s, view) != 0) {
         status = 2;
-    } else if (c->listen && (!(metrics = add_metrics(s, &so, srcname, c->metrics_asn, err, sizeof err)) ||
+    } else if (c->listen && (!(metrics = cli_add_metrics(s, &so, srcname, c->metrics_asn, err, sizeof err)) ||
                              !(report = cli_add_report(s, &so, NULL, src, 1, err, sizeof err)) ||
                              !(http = gt_http_start(c->listen, report, metrics, err, sizeof err)))) {
         fprintf(stderr, "geotap live: --listen: %s\n", err);
