@@ -1,9 +1,35 @@
-# Sourced by the live-capture tests: a veth pair A (here) <-> B (inside a
-# private network namespace NS), both up with no ARP and no IPv6, so that
-# nothing but the test's replay crosses the link; a temporary folder TMP;
-# a cleanup at exit that kills LIVE_PID (if set) and removes all of it; and
-# wait_line/wait_listening for geotap live's messages.
-# Usage: veth_netns PREFIX (names PREFIX-based and $$-unique). Needs skip().
+# Sourced by the live-capture tests (live_netns, live_signals, config-reload):
+# their checks before anything starts (veth_require), a veth pair A (here) <->
+# B (inside a private network namespace NS), both up with no ARP and no IPv6,
+# so that nothing but the test's replay crosses the link; a temporary folder
+# TMP; a cleanup at exit that kills LIVE_PID (if set) and removes all of it;
+# and wait_line/wait_listening for geotap live's messages.
+# Usage: veth_require [TOOL...]; veth_netns PREFIX (names PREFIX-based, $$-unique).
+
+# skip WHY: meson's skip (77); under CI=true a missing tool is a failure
+# instead, but not being root still skips.
+skip() {
+    case "$*" in
+    "not root") ;;
+    *) if [ "${CI:-}" = true ]; then echo "FAIL (CI=true): $*"; exit 1; fi ;;
+    esac
+    echo "SKIP: $*"; exit 77
+}
+
+# veth_require [TOOL...]: root, iproute2, tcpreplay, capinfos and each TOOL;
+# sets PCAP (the shared capture every live test replays) and N, its frames
+# as capinfos counts them (the oracle for "every frame captured").
+veth_require() {
+    [ "$(id -u)" = 0 ] || skip "not root"
+    for tool in ip tcpreplay capinfos "$@"; do
+        command -v "$tool" >/dev/null || skip "no $tool"
+    done
+    PCAP="${GEOTAP_SHARED:?}/pcap/teams.pcap"
+    [ -r "$PCAP" ] || skip "no $PCAP"
+    N=$(capinfos -M -c -T "$PCAP" | awk -F'\t' 'NR == 2 { print $2 }')
+    [ "$N" -gt 0 ] 2>/dev/null || { echo "FAIL: capinfos could not count $PCAP"; exit 1; }
+}
+
 veth_netns() {
     NS="${1}n$$"
     A="${1}a$$"
