@@ -146,6 +146,12 @@ void gt_rotating_output_bin(void *ctx, const struct gt_bin *bin)
     if (ch != GT_ROT_SAME)
         gt_output_set_file(ro->out, f, ch == GT_ROT_NEW);
     gt_output_bin(ro->out, bin);
+    /* The closed bin in the file now, not when stdio's buffer fills: an
+     * operator tails it, and a crash loses no finished bin. */
+    if (fflush(f) != 0) {
+        ro->errors++;
+        snprintf(ro->err, sizeof ro->err, "%.400s: write failed: %s", ro->rot->path, strerror(errno));
+    }
 }
 
 int gt_rotating_output_finish(struct gt_rotating_output *ro)

@@ -42,8 +42,8 @@ const char *gt_rotate_path(const gt_rotate *r);
 int gt_rotate_free(gt_rotate *r, char *err, size_t errlen);
 
 /* A gt_bin_fn writing bins through a gt_output (csv or jsonl) into rotating
- * files: set out and rot, pass it as ctx. Failures are counted in errors and
- * the last one kept in err. */
+ * files, each bin flushed: set out and rot, pass it as ctx. Failures are
+ * counted in errors and the last one kept in err. */
 struct gt_rotating_output {
     struct gt_output *out;
     gt_rotate *rot;
