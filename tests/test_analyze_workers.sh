@@ -74,7 +74,9 @@ for i in range(100000):
 out.write(struct.pack("<IIII", us // 1000000, 0, 60, 60) + bytes(10))   # cut short
 PY
 WS="2 4" same "generated (csv)" --format csv --bin 10 "$tmp/gen.pcap"
-EV=1 same "generated (jsonl, country and ASN, events)" --format jsonl --by country,asn --bin 1 "$tmp/gen.pcap"
+# 5 s bins: the three capture gaps are events as with 1 s bins, at a fifth of
+# the rows (every key seen so far has a row in every bin: 2.8M rows at 1 s)
+EV=1 same "generated (jsonl, country and ASN, events)" --format jsonl --by country,asn --bin 5 "$tmp/gen.pcap"
 # the cut record is reported, and every whole frame counted
 grep -q "corrupt or truncated" "$tmp/1.err" || { echo "FAIL: the cut record was not reported"; fail=1; }
 # per-frame upstream rules (source MAC, VLAN): resolved by the classify threads

@@ -34,7 +34,7 @@ SHARED = os.environ["GEOTAP_SHARED"]
 ART = os.path.join(BUILD, "test-artefacts")
 TEST_DB = os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb")
 TEST_ASN = os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")
-from checks import check, failures  # noqa: E402
+from checks import check, failures, skip  # noqa: E402
 
 
 def ts(s):
@@ -313,8 +313,7 @@ def cli_errors(tmp):
 def main():
     why = browser.available()
     if why:
-        print("SKIP: " + why)
-        return 77
+        skip(why)
     b = browser.Browser()
     try:
         with tempfile.TemporaryDirectory() as tmp:
