@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct gt_pcap_file {
     int swapped, nsec;
     int classic;                 /* pcap (not pcapng): 32-bit unsigned seconds and fraction */
     uint32_t snaplen;
+    int view;                    /* a gt_pcap_file_view: borrows map, filter and handle; owns nothing */
     char err[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -306,6 +308,10 @@ void gt_pcap_file_close(gt_pcap_file *f)
 {
     if (!f)
         return;
+    if (f->view) {
+        free(f);
+        return;
+    }
     unmap(f);
     if (f->have_prog)
         pcap_freecode(&f->prog);
@@ -313,4 +319,90 @@ void gt_pcap_file_close(gt_pcap_file *f)
         pcap_close(f->p);
     free(f->path);
     free(f);
+}
+
+/* -- parts of one mapped file (pcap_file.h "Parts") -- */
+
+#define SYNC_CHAIN 16         /* consecutive plausible records that make a record boundary */
+#define SYNC_SPAN 86400u      /* ... whose seconds lie within a day of the first's */
+
+int gt_pcap_file_splittable(const gt_pcap_file *f)
+{
+    return f->map && !f->view && f->off == 24 && f->records == 0;
+}
+
+/* A record at off that a capture could hold: whole, caplen within the
+ * snapshot and the original length, a fraction below one second. Its
+ * seconds in *sec; 0 when it is not. */
+static int plausible(const gt_pcap_file *f, uint64_t off, uint32_t *sec)
+{
+    if (f->size - off < 16)
+        return 0;
+    const uint8_t *r = f->map + off;
+    uint32_t cl = rd32(r + 8, f->swapped), wl = rd32(r + 12, f->swapped), frac = rd32(r + 4, f->swapped);
+    *sec = rd32(r, f->swapped);
+    return cl <= f->snaplen && cl <= wl && wl <= MAX_CAPLEN && cl <= f->size - off - 16 &&
+           frac < (f->nsec ? 1000000000u : 1000000u);
+}
+
+uint64_t gt_pcap_file_resync(const gt_pcap_file *f, uint64_t from, uint64_t to)
+{
+    if (to > f->size)
+        to = f->size;
+    for (uint64_t p = from < 24 ? 24 : from; p < to; p++) {
+        uint64_t q = p;
+        uint32_t s0 = 0, s;
+        unsigned k = 0;
+        for (; k < SYNC_CHAIN && q < f->size && plausible(f, q, &s); k++) {
+            if (k == 0)
+                s0 = s;
+            else if ((s > s0 ? s - s0 : s0 - s) > SYNC_SPAN)
+                break;
+            q += 16 + (uint64_t)rd32(f->map + q + 8, f->swapped);
+        }
+        if (k == SYNC_CHAIN || (k > 0 && q == f->size))   /* a chain, or one that ends the file exactly */
+            return p;
+    }
+    return to;
+}
+
+gt_pcap_file *gt_pcap_file_view(const gt_pcap_file *f, uint64_t off)
+{
+    gt_pcap_file *v = malloc(sizeof *v);
+    if (!v)
+        return NULL;
+    memcpy(v, f, offsetof(struct gt_pcap_file, err));
+    v->err[0] = 0;
+    v->view = 1;
+    v->off = off < 24 ? 24 : off > f->size ? f->size : off;
+    v->frames = v->records = 0;
+    return v;
+}
+
+int gt_pcap_file_view_burst(gt_pcap_file *v, struct gt_frame *out, unsigned max, uint64_t end)
+{
+    unsigned n = 0;
+    while (n < max && v->off < end) {
+        struct gt_frame *o = &out[n];
+        int rc = map_next(v, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+        if (rc == 1)
+            n++;
+        else if (rc == 0)
+            break;
+        else
+            return n ? (int)n : -2;   /* irregular: the view stays at its record */
+    }
+    return (int)n;
+}
+
+uint64_t gt_pcap_file_records(const gt_pcap_file *f)
+{
+    return f->records;
+}
+
+void gt_pcap_file_resume(gt_pcap_file *f, uint64_t off, uint64_t records, uint64_t frames)
+{
+    f->off = off;
+    f->records = records;
+    f->frames = frames;
 }

@@ -141,6 +141,10 @@ struct gt_engine_opts {
     uint32_t l2_base;
     /* The first lookup in full; when set it replaces cls, keys and l2*. */
     const struct gt_lookup *lookup;
+    /* Workers count consecutive parts of one stream, in worker order, and
+     * are collected with gt_engine_collect_ordered (not inline); bins say
+     * one worker (they are joined as one would have counted them). */
+    int ordered;
 };
 
 typedef struct gt_engine gt_engine;
@@ -200,6 +204,23 @@ int gt_engine_collect(gt_engine *e);
 /* After every worker finished: emit all remaining bins (waits for a
  * collect running in another thread). */
 void gt_engine_finish(gt_engine *e);
+/* Ordered engines (opts.ordered), collector side. Worker `head` counts
+ * the part of the stream after everything emitted so far: emit its closed
+ * bins, joining a bin that continues the previous part's last one (counts
+ * add; per key the first time is the earlier part's, the last the later
+ * one's, and the silence across the join counts as one worker would have
+ * seen it, bins.h gt_counts_gap). The last bin is held back until the next
+ * start is known. Returns bins emitted. */
+int gt_engine_collect_ordered(gt_engine *e, unsigned head);
+/* Drop worker i's closed bins (its part is counted by another worker). */
+void gt_engine_discard(gt_engine *e, unsigned i);
+/* After the last part: emit the held-back bin (before gt_engine_finish). */
+void gt_engine_flush_ordered(gt_engine *e);
+/* 1 when a worker starting afresh at a frame of time ts_ns would reach the
+ * same clock and open bin as w does on it (engine.h "Clock jumps"): w's
+ * next part may then be counted by another worker and joined. Only w's
+ * thread may ask. */
+int gt_worker_continues(const struct gt_worker *w, int64_t ts_ns);
 /* Replace the lookup while workers run (one caller at a time, not a
  * worker's thread in inline mode is fine: it never waits). Workers adopt it
  * at their next packet, burst or tick; the previous one is retired once none uses
