@@ -223,13 +223,14 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
     return -1;
 }
 
-/* The next record of the mapped file: 1 with the frame, 0 at the end, -2
- * at anything irregular (libpcap's reader takes over from there). */
+/* The next record of the mapped file that starts before end: 1 with the
+ * frame, 0 at the end, -2 at anything irregular (libpcap's reader takes
+ * over from there). */
 static inline int map_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
-                           uint32_t *caplen, uint32_t *wirelen)
+                           uint32_t *caplen, uint32_t *wirelen, uint64_t end)
 {
     for (;;) {
-        if (f->off == f->size)
+        if (f->off >= end)
             return 0;
         if (f->size - f->off < 16)
             return -2;
@@ -260,7 +261,7 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
                       uint32_t *caplen, uint32_t *wirelen)
 {
     if (f->map) {
-        int rc = map_next(f, ts_ns, data, caplen, wirelen);
+        int rc = map_next(f, ts_ns, data, caplen, wirelen, f->size);
         if (rc >= 0)
             return rc;
         if (fall_back(f) != 0) {
@@ -279,7 +280,7 @@ int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max)
      * every frame of the burst points into it (zero copy). */
     while (f->map && n < max) {
         struct gt_frame *o = &out[n];
-        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, f->size);
         if (rc == 1)
             n++;
         else if (rc == 0)
@@ -382,9 +383,9 @@ gt_pcap_file *gt_pcap_file_view(const gt_pcap_file *f, uint64_t off)
 int gt_pcap_file_view_burst(gt_pcap_file *v, struct gt_frame *out, unsigned max, uint64_t end)
 {
     unsigned n = 0;
-    while (n < max && v->off < end) {
+    while (n < max) {
         struct gt_frame *o = &out[n];
-        int rc = map_next(v, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+        int rc = map_next(v, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, end);
         if (rc == 1)
             n++;
         else if (rc == 0)

@@ -79,7 +79,6 @@ int gt_engine_collect_ordered(gt_engine *e, unsigned head)
         } else {
             /* Same order as collect.c: the gap before this bin is filled
              * once the one before it is out, so the gap budget agrees. */
-            n += e->have_pend;
             emit_pending(e);
             engine_fill_gap(e, s->start);
             memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
@@ -94,6 +93,7 @@ int gt_engine_collect_ordered(gt_engine *e, unsigned head)
         }
         e->pend_worker = head;
         atomic_store_explicit(&w->consumed, con + 1, memory_order_release);
+        n++;
     }
     engine_reclaim(e, 0);
     return n;

@@ -54,6 +54,7 @@ struct part {
     uint64_t irr_off;                /* ... at this offset */
     pthread_t th;
     int started;
+    double cpu_s;                    /* the thread's CPU time (GEOTAP_PARTS_TRACE) */
     _Alignas(64) _Atomic int state;
     _Atomic int done;
     _Atomic uint64_t counted;        /* progress */
@@ -68,10 +69,15 @@ struct chunks {
     _Alignas(64) _Atomic int stop;
 };
 
+static void nap_ns(long ns)
+{
+    struct timespec t = { 0, ns };
+    nanosleep(&t, NULL);
+}
+
 static void nap(void)
 {
-    struct timespec t = { 0, 50000 };
-    nanosleep(&t, NULL);
+    nap_ns(50000);
 }
 
 static int cas_state(struct part *p, int from, int to)
@@ -178,6 +184,9 @@ static void *part_main(void *arg)
 out:
     p->records = v ? gt_pcap_file_records(v) : 0;
     gt_pcap_file_close(v);
+    struct timespec cpu;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+    p->cpu_s = (double)cpu.tv_sec + cpu.tv_nsec * 1e-9;
     atomic_store_explicit(&p->done, 1, memory_order_release);
     return NULL;
 }
@@ -258,10 +267,14 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
 
     uint64_t rec = 0, fr = 0;   /* records and frames of the final parts before head */
     unsigned head = 0;
+    long idle_ns = 50000;   /* this thread's nap: doubles while there is nothing to collect */
     while (c.p[0].started && head < nparts) {
         struct part *p = &c.p[head];
         drop_void(&c, head + 1);
-        gt_engine_collect_ordered(e, head);
+        if (gt_engine_collect_ordered(e, head) > 0)
+            idle_ns = 50000;
+        else if (idle_ns < 1000000)
+            idle_ns *= 2;
         if (p->started && atomic_load_explicit(&p->done, memory_order_acquire)) {
             /* the part's thread is done: its worker is this thread's now */
             if (p->irregular) {
@@ -283,7 +296,7 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
         ops->frames(ctx, sum);
         if (ops->stop(ctx))
             atomic_store_explicit(&c.stop, 1, memory_order_relaxed);
-        nap();
+        nap_ns(idle_ns);
     }
     /* The VOID parts: wait for their threads (dropping what they count,
      * so none waits on a full ring), then finish their workers. */
@@ -304,11 +317,18 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
         gt_worker_finish(c.p[0].w);
         gt_engine_collect_ordered(e, 0);
     }
-    if (getenv("GT_PARTS_DEBUG"))
+    /* for the tests and the benchmark: how the file was split */
+    if (getenv("GEOTAP_PARTS_TRACE")) {
+        static const char *const names[] = { "pending", "ready", "final", "void" };
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         for (unsigned i = 0; i < nparts; i++)
-            fprintf(stderr, "part %u: state %d start %llu frames %llu records %llu irregular %d\n", i,
-                    atomic_load(&c.p[i].state), (unsigned long long)c.p[i].start,
-                    (unsigned long long)c.p[i].frames, (unsigned long long)c.p[i].records, c.p[i].irregular);
+            fprintf(stderr, "part %u: %s, first record at %llu, %llu records, %llu frames%s, cpu %.3f s\n", i,
+                    names[atomic_load(&c.p[i].state)], (unsigned long long)(i ? c.p[i].start : 24),
+                    (unsigned long long)c.p[i].records, (unsigned long long)c.p[i].frames,
+                    c.p[i].irregular ? ", then libpcap" : "", c.p[i].cpu_s);
+        fprintf(stderr, "parts: collector cpu %.3f s\n", (double)cpu.tv_sec + cpu.tv_nsec * 1e-9);
+    }
     gt_engine_flush_ordered(e);
     ops->frames(ctx, fr + (c.p[0].started ? 0 : c.p[0].frames));
     free(c.p);

@@ -210,7 +210,7 @@ void gt_engine_finish(gt_engine *e);
  * add; per key the first time is the earlier part's, the last the later
  * one's, and the silence across the join counts as one worker would have
  * seen it, bins.h gt_counts_gap). The last bin is held back until the next
- * start is known. Returns bins emitted. */
+ * start is known. Returns the closed bins taken from the worker. */
 int gt_engine_collect_ordered(gt_engine *e, unsigned head);
 /* Drop worker i's closed bins (its part is counted by another worker). */
 void gt_engine_discard(gt_engine *e, unsigned i);
