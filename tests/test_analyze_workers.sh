@@ -79,6 +79,8 @@ out.write(struct.pack("<IIII", us // 1000000, 0, 60, 60) + bytes(10))   # cut sh
 PY
 WS="2 4" same "generated (csv)" --format csv --bin 10 "$tmp/gen.pcap"
 EV=1 same "generated (jsonl, country and ASN, events)" --format jsonl --by country,asn --bin 1 "$tmp/gen.pcap"
+# with no room to set later parts' bins aside, they wait their turn: the same
+GEOTAP_PARTS_SET_ASIDE=0 WS=2 same "generated (csv, bins of 1 s, nothing set aside)" --format csv --bin 1 "$tmp/gen.pcap"
 # the cut record is reported, and every whole frame counted
 grep -q "corrupt or truncated" "$tmp/1.err" || { echo "FAIL: the cut record was not reported"; fail=1; }
 # per-frame upstream rules (source MAC, VLAN): resolved by the classify threads

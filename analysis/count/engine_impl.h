@@ -112,6 +112,8 @@ struct gt_engine {
     int64_t pend_start;
     unsigned pend_worker;
     struct gt_bin_stats pend_st;
+    struct spill *spill;             /* [nworkers] bins set aside (gt_engine_set_aside), or NULL */
+    size_t spilled;                  /* their bytes */
 };
 
 /* Parse up to BURST frames and look up all their addresses with the batch

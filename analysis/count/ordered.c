@@ -4,40 +4,50 @@
  * have emitted. Called from the collector's thread only. */
 #include "engine_impl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Join slot s, the next part's first bin, into the held-back bin of the
- * same start: in frame order the held-back frames came first. */
-static void join_next_part(gt_engine *e, const struct slot *s)
+/* A closed bin of a worker that is not being emitted yet, kept sparse
+ * (its keys with frames only) so the worker goes on counting. */
+struct spill_key {
+    uint32_t k;
+    struct gt_counts c;
+    int64_t first, last;
+};
+struct spill_bin {
+    struct spill_bin *next;
+    int64_t start;
+    uint32_t nkeys, n;
+    struct gt_bin_stats stats;
+    struct spill_key key[];
+};
+struct spill {
+    struct spill_bin *head, *tail;
+};
+
+/* One key of the next part's first bin into the held-back bin of the same
+ * start: in frame order the held-back frames came first. */
+static inline void join_key(gt_engine *e, uint32_t k, const struct gt_counts *c, int64_t first, int64_t last)
 {
-    for (uint32_t k = 0; k < s->nkeys; k++) {
-        const struct gt_counts *c = &s->counts[k];
-        if (!(c->pkts_from | c->pkts_to))
-            continue;
-        /* the key's silence across the join, as one worker would have seen it */
-        gt_counts_gap(&e->m_counts[k], e->m_last[k], s->first_ns[k]);
-        gt_counts_add(&e->m_counts[k], c);
-        if (!e->m_first[k])
-            e->m_first[k] = s->first_ns[k];
-        if (s->last_ns[k])
-            e->m_last[k] = s->last_ns[k];
-    }
+    /* the key's silence across the join, as one worker would have seen it */
+    gt_counts_gap(&e->m_counts[k], e->m_last[k], first);
+    gt_counts_add(&e->m_counts[k], c);
+    if (!e->m_first[k])
+        e->m_first[k] = first;
+    if (last)
+        e->m_last[k] = last;
 }
 
-/* Several slots of one start from one worker (a worker never reopens a
- * bin, but ticks may republish one): merged as collect.c does. */
-static void merge_same_worker(gt_engine *e, const struct slot *s)
+/* One key of another slot of the same start from the same worker (a worker
+ * never reopens a bin, but ticks may republish one), as collect.c merges;
+ * into zeroes, a copy. */
+static inline void merge_key(gt_engine *e, uint32_t k, const struct gt_counts *c, int64_t first, int64_t last)
 {
-    for (uint32_t k = 0; k < s->nkeys; k++) {
-        const struct gt_counts *c = &s->counts[k];
-        if (!(c->pkts_from | c->pkts_to))
-            continue;
-        gt_counts_add(&e->m_counts[k], c);
-        if (!e->m_first[k] || s->first_ns[k] < e->m_first[k])
-            e->m_first[k] = s->first_ns[k];
-        if (s->last_ns[k] > e->m_last[k])
-            e->m_last[k] = s->last_ns[k];
-    }
+    gt_counts_add(&e->m_counts[k], c);
+    if (!e->m_first[k] || first < e->m_first[k])
+        e->m_first[k] = first;
+    if (last > e->m_last[k])
+        e->m_last[k] = last;
 }
 
 static void emit_pending(gt_engine *e)
@@ -49,7 +59,7 @@ static void emit_pending(gt_engine *e)
     e->have_pend = 0;
 }
 
-/* Make room in the merge arrays for a slot with more keys (a new lookup). */
+/* Make room in the merge arrays for a bin with more keys (a new lookup). */
 static void grow(gt_engine *e, uint32_t nkeys)
 {
     uint32_t nk = e->emit_nkeys;
@@ -61,47 +71,120 @@ static void grow(gt_engine *e, uint32_t nkeys)
     e->emit_nkeys = nkeys;
 }
 
+/* Worker head's next closed bin (dense slot s, or sparse b): joined into
+ * the held-back bin, or the held-back bin goes out and this one is held. */
+static void take(gt_engine *e, unsigned head, const struct slot *s, const struct spill_bin *b)
+{
+    int64_t start = s ? s->start : b->start;
+    const struct gt_bin_stats *st = s ? &s->stats : &b->stats;
+    int join = e->have_pend && start == e->pend_start && e->pend_worker != head;
+    if (!e->have_pend || start != e->pend_start) {
+        /* Same order as collect.c: the gap before this bin is filled once
+         * the one before it is out, so the gap budget agrees. */
+        emit_pending(e);
+        engine_fill_gap(e, start);
+        memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
+        memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
+        memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
+        memset(&e->pend_st, 0, sizeof e->pend_st);
+        e->have_pend = 1;
+        e->pend_start = start;
+    }
+    grow(e, s ? s->nkeys : b->nkeys);
+    if (s) {
+        for (uint32_t k = 0; k < s->nkeys; k++) {
+            const struct gt_counts *c = &s->counts[k];
+            if (!(c->pkts_from | c->pkts_to))
+                continue;
+            if (join)
+                join_key(e, k, c, s->first_ns[k], s->last_ns[k]);
+            else
+                merge_key(e, k, c, s->first_ns[k], s->last_ns[k]);
+        }
+    } else {
+        for (uint32_t i = 0; i < b->n; i++) {
+            const struct spill_key *x = &b->key[i];
+            if (join)
+                join_key(e, x->k, &x->c, x->first, x->last);
+            else
+                merge_key(e, x->k, &x->c, x->first, x->last);
+        }
+    }
+    engine_stats_add(&e->pend_st, st);
+    e->pend_worker = head;
+}
+
 int gt_engine_collect_ordered(gt_engine *e, unsigned head)
 {
     struct gt_worker *w = e->w[head];
+    int n = 0;
+    /* what was set aside while an earlier part was emitted comes first */
+    struct spill *sp = e->spill ? &e->spill[head] : NULL;
+    while (sp && sp->head) {
+        struct spill_bin *b = sp->head;
+        take(e, head, NULL, b);
+        sp->head = b->next;
+        e->spilled -= sizeof *b + b->n * sizeof *b->key;
+        free(b);
+        n++;
+    }
+    uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
+    uint64_t con = atomic_load_explicit(&w->consumed, memory_order_relaxed);
+    for (; con < pub; con++, n++) {
+        take(e, head, &w->ring[con % RING], NULL);
+        atomic_store_explicit(&w->consumed, con + 1, memory_order_release);
+    }
+    engine_reclaim(e, 0);
+    return n;
+}
+
+int gt_engine_set_aside(gt_engine *e, unsigned i, size_t budget)
+{
+    if (!e->spill && !(e->spill = calloc(e->o.nworkers, sizeof *e->spill)))
+        return 0;
+    struct gt_worker *w = e->w[i];
+    struct spill *sp = &e->spill[i];
     uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
     uint64_t con = atomic_load_explicit(&w->consumed, memory_order_relaxed);
     int n = 0;
-    for (; con < pub; con++) {
+    for (; con < pub; con++, n++) {
         const struct slot *s = &w->ring[con % RING];
-        if (e->have_pend && s->start == e->pend_start) {
-            grow(e, s->nkeys);
-            if (e->pend_worker == head)
-                merge_same_worker(e, s);
-            else
-                join_next_part(e, s);
-            engine_stats_add(&e->pend_st, &s->stats);
-        } else {
-            /* Same order as collect.c: the gap before this bin is filled
-             * once the one before it is out, so the gap budget agrees. */
-            emit_pending(e);
-            engine_fill_gap(e, s->start);
-            memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
-            memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
-            memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
-            grow(e, s->nkeys);
-            merge_same_worker(e, s);   /* into zeroes: a copy */
-            e->have_pend = 1;
-            e->pend_start = s->start;
-            memset(&e->pend_st, 0, sizeof e->pend_st);
-            engine_stats_add(&e->pend_st, &s->stats);
-        }
-        e->pend_worker = head;
+        uint32_t used = 0;
+        for (uint32_t k = 0; k < s->nkeys; k++)
+            used += (s->counts[k].pkts_from | s->counts[k].pkts_to) != 0;
+        size_t sz = sizeof(struct spill_bin) + used * sizeof(struct spill_key);
+        struct spill_bin *b = e->spilled + sz <= budget ? malloc(sz) : NULL;
+        if (!b)
+            break;   /* the worker waits for its turn (back-pressure) */
+        b->next = NULL;
+        b->start = s->start;
+        b->nkeys = s->nkeys;
+        b->stats = s->stats;
+        b->n = 0;
+        for (uint32_t k = 0; k < s->nkeys; k++)
+            if (s->counts[k].pkts_from | s->counts[k].pkts_to)
+                b->key[b->n++] = (struct spill_key){ k, s->counts[k], s->first_ns[k], s->last_ns[k] };
+        if (sp->tail && sp->head)
+            sp->tail->next = b;
+        else
+            sp->head = b;
+        sp->tail = b;
+        e->spilled += sz;
         atomic_store_explicit(&w->consumed, con + 1, memory_order_release);
-        n++;
     }
-    engine_reclaim(e, 0);
     return n;
 }
 
 void gt_engine_discard(gt_engine *e, unsigned i)
 {
     struct gt_worker *w = e->w[i];
+    struct spill *sp = e->spill ? &e->spill[i] : NULL;
+    while (sp && sp->head) {
+        struct spill_bin *b = sp->head;
+        sp->head = b->next;
+        e->spilled -= sizeof *b + b->n * sizeof *b->key;
+        free(b);
+    }
     uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
     atomic_store_explicit(&w->consumed, pub, memory_order_release);
 }
@@ -109,6 +192,10 @@ void gt_engine_discard(gt_engine *e, unsigned i)
 void gt_engine_flush_ordered(gt_engine *e)
 {
     emit_pending(e);
+    for (unsigned i = 0; e->spill && i < e->o.nworkers; i++)
+        gt_engine_discard(e, i);   /* none is left after the last part; a stopped run's */
+    free(e->spill);
+    e->spill = NULL;
 }
 
 int gt_worker_continues(const struct gt_worker *w, int64_t ts_ns)

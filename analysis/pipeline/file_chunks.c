@@ -20,9 +20,14 @@
  * States move PENDING -> READY (the part) or -> VOID (the part, when its
  * range holds no frame; or its decider), READY -> ACCEPTED or VOID (the
  * decider), by compare-and-swap; the writes before a state's release are
- * visible after its acquire. Memory: each worker holds at most the
- * engine's ring of bins (RING slots of the key capacity); a later part
- * whose ring is full waits until it is the one being emitted. */
+ * visible after its acquire.
+ *
+ * Memory: besides each worker's ring of bins (the engine's RING slots of
+ * the key capacity), the closed bins of later parts are set aside, sparse
+ * (64 bytes per key with frames), up to SET_ASIDE bytes in all; beyond it
+ * a later part whose ring is full waits until it is the one emitted (so a
+ * capture of very many bins per part degrades to fewer parts at a time,
+ * never to unbounded memory). */
 #include "file_split.h"
 #include "geotap/pcap_file.h"
 
@@ -36,6 +41,7 @@
 #include <time.h>
 
 #define BURST 128
+#define SET_ASIDE ((size_t)64 << 20)   /* bytes of later parts' bins kept while an earlier one is emitted */
 
 enum { PENDING, READY, ACCEPTED, VOID };
 
@@ -66,6 +72,7 @@ struct chunks {
     int dlt;
     unsigned n;
     struct part *p;
+    size_t set_aside;                /* SET_ASIDE; GEOTAP_PARTS_SET_ASIDE for the tests */
     _Alignas(64) _Atomic int stop;
 };
 
@@ -221,11 +228,18 @@ static void read_on(struct chunks *c, gt_source *src, unsigned head, uint64_t fr
     free(arena);
 }
 
-static void drop_void(struct chunks *c, unsigned from)
+/* The later parts: drop a VOID one's bins, set the others' aside (within
+ * SET_ASIDE bytes) so they go on counting. Returns bins moved. */
+static int later_parts(struct chunks *c, unsigned from)
 {
-    for (unsigned j = from; j < c->n; j++)
+    int n = 0;
+    for (unsigned j = from; j < c->n; j++) {
         if (atomic_load_explicit(&c->p[j].state, memory_order_acquire) == VOID)
             gt_engine_discard(c->e, j);
+        else
+            n += gt_engine_set_aside(c->e, j, c->set_aside);
+    }
+    return n;
 }
 
 int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk_ops *ops, void *ctx)
@@ -235,6 +249,8 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
         return -1;
     struct chunks c = { .f = pf, .e = e, .dlt = gt_source_dlt(src), .n = nparts };
     atomic_init(&c.stop, 0);
+    const char *sa = getenv("GEOTAP_PARTS_SET_ASIDE");
+    c.set_aside = sa ? (size_t)strtoull(sa, NULL, 10) : SET_ASIDE;
     if (!(c.p = aligned_alloc(64, sizeof *c.p * nparts)))
         return -1;
     memset(c.p, 0, sizeof *c.p * nparts);
@@ -270,8 +286,8 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
     long idle_ns = 50000;   /* this thread's nap: doubles while there is nothing to collect */
     while (c.p[0].started && head < nparts) {
         struct part *p = &c.p[head];
-        drop_void(&c, head + 1);
-        if (gt_engine_collect_ordered(e, head) > 0)
+        int moved = later_parts(&c, head + 1);
+        if (gt_engine_collect_ordered(e, head) + moved > 0)
             idle_ns = 50000;
         else if (idle_ns < 1000000)
             idle_ns *= 2;

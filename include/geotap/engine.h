@@ -212,9 +212,16 @@ void gt_engine_finish(gt_engine *e);
  * seen it, bins.h gt_counts_gap). The last bin is held back until the next
  * start is known. Returns the closed bins taken from the worker. */
 int gt_engine_collect_ordered(gt_engine *e, unsigned head);
-/* Drop worker i's closed bins (its part is counted by another worker). */
+/* Worker i (a later part): move its closed bins aside, kept sparse (the
+ * keys with frames), while all set aside stay within budget bytes, so it
+ * goes on counting; gt_engine_collect_ordered(e, i) emits them first.
+ * Returns the bins moved. */
+int gt_engine_set_aside(gt_engine *e, unsigned i, size_t budget);
+/* Drop worker i's closed bins and those set aside (its part is counted by
+ * another worker). */
 void gt_engine_discard(gt_engine *e, unsigned i);
-/* After the last part: emit the held-back bin (before gt_engine_finish). */
+/* After the last part: emit the held-back bin and free what was set aside
+ * (before gt_engine_finish). */
 void gt_engine_flush_ordered(gt_engine *e);
 /* 1 when a worker starting afresh at a frame of time ts_ns would reach the
  * same clock and open bin as w does on it (engine.h "Clock jumps"): w's
