@@ -2,6 +2,7 @@
  * one series, optionally with the detector run over the merged bins. */
 #include "cli/commands.h"
 #include "geotap/events.h"
+#include "geotap/chain.h"
 #include "geotap/fleet.h"
 #include "geotap/output.h"
 
