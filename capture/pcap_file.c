@@ -108,6 +108,17 @@ static void unmap(gt_pcap_file *f)
     }
 }
 
+/* glibc's ftell asks the kernel (lseek) until the stream's offset is
+ * known, which a seek makes it: seek to where the stream is, once, so the
+ * offset of every record (for errors) costs no system call. */
+static void offset_known(gt_pcap_file *f)
+{
+    FILE *fp = pcap_file(f->p);
+    long at = fp ? ftell(fp) : -1;
+    if (at >= 0)
+        fseek(fp, at, SEEK_SET);
+}
+
 gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, size_t errlen)
 {
     char eb[PCAP_ERRBUF_SIZE] = "";
@@ -150,6 +161,8 @@ gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, si
         gt_pcap_file_close(f);
         return NULL;
     }
+    if (!f->map && f->size)   /* a regular file libpcap reads (not a pipe: no seeking there) */
+        offset_known(f);
     return f;
 }
 
@@ -190,6 +203,7 @@ static int fall_back(gt_pcap_file *f)
             return -1;   /* cannot happen: these records were whole */
     if (f->have_prog && pcap_setfilter(f->p, &f->prog) != 0)
         return -1;
+    offset_known(f);
     return 0;
 }
 
@@ -198,7 +212,7 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
 {
     struct pcap_pkthdr *h;
     const u_char *d;
-    /* where this record starts, for the error (ftell is buffered: no syscall) */
+    /* where this record starts, for the error (ftell: no syscall, offset_known) */
     uint64_t at = gt_pcap_file_offset(f);
     int rc = pcap_next_ex(f->p, &h, &d);
     if (rc == 1) {
