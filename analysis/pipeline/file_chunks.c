@@ -33,6 +33,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -73,18 +74,14 @@ struct chunks {
     unsigned n;
     struct part *p;
     size_t set_aside;                /* SET_ASIDE; GEOTAP_PARTS_SET_ASIDE for the tests */
+    sem_t wake;                      /* posted by a part that is done: the collector naps on it */
     _Alignas(64) _Atomic int stop;
 };
 
-static void nap_ns(long ns)
-{
-    struct timespec t = { 0, ns };
-    nanosleep(&t, NULL);
-}
-
 static void nap(void)
 {
-    nap_ns(50000);
+    struct timespec t = { 0, 50000 };
+    nanosleep(&t, NULL);
 }
 
 static int cas_state(struct part *p, int from, int to)
@@ -195,6 +192,7 @@ out:
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     p->cpu_s = (double)cpu.tv_sec + cpu.tv_nsec * 1e-9;
     atomic_store_explicit(&p->done, 1, memory_order_release);
+    sem_post(&c->wake);
     return NULL;
 }
 
@@ -249,10 +247,14 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
         return -1;
     struct chunks c = { .f = pf, .e = e, .dlt = gt_source_dlt(src), .n = nparts };
     atomic_init(&c.stop, 0);
+    if (sem_init(&c.wake, 0, 0) != 0)
+        return -1;
     const char *sa = getenv("GEOTAP_PARTS_SET_ASIDE");
     c.set_aside = sa ? (size_t)strtoull(sa, NULL, 10) : SET_ASIDE;
-    if (!(c.p = aligned_alloc(64, sizeof *c.p * nparts)))
+    if (!(c.p = aligned_alloc(64, sizeof *c.p * nparts))) {
+        sem_destroy(&c.wake);
         return -1;
+    }
     memset(c.p, 0, sizeof *c.p * nparts);
     uint64_t size = gt_pcap_file_size(pf), body = size - 24;
     for (unsigned i = 0; i < nparts; i++) {
@@ -312,7 +314,14 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
         ops->frames(ctx, sum);
         if (ops->stop(ctx))
             atomic_store_explicit(&c.stop, 1, memory_order_relaxed);
-        nap_ns(idle_ns);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += idle_ns;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        sem_timedwait(&c.wake, &until);   /* a part done ends the nap at once */
     }
     /* The VOID parts: wait for their threads (dropping what they count,
      * so none waits on a full ring), then finish their workers. */
@@ -348,5 +357,6 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
     gt_engine_flush_ordered(e);
     ops->frames(ctx, fr + (c.p[0].started ? 0 : c.p[0].frames));
     free(c.p);
+    sem_destroy(&c.wake);
     return 0;
 }
