@@ -68,7 +68,8 @@ struct part {
 };
 
 struct chunks {
-    gt_pcap_file *f;
+    gt_pcap_file *f;                 /* the source's file: this thread's alone (read on after a part) */
+    gt_pcap_file *tpl;               /* a view of it that no one changes: what the parts read from */
     gt_engine *e;
     int dlt;
     unsigned n;
@@ -140,8 +141,8 @@ static void *part_main(void *arg)
     struct part *p = arg;
     struct chunks *c = p->c;
     struct gt_frame f[BURST];
-    uint64_t start = p->i == 0 ? 24 : gt_pcap_file_resync(c->f, p->lo, p->hi);
-    gt_pcap_file *v = start < p->hi ? gt_pcap_file_view(c->f, start) : NULL;
+    uint64_t start = p->i == 0 ? 24 : gt_pcap_file_resync(c->tpl, p->lo, p->hi);
+    gt_pcap_file *v = start < p->hi ? gt_pcap_file_view(c->tpl, start) : NULL;
     uint64_t end = p->hi;
     unsigned next = p->i + 1;
     int n = v ? gt_pcap_file_view_burst(v, f, BURST, end) : 0;
@@ -247,14 +248,17 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
         return -1;
     struct chunks c = { .f = pf, .e = e, .dlt = gt_source_dlt(src), .n = nparts };
     atomic_init(&c.stop, 0);
-    if (sem_init(&c.wake, 0, 0) != 0)
-        return -1;
-    const char *sa = getenv("GEOTAP_PARTS_SET_ASIDE");
-    c.set_aside = sa ? (size_t)strtoull(sa, NULL, 10) : SET_ASIDE;
     if (!(c.p = aligned_alloc(64, sizeof *c.p * nparts))) {
-        sem_destroy(&c.wake);
+        ops->error(ctx, "out of memory");
+        for (unsigned i = 0; i < nparts; i++)
+            gt_worker_finish(gt_engine_worker(e, i));
         return -1;
     }
+    /* without either no part starts: this thread reads alone (below) */
+    c.tpl = gt_pcap_file_view(pf, 24);
+    int sem = sem_init(&c.wake, 0, 0) == 0;
+    const char *sa = getenv("GEOTAP_PARTS_SET_ASIDE");
+    c.set_aside = sa ? (size_t)strtoull(sa, NULL, 10) : SET_ASIDE;
     memset(c.p, 0, sizeof *c.p * nparts);
     uint64_t size = gt_pcap_file_size(pf), body = size - 24;
     for (unsigned i = 0; i < nparts; i++) {
@@ -272,7 +276,7 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
     sigset_t block, old;
     sigfillset(&block);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    for (unsigned i = 0; i < nparts; i++)
+    for (unsigned i = 0; i < nparts && c.tpl && sem; i++)
         c.p[i].started = pthread_create(&c.p[i].th, NULL, part_main, &c.p[i]) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     /* A part that could not start is VOID: the one before it reads its
@@ -357,6 +361,8 @@ int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk
     gt_engine_flush_ordered(e);
     ops->frames(ctx, fr + (c.p[0].started ? 0 : c.p[0].frames));
     free(c.p);
-    sem_destroy(&c.wake);
+    if (sem)
+        sem_destroy(&c.wake);
+    gt_pcap_file_close(c.tpl);
     return 0;
 }

@@ -27,8 +27,9 @@ int split_run(gt_source *src, gt_engine *e, unsigned helpers, const struct split
  * engine (engine.h opts.ordered) of nparts workers, on a thread of its own;
  * this thread collects, so the bins reach e's consumer here, as those of
  * one worker counting the whole file would (the same counts and messages).
- * Every worker is finished and the last bin flushed on return. -1 (nothing
- * done) when src is not one mapped classic pcap file unread. */
+ * Every worker is finished and the last bin flushed on return (without
+ * threads this thread reads alone). -1 when src is not one mapped classic
+ * pcap file unread (nothing done), or out of memory (said through error). */
 struct chunk_ops {
     int (*stop)(void *ctx);                      /* polled here: nonzero to stop */
     void (*error)(void *ctx, const char *msg);   /* as split_ops */
