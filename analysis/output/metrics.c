@@ -71,8 +71,7 @@ static double process_start(void)
     return btime && hz > 0 ? (double)btime + (double)ticks / (double)hz : now;
 }
 
-/* A label value, escaped as the exposition format wants. */
-static void esc(FILE *f, const char *s)
+void gt_metrics_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
@@ -96,14 +95,14 @@ static void set_info(struct gt_metrics *m)
     fprintf(f, "version=\"%s\"", GT_VERSION);
     if (m->o.country_db) {
         fputs(",country_db=\"", f);
-        esc(f, m->o.country_db);
+        gt_metrics_escape(f, m->o.country_db);
         fprintf(f, "\",country_db_build_epoch=\"%" PRId64 "\"", gt_db_build_epoch(m->o.country_db));
     }
     if (m->o.n_asn > 0) {
         fputs(",asn_db=\"", f);
         for (int i = 0; i < m->o.n_asn; i++) {
             fputs(i ? "," : "", f);
-            esc(f, m->o.asn_dbs[i]);
+            gt_metrics_escape(f, m->o.asn_dbs[i]);
         }
         fprintf(f, "\",asn_db_build_epoch=\"%" PRId64 "\"", gt_db_build_epoch(m->o.asn_dbs[0]));
     }
@@ -318,13 +317,36 @@ struct view {
     uint32_t ngrp;
 };
 
-int gt_metrics_family(FILE *f, const char *name)
+/* The HELP and TYPE of name, shown as shown. */
+static int family_as(FILE *f, const char *name, const char *shown)
 {
 #define X(nm, type, labels, help) if (!strcmp(name, nm)) { \
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", nm, help, nm, type); return 0; }
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", shown, help, shown, type); return 0; }
     GT_METRICS(X)
 #undef X
     return -1;
+}
+
+int gt_metrics_family(FILE *f, const char *name)
+{
+    return family_as(f, name, name);
+}
+
+/* name as served: with the prefix instead of "geotap_" when one is set. */
+static const char *served(const struct gt_metrics *m, const char *name, char *buf, size_t n)
+{
+    if (!m->o.prefix || strncmp(name, "geotap_", 7))
+        return name;
+    snprintf(buf, n, "%s%s", m->o.prefix, name + 7);
+    return buf;
+}
+
+/* The family's HELP and TYPE under its served name; returns that name. */
+static const char *family(const struct gt_metrics *m, FILE *f, const char *name, char *buf, size_t n)
+{
+    const char *s = served(m, name, buf, n);
+    family_as(f, name, s);
+    return s;
 }
 
 /* The key's labels: its dimensions, the ASN as asn (own series) or "other". */
@@ -354,7 +376,7 @@ static void labels(FILE *f, const struct view *v, uint32_t k, int other, const c
     if (ks->dims & GT_DIM_UPSTREAM) {
         const char *up = key->home ? "home" : key->upstream ? gt_classifier_upstream_name(v->m->o.cls, key->upstream) : "";
         fprintf(f, "%supstream=\"", sep);
-        esc(f, up ? up : "");
+        gt_metrics_escape(f, up ? up : "");
         fputc('"', f);
     }
 }
@@ -486,38 +508,42 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
         { "geotap_flow_starts_total", K_ST, NULL, 0 },
         { "geotap_flow_idle_seconds_total", K_IDLE, NULL, 1 },
     };
+    char nb[96];
+    const char *N = NULL;
     for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
         if (i == 0 || strcmp(counters[i].name, counters[i - 1].name))
-            gt_metrics_family(f, counters[i].name);
-        counter_rows(f, &v, counters[i].name, counters[i].col, counters[i].dir, counters[i].dbl);
+            N = family(m, f, counters[i].name, nb, sizeof nb);
+        counter_rows(f, &v, N, counters[i].col, counters[i].dir, counters[i].dbl);
     }
-    gt_metrics_family(f, "geotap_bins_total");
-    fprintf(f, "geotap_bins_total %" PRIu64 "\n", v.hdr[H_BINS]);
+    N = family(m, f, "geotap_bins_total", nb, sizeof nb);
+    fprintf(f, "%s %" PRIu64 "\n", N, v.hdr[H_BINS]);
     const char *ifc = m->o.interface ? m->o.interface : "";
     static const char *const results[] = { "ip", "non_ip", "truncated", "malformed" };
-    gt_metrics_family(f, "geotap_frames_total");
-    for (int i = 0; i < 4; i++) {
-        fputs("geotap_frames_total{interface=\"", f);
-        esc(f, ifc);
-        fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n", results[i], v.hdr[H_IP + i]);
+    if (!m->o.no_capture) {
+        gt_metrics_family(f, "geotap_frames_total");
+        for (int i = 0; i < 4; i++) {
+            fputs("geotap_frames_total{interface=\"", f);
+            gt_metrics_escape(f, ifc);
+            fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n", results[i], v.hdr[H_IP + i]);
+        }
+        gt_metrics_family(f, "geotap_capture_drops_total");
+        fputs("geotap_capture_drops_total{interface=\"", f);
+        gt_metrics_escape(f, ifc);
+        fprintf(f, "\"} %" PRIu64 "\n", v.hdr[H_DROPS]);
     }
-    gt_metrics_family(f, "geotap_capture_drops_total");
-    fputs("geotap_capture_drops_total{interface=\"", f);
-    esc(f, ifc);
-    fprintf(f, "\"} %" PRIu64 "\n", v.hdr[H_DROPS]);
-    gt_metrics_family(f, "geotap_last_packet_timestamp_seconds");
-    gauge_rows(f, &v, "geotap_last_packet_timestamp_seconds", K_LAST);
+    N = family(m, f, "geotap_last_packet_timestamp_seconds", nb, sizeof nb);
+    gauge_rows(f, &v, N, K_LAST);
     if (m->o.anomaly) {
-        gt_metrics_family(f, "geotap_key_state");
-        gauge_rows(f, &v, "geotap_key_state", F_DOWN);
-        gt_metrics_family(f, "geotap_key_measurable");
-        gauge_rows(f, &v, "geotap_key_measurable", F_UNMEAS);
-        gt_metrics_family(f, "geotap_expected_rate");
-        gauge_rows(f, &v, "geotap_expected_rate", K_RATE);
+        N = family(m, f, "geotap_key_state", nb, sizeof nb);
+        gauge_rows(f, &v, N, F_DOWN);
+        N = family(m, f, "geotap_key_measurable", nb, sizeof nb);
+        gauge_rows(f, &v, N, F_UNMEAS);
+        N = family(m, f, "geotap_expected_rate", nb, sizeof nb);
+        gauge_rows(f, &v, N, K_RATE);
         static const char *const types[] = { "", "drop_to_zero", "restored", "capture_gap", "not_measurable" };
-        gt_metrics_family(f, "geotap_events_total");
+        N = family(m, f, "geotap_events_total", nb, sizeof nb);
         for (int t = 1; t < 5; t++)
-            fprintf(f, "geotap_events_total{type=\"%s\"} %" PRIu64 "\n", types[t],
+            fprintf(f, "%s{type=\"%s\"} %" PRIu64 "\n", N, types[t],
                     atomic_load_explicit(&m->events[t], memory_order_relaxed));
     }
     if (m->o.sensor) {
