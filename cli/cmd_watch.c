@@ -211,7 +211,6 @@ static void loop(struct run *r, int replay, int64_t next, int64_t last_end, uint
                 tries = 0;
                 next = upto;
                 r->h.last_success_s = now_s();
-                r->h.last_bin_end_s = (double)upto;
                 publish(r);
                 continue;
             }
@@ -235,6 +234,11 @@ static void loop(struct run *r, int replay, int64_t next, int64_t last_end, uint
             break;
         publish(r);
         sleep(1);
+    }
+    /* stopped while the store is unreachable: that gap is reported too */
+    if (fail_since) {
+        gt_watch_gap_event(r->w, r->ev, (int64_t)(fail_since * 1e9), (int64_t)(now_s() * 1e9), "store unreachable");
+        r->h.watch_gaps++;
     }
 }
 

@@ -9,8 +9,7 @@
 #include <string.h>
 
 /* Header words, then per sensor: its name (NAMEW words), up, held keys, gaps. */
-enum { H_NSEN, H_QFAIL, H_WGAPS, H_SAVES, H_SAVE_ERR, H_AL_SENT, H_AL_FAILED, H_AL_DROPPED, H_LAST_OK,
-       H_LAST_BIN, HDR };
+enum { H_NSEN, H_QFAIL, H_WGAPS, H_SAVES, H_SAVE_ERR, H_AL_SENT, H_AL_FAILED, H_AL_DROPPED, H_LAST_OK, HDR };
 enum { NAMEW = 16, S_UP = NAMEW, S_HELD, S_GAPS, SW };
 
 struct gt_watch_metrics {
@@ -64,7 +63,6 @@ void gt_watch_metrics_publish(struct gt_watch_metrics *m, const gt_watch *w, con
     b[H_AL_FAILED] = h->alerts_failed;
     b[H_AL_DROPPED] = h->alerts_dropped;
     b[H_LAST_OK] = wrd(h->last_success_s);
-    b[H_LAST_BIN] = wrd(h->last_bin_end_s);
     for (size_t i = 0; i < n; i++) {
         struct gt_watch_sensor_info si;
         uint64_t *r = b + HDR + i * SW;
@@ -126,7 +124,5 @@ void gt_watch_metrics_render(void *ctx, FILE *f)
     fprintf(f, "geotap_state_saves_total{result=\"failure\"} %" PRIu64 "\n", v[H_SAVE_ERR]);
     gt_metrics_family(f, "geotap_watch_last_success_timestamp_seconds");
     fprintf(f, "geotap_watch_last_success_timestamp_seconds %.3f\n", dbl(v[H_LAST_OK]));
-    gt_metrics_family(f, "geotap_watch_last_bin_end_timestamp_seconds");
-    fprintf(f, "geotap_watch_last_bin_end_timestamp_seconds %.0f\n", dbl(v[H_LAST_BIN]));
     free(v);
 }

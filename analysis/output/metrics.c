@@ -21,7 +21,7 @@
 enum { K_PF, K_BF, K_PT, K_BT, K_ST, O_PF, O_BF, O_PT, O_BT, O_ST, K_IDLE, O_IDLE, K_LAST, K_RATE, K_FLAGS, KW };
 enum { F_SEEN = 1, F_OWN = 2, F_OTHER = 4, F_DOWN = 8, F_UNMEAS = 16 };
 /* The snapshot's header words; the build-info labels follow as text. */
-enum { H_NKEYS, H_BINS, H_IP, H_NONIP, H_TRUNC, H_MAL, H_DROPS, H_INFO, INFO_WORDS = 96, HDR = H_INFO + INFO_WORDS };
+enum { H_NKEYS, H_BINS, H_IP, H_NONIP, H_TRUNC, H_MAL, H_DROPS, H_LAST_END, H_INFO, INFO_WORDS = 96, HDR = H_INFO + INFO_WORDS };
 
 struct gt_metrics {
     struct gt_metrics_opts o;
@@ -270,6 +270,7 @@ static void on_bin(void *self, const struct gt_bin *b)
     }
     const struct gt_bin_stats *s = &b->stats;
     m->hdr[H_BINS]++;
+    m->hdr[H_LAST_END] = (uint64_t)(b->start + b->width);
     m->hdr[H_IP] += s->ip;
     m->hdr[H_NONIP] += s->nonip;
     m->hdr[H_TRUNC] += s->truncated;
@@ -517,6 +518,10 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     }
     N = family(m, f, "geotap_bins_total", nb, sizeof nb);
     fprintf(f, "%s %" PRIu64 "\n", N, v.hdr[H_BINS]);
+    if (v.hdr[H_BINS]) {    /* the same snapshot as the counters: the time they are as of */
+        N = family(m, f, "geotap_last_bin_end_timestamp_seconds", nb, sizeof nb);
+        fprintf(f, "%s %" PRId64 "\n", N, (int64_t)v.hdr[H_LAST_END]);
+    }
     const char *ifc = m->o.interface ? m->o.interface : "";
     static const char *const results[] = { "ip", "non_ip", "truncated", "malformed" };
     if (!m->o.no_capture) {

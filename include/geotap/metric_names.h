@@ -32,6 +32,8 @@
       "Length of those silences past 5 s per key, seconds (each worker's over the workers, as the detector takes it); flow-start rate = increase(starts) / increase(idle).") \
     X("geotap_bins_total", "counter", "", \
       "Bins closed (with packets or not): grows by one per bin width while the sensor runs, also on a silent link.") \
+    X("geotap_last_bin_end_timestamp_seconds", "gauge", "", \
+      "End of the last closed bin the counters include, seconds since the epoch (absent before the first bin).") \
     X("geotap_frames_total", "counter", "interface,result", \
       "Frames read per interface by parse result: ip, non_ip, truncated, malformed.") \
     X("geotap_capture_drops_total", "counter", "interface", \
@@ -74,8 +76,6 @@
       "geotap watch: watch_gap events, stretches the store could not be read for.") \
     X("geotap_watch_last_success_timestamp_seconds", "gauge", "", \
       "geotap watch: wall-clock time of the last successful read of the store, seconds since the epoch.") \
-    X("geotap_watch_last_bin_end_timestamp_seconds", "gauge", "", \
-      "geotap watch: end of the last bin read and fed to the detector, seconds since the epoch.") \
     X("geotap_build_info", "gauge", "version,country_db,country_db_build_epoch,asn_db,asn_db_build_epoch", \
       "Always 1; the version and the databases in use as labels.") \
     X("process_start_time_seconds", "gauge", "", \

@@ -1,7 +1,8 @@
 /* geotap watch's own health on its /metrics (beside the fleet's per-key
- * families of metrics.h): each sensor's up, held keys and sensor_gap count,
- * the store's failed reads and watch gaps, the last good read and bin, state
- * saves and alert delivery. The watch loop publishes it once per read as one
+ * families of metrics.h, geotap_fleet_*, whose last_bin_end gauge tells the
+ * time they are as of): each sensor's up, held keys and sensor_gap count,
+ * the store's failed reads and watch gaps, the last good read, state saves
+ * and alert delivery. The watch loop publishes it once per read as one
  * seqlock snapshot (it never waits on a scrape); the HTTP thread renders it
  * through gt_metrics_extra. Names are metric_names.h's. */
 #ifndef GEOTAP_WATCH_METRICS_H
@@ -19,7 +20,6 @@ struct gt_watch_health {
     uint64_t state_saves, state_save_errors;
     uint64_t alerts_sent, alerts_failed, alerts_dropped;
     double last_success_s;      /* wall clock of the last good read (0: none yet) */
-    double last_bin_end_s;      /* end of the last bin fed (0: none yet) */
 };
 
 struct gt_watch_metrics;
