@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "geotap/events.h"
+#include "geotap/chain.h"
 #include "geotap/fleet.h"
 #include "geotap/output.h"
 

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "geotap/alerts.h"
+#include "geotap/chain.h"
 #include "geotap/events.h"
 #include "geotap/fleet_watch.h"
 #include "geotap/http.h"

@@ -33,7 +33,6 @@ Oracles:
     read before the stop; at exit, a watch_gap event from then on.
 Missing servers skip (77), or fail under CI=true.
 """
-import http.server
 import json
 import os
 import shutil
@@ -41,7 +40,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -137,18 +135,7 @@ def data(tmp, l0):
 
 def alertmanager(tmp, am_bin, procs):
     """A real Alertmanager notifying a webhook here (firing and resolved)."""
-    got = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            got.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    hook, got = L.webhook_receiver()
     port = L.free_port()
     cfg = os.path.join(tmp, "am.yml")
     with open(cfg, "w") as f:

@@ -1,6 +1,6 @@
 /* geotap watch: fleet-wide bins read from a Prometheus-compatible store
  * (Prometheus, VictoriaMetrics, Thanos, Mimir: /api/v1/query_range) and
- * handed to the detector chain (fleet.h). The metric names are those of
+ * handed to the detector chain (chain.h). The metric names are those of
  * metric_names.h. */
 #ifndef GEOTAP_FLEET_WATCH_H
 #define GEOTAP_FLEET_WATCH_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "geotap/chain.h"
 #include "geotap/fleet.h"
 
 /* A Prometheus HTTP API client (libcurl, JSON by jansson). */
