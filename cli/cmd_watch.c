@@ -33,18 +33,21 @@ static const char head[] =
 "down (up = 0) holds the keys it carries a large share of (no drop_to_zero on\n"
 "missing data) and is named in one sensor_gap event; a store that cannot be\n"
 "queried is a watch_gap of the watcher. SIGINT/SIGTERM stop it (the state is\n"
-"saved, alerts get a few seconds to go out).\n";
+"saved, alerts get a few seconds to go out); the configuration is read at\n"
+"start only (SIGHUP says so and goes on).\n";
 static const char tail[] =
 "\n"
 "Exit status: 0 on success, 2 on a usage error, a store without geotap series in\n"
 "the time asked, or an output that cannot be written.\n";
 
-static volatile sig_atomic_t stop_;
+static volatile sig_atomic_t stop_, hup_;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_ = 1;
+    if (sig == SIGHUP)
+        hup_ = 1;
+    else
+        stop_ = 1;
 }
 
 static double now_s(void)
@@ -193,6 +196,10 @@ static void loop(struct run *r, int replay, int64_t next, int64_t last_end, uint
     int tries = 0;
     char err[1024];
     while (!stop_) {
+        if (hup_) {     /* a service manager's reload must not end the watcher */
+            hup_ = 0;
+            fprintf(stderr, "geotap watch: SIGHUP: the configuration is read at start only; restart to change it\n");
+        }
         int64_t end = replay ? last_end : ((int64_t)(now_s() - c->delay - lag) / W) * W;
         if (!replay && c->duration > 0 && now_s() - t0 >= c->duration)
             break;
@@ -272,6 +279,7 @@ static int watch(const struct cli_parsed *p)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (!(r.w = gt_watch_new(&wo, next, last_end, (int64_t)lookback, err, sizeof err))) {
         fprintf(stderr, "geotap watch: %s\n", err);

@@ -427,7 +427,6 @@ void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_in
     out->name = s->name;
     out->up = s->up;
     out->gaps = s->gaps;
-    out->in_gap = s->gap_start != 0;
     for (uint32_t k = 0; s->held && k < w->ks.keys.nkeys; k++)
         out->held_keys += s->share[k] >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
 }

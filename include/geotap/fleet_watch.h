@@ -74,7 +74,6 @@ void gt_watch_free(gt_watch *w);
 struct gt_watch_sensor_info {
     const char *name;           /* valid while w lives */
     int up;                     /* up in the last bin read */
-    int in_gap;                 /* down (or just back) and not yet reported */
     uint32_t held_keys;         /* keys it holds now (0: none) */
     uint64_t gaps;              /* sensor_gap events so far */
 };
