@@ -30,7 +30,8 @@ Oracles:
     held and one sensor gap; one drop_to_zero and one restored event; state
     saves while running (and the state file's mtime); after
     VictoriaMetrics is stopped, query failures counted and the last good
-    read before the stop; at exit, a watch_gap event from then on.
+    read before the stop; at exit, a watch_gap event from then on; a SIGHUP
+    does not end it.
 Missing servers skip (77), or fail under CI=true.
 """
 import json
@@ -80,6 +81,7 @@ def one(d):
 def main():
     am_bin = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     missing = [n for n, p in (("prometheus-alertmanager", am_bin), ("prometheus", shutil.which("prometheus")),
+                              ("promtool", shutil.which("promtool")),
                               ("victoria-metrics", shutil.which("victoria-metrics")),
                               ("mmdblookup", shutil.which("mmdblookup"))) if not p]
     if missing:
@@ -274,6 +276,17 @@ def run_test(tmp, srv, procs, am_bin):
     saves = one(q('geotap_state_saves_total{result="success"}')) or 0
     check(saves >= 2 and os.path.getmtime(state) > started, "state saved while running: %d saves, file %.1f s old"
           % (saves, time.time() - os.path.getmtime(state)))
+    # the exposition as promtool lints it
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % wport, timeout=5) as r:
+        body = r.read()
+    lint = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
+    check(lint.returncode == 0 and b"geotap_fleet_packets_total{" in body,
+          "promtool check metrics of watch's /metrics (%d bytes): %s" % (len(body), (lint.stdout + lint.stderr).decode()[-300:]))
+    # a service manager's reload: the watcher says it reads its configuration at start only, and goes on
+    w.send_signal(signal.SIGHUP)
+    time.sleep(1.5)
+    check(w.poll() is None and "read at start only" in open(os.path.join(tmp, "watch.err")).read(),
+          "SIGHUP: watch goes on and says why")
     # the store stops answering
     vmp = [p for p in srv.procs if p.poll() is None and "victoria" in " ".join(p.args)]
     tk = time.time()
