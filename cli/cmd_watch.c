@@ -285,6 +285,7 @@ static int watch(const struct cli_parsed *p)
         fprintf(stderr, "geotap watch: %s\n", err);
         return 2;
     }
+    r.h.last_success_s = now_s();     /* gt_watch_new read the keys from the store */
     int status = setup(&r, W);
     if (status)
         return run_free(&r, status);
