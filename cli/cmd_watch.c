@@ -2,6 +2,7 @@
  * sensors, read from a Prometheus-compatible store (live, or replayed
  * --from/--to through the same queries). */
 #include "cli/commands.h"
+#include "cli/cli_common.h"
 #include "cli/options.h"
 #include "geotap/alerts.h"
 #include "geotap/chain.h"
@@ -274,13 +275,7 @@ static int watch(const struct cli_parsed *p)
     long long lookback = cli_given(p, "lookback") ? c->lookback : replay ? 0 : 86400;
     char err[1024];
     struct run r = { .c = c };
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_on_signals(on_signal, (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 });
     if (!(r.w = gt_watch_new(&wo, next, last_end, (int64_t)lookback, err, sizeof err))) {
         fprintf(stderr, "geotap watch: %s\n", err);
         return 2;
