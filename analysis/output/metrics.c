@@ -18,7 +18,11 @@
 /* One key's record, in the private accumulator and the snapshot alike:
  * counts while the key had its own series (own) or was summed into
  * asn="other" (oth), so every series only grows and the sum is the total. */
-enum { K_PF, K_BF, K_PT, K_BT, K_ST, O_PF, O_BF, O_PT, O_BT, O_ST, K_IDLE, O_IDLE, K_LAST, K_RATE, K_FLAGS, KW };
+/* K_ID: the key itself (struct gt_key), so the renderer never reads the key
+ * table, which may grow (realloc) on the collector's thread. */
+enum { K_PF, K_BF, K_PT, K_BT, K_ST, O_PF, O_BF, O_PT, O_BT, O_ST, K_IDLE, O_IDLE, K_LAST, K_RATE, K_FLAGS, K_ID,
+       K_ID_END = K_ID + 1, KW };
+_Static_assert(sizeof(struct gt_key) <= 8 * (K_ID_END - K_ID + 1), "a key fits its words");
 enum { F_SEEN = 1, F_OWN = 2, F_OTHER = 4, F_DOWN = 8, F_UNMEAS = 16 };
 /* The snapshot's header words; the build-info labels follow as text. */
 enum { H_NKEYS, H_BINS, H_IP, H_NONIP, H_TRUNC, H_MAL, H_DROPS, H_LAST_END, H_INFO, INFO_WORDS = 96, HDR = H_INFO + INFO_WORDS };
@@ -26,6 +30,7 @@ enum { H_NKEYS, H_BINS, H_IP, H_NONIP, H_TRUNC, H_MAL, H_DROPS, H_LAST_END, H_IN
 struct gt_metrics {
     struct gt_metrics_opts o;
     uint32_t cap;                   /* keys the snapshot holds at most */
+    unsigned dims;                  /* the key table's (fixed) */
     uint32_t n;                     /* keys seen in bins so far */
     uint64_t *acc;                  /* [cap][KW], collector only */
     uint64_t hdr[HDR];              /* collector only */
@@ -119,6 +124,7 @@ struct gt_metrics *gt_metrics_new(const struct gt_metrics_opts *o)
     if (!m)
         return NULL;
     m->o = *o;
+    m->dims = o->keys->dims;
     m->cap = o->max_keys > o->keys->nkeys ? o->max_keys : o->keys->nkeys;
     size_t nw = HDR + (size_t)m->cap * KW;
     m->acc = calloc((size_t)m->cap * KW + 1, sizeof *m->acc);
@@ -254,6 +260,7 @@ static void on_bin(void *self, const struct gt_bin *b)
         r[own ? K_IDLE : O_IDLE] = wrd(dbl(r[own ? K_IDLE : O_IDLE]) + c->idle_ms / 1000.0 / workers);
         if (b->last_ns && b->last_ns[k] > (int64_t)r[K_LAST])
             r[K_LAST] = (uint64_t)b->last_ns[k];
+        memcpy(r + K_ID, key, sizeof *key);
         uint64_t fl = (r[K_FLAGS] | F_SEEN | (own ? F_OWN : F_OTHER)) & ~(uint64_t)(F_DOWN | F_UNMEAS);
         if (m->o.anomaly) {
             r[K_RATE] = wrd(gt_anomaly_expected_rate(m->o.anomaly, k));
@@ -314,6 +321,7 @@ struct view {
     uint64_t hdr[HDR];
     uint64_t *k;                    /* [n][KW] */
     uint32_t n;
+    struct gt_key *keys;            /* [n] from the snapshot */
     uint32_t *grp;                  /* seen keys ever summed into "other", by label without the ASN */
     uint32_t ngrp;
 };
@@ -353,19 +361,19 @@ static const char *family(const struct gt_metrics *m, FILE *f, const char *name,
 /* The key's labels: its dimensions, the ASN as asn (own series) or "other". */
 static void labels(FILE *f, const struct view *v, uint32_t k, int other, const char *first)
 {
-    const struct gt_keys *ks = v->m->o.keys;
-    const struct gt_key *key = &ks->keys[k];
+    const struct gt_key *key = &v->keys[k];
+    unsigned dims = v->m->dims;
     const char *sep = first ? "," : "";
     if (first)
         fputs(first, f);
-    if (ks->dims & GT_DIM_COUNTRY) {
+    if (dims & GT_DIM_COUNTRY) {
         if (key->home)
             fprintf(f, "%scountry=\"home\"", sep);
         else
             fprintf(f, "%scountry=\"%.2s\"", sep, key->cc);
         sep = ",";
     }
-    if ((ks->dims & GT_DIM_ASN) && (v->m->o.asn_top || key->home)) {
+    if ((dims & GT_DIM_ASN) && (v->m->o.asn_top || key->home)) {
         if (key->home)
             fprintf(f, "%sasn=\"home\"", sep);
         else if (other)
@@ -374,7 +382,7 @@ static void labels(FILE *f, const struct view *v, uint32_t k, int other, const c
             fprintf(f, "%sasn=\"%" PRIu32 "\"", sep, key->asn);
         sep = ",";
     }
-    if (ks->dims & GT_DIM_UPSTREAM) {
+    if (dims & GT_DIM_UPSTREAM) {
         const char *up = key->home ? "home" : key->upstream ? gt_classifier_upstream_name(v->m->o.cls, key->upstream) : "";
         fprintf(f, "%supstream=\"", sep);
         gt_metrics_escape(f, up ? up : "");
@@ -384,8 +392,8 @@ static void labels(FILE *f, const struct view *v, uint32_t k, int other, const c
 
 static int cmp_grp(const void *a, const void *b, void *ctx)
 {
-    const struct gt_keys *ks = ctx;
-    const struct gt_key *x = &ks->keys[*(const uint32_t *)a], *y = &ks->keys[*(const uint32_t *)b];
+    const struct gt_key *ks = ctx;
+    const struct gt_key *x = &ks[*(const uint32_t *)a], *y = &ks[*(const uint32_t *)b];
     if (x->home != y->home) return x->home - y->home;
     int c = memcmp(x->cc, y->cc, 2);
     if (c) return c;
@@ -394,7 +402,7 @@ static int cmp_grp(const void *a, const void *b, void *ctx)
 
 static int same_grp(const struct view *v, uint32_t a, uint32_t b)
 {
-    return cmp_grp(&a, &b, (void *)v->m->o.keys) == 0;
+    return cmp_grp(&a, &b, v->keys) == 0;
 }
 
 /* "name{labels} " of key k's series (other: its asn="other" group's). */
@@ -492,14 +500,19 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     if (snapshot(m, &v) != 0)
         return -1;
     v.grp = malloc(((size_t)v.n + 1) * sizeof *v.grp);
-    if (!v.grp) {
+    v.keys = malloc(((size_t)v.n + 1) * sizeof *v.keys);
+    if (!v.grp || !v.keys) {
         free(v.k);
+        free(v.grp);
+        free(v.keys);
         return -1;
     }
     for (uint32_t k = 0; k < v.n; k++)
+        memcpy(&v.keys[k], v.k + (size_t)k * KW + K_ID, sizeof *v.keys);
+    for (uint32_t k = 0; k < v.n; k++)
         if (v.k[(size_t)k * KW + K_FLAGS] & F_OTHER)
             v.grp[v.ngrp++] = k;
-    qsort_r(v.grp, v.ngrp, sizeof *v.grp, cmp_grp, (void *)m->o.keys);
+    qsort_r(v.grp, v.ngrp, sizeof *v.grp, cmp_grp, v.keys);
 
     static const struct { const char *name; int col; const char *dir; int dbl; } counters[] = {
         { "geotap_packets_total", K_PF, "direction=\"from\"", 0 },
@@ -581,5 +594,6 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     fprintf(f, "process_start_time_seconds %.2f\n", m->start_time);
     free(v.k);
     free(v.grp);
+    free(v.keys);
     return ferror(f) ? -1 : 0;
 }
