@@ -18,8 +18,7 @@
 /* One key's record, in the private accumulator and the snapshot alike:
  * counts while the key had its own series (own) or was summed into
  * asn="other" (oth), so every series only grows and the sum is the total. */
-/* K_ID: the key itself (struct gt_key), so the renderer never reads the key
- * table, which may grow (realloc) on the collector's thread. */
+/* K_ID: the key itself: the renderer never reads the (growing) key table. */
 enum { K_PF, K_BF, K_PT, K_BT, K_ST, O_PF, O_BF, O_PT, O_BT, O_ST, K_IDLE, O_IDLE, K_LAST, K_RATE, K_FLAGS, K_ID,
        K_ID_END = K_ID + 1, KW };
 _Static_assert(sizeof(struct gt_key) <= 8 * (K_ID_END - K_ID + 1), "a key fits its words");
@@ -502,9 +501,7 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     v.grp = malloc(((size_t)v.n + 1) * sizeof *v.grp);
     v.keys = malloc(((size_t)v.n + 1) * sizeof *v.keys);
     if (!v.grp || !v.keys) {
-        free(v.k);
-        free(v.grp);
-        free(v.keys);
+        free(v.k), free(v.grp), free(v.keys);
         return -1;
     }
     for (uint32_t k = 0; k < v.n; k++)
