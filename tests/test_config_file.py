@@ -114,6 +114,9 @@ def merge_watch(tmp):
     check(set(eff) == keys, f"watch --check prints every key of its usage ({len(keys)}): "
           f"missing {sorted(keys - set(eff))}, extra {sorted(set(eff) - keys)}")
     rc, ex, _ = run("watch", "--print-config-example")
+    with open(os.path.join(os.environ["GEOTAP_SRC"], "dist", "geotap-watch.conf.example")) as f:
+        check(ex == f.read(), "dist/geotap-watch.conf.example == geotap watch --print-config-example "
+              "(regenerate it with that command)")
     ex_keys = set(re.findall(r"^#([a-z][a-z0-9-]*): ", ex, re.M))
     check(rc == 0 and ex_keys == keys, f"the watch example names every key: missing {sorted(keys - ex_keys)}")
     path = write(tmp, "watch-example.conf", ex)
