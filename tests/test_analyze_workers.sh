@@ -7,7 +7,9 @@
 # clock jump and a cut last record, in csv, jsonl by country and ASN with
 # events, the table, and by upstream with per-frame (mac, vlan) rules; and
 # captures whose part boundaries (one file in byte-range parts) hold a
-# clock jump, late frames, a bad time, times near 0, a damaged record, a
+# clock jump, late frames, frames a little behind (joined) and then one
+# within the jump window of one clock but not the other's, a bad time,
+# times near 0, a damaged record, a
 # record whose payload mimics records, a filter that leaves a part empty,
 # and a key's silence across the join (its flow start and idle time by hand).
 set -u
@@ -151,6 +153,16 @@ x = [rec(T0 + i * 1000, ip4(addr(), addr(), 6 if i < 1000 else 17)) for i in ran
 write(d + "/halves.pcap", x)
 # three frames, four parts
 write(d + "/tiny.pcap", plain(3))
+# part 1's first frames a little behind part 0's last (several capture queues): joined
+x = plain()
+for i, back in ((1000, 30), (1001, 10), (1002, 900)):
+    x[i] = rec(T0 + 999 * 1000 - back, ip4(addr(), addr()))
+write(d + "/behind.pcap", x)
+# ... and then a frame just within the jump window of part 0's clock, beyond it of part 1's own
+x = plain()
+x[1000] = rec(T0 + 999 * 1000 - 10000, ip4(addr(), addr()))
+x[1001] = rec(T0 + 999 * 1000 + 3600 * 1000000 - 1000, ip4(addr(), addr()))
+write(d + "/behind-jump.pcap", x)
 PY
 trace() {   # trace FILE WORKERS ARGS...: the parts' states
     f=$1 w=$2; shift 2
@@ -160,7 +172,7 @@ trace() {   # trace FILE WORKERS ARGS...: the parts' states
 expect() {  # expect NAME GOT WANT
     [ "$2" = "$3" ] || { echo "FAIL: $1: parts '$2', expected '$3'"; fail=1; }
 }
-for c in silence jump late badtime epoch damaged mimic halves tiny; do
+for c in silence behind behind-jump jump late badtime epoch damaged mimic halves tiny; do
     WS="2 4" same "boundary: $c (bins of 10 s)" --format csv --bin 10 "$tmp/b/$c.pcap"
     WS="2 4" same "boundary: $c (one bin)" --format csv --bin 0 "$tmp/b/$c.pcap"
 done
@@ -168,7 +180,9 @@ for flt in tcp udp; do
     WS="2 4" same "boundary: halves, filter $flt" --format csv --bin 10 -f $flt "$tmp/b/halves.pcap"
 done
 expect "silence, 2" "$(trace "$tmp/b/silence.pcap" 2 --bin 10)" "0 final 1 final "
-for c in jump late badtime epoch mimic; do
+expect "behind, 2" "$(trace "$tmp/b/behind.pcap" 2 --bin 10)" "0 final 1 final "
+expect "late, one bin, 2" "$(trace "$tmp/b/late.pcap" 2 --bin 0)" "0 final 1 final "
+for c in behind-jump jump late badtime epoch mimic; do
     expect "$c, 2" "$(trace "$tmp/b/$c.pcap" 2 --bin 10)" "0 final 1 void "
 done
 expect "jump, 4" "$(trace "$tmp/b/jump.pcap" 4 --bin 10)" "0 final 1 final 2 void 3 final "
@@ -181,5 +195,5 @@ GEOTAP_PARTS_TRACE=1 "$GEOTAP_BIN" analyze -q --format csv --bin 10 --workers 2 
 "$GEOTAP_BIN" analyze -q --format csv --bin 10 --workers 2 -o "$tmp/s.csv" "$tmp/b/silence.pcap"
 [ "$(cut -d, -f7,8 "$tmp/s.csv" | sed 1d | sort -u)" = "1,2001" ] ||
     { echo "FAIL: silence: flow starts and idle time across the join: $(cut -d, -f7,8 "$tmp/s.csv" | tr '\n' ' ')"; fail=1; }
-[ $fail = 0 ] && echo "ok: $n captures on their own, all as one, a generated capture and 9 part boundaries: --workers 2, 3, 4 as one thread"
+[ $fail = 0 ] && echo "ok: $n captures on their own, all as one, a generated capture and 11 part boundaries: --workers 2, 3, 4 as one thread"
 exit $fail

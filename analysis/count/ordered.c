@@ -198,26 +198,56 @@ void gt_engine_flush_ordered(gt_engine *e)
     e->spill = NULL;
 }
 
-int gt_worker_continues(const struct gt_worker *w, int64_t ts_ns)
+/* Whole seconds of a time, rounded down (bin starts are whole seconds). */
+static int64_t floor_s(int64_t ts_ns)
 {
-    if (ts_ns == GT_TS_BAD)
+    int64_t s = ts_ns / 1000000000;
+    return ts_ns < 0 && s * 1000000000 != ts_ns ? s - 1 : s;
+}
+
+/* |a - b| <= j, without overflow. */
+static int within(int64_t a, int64_t b, int64_t j)
+{
+    int64_t d;
+    return !__builtin_sub_overflow(a, b, &d) && d <= j && d >= -j;
+}
+
+int gt_worker_continues(const struct gt_worker *w, const struct gt_frame *f, unsigned n)
+{
+    if (n == 0)
+        return -1;
+    int64_t t = f[0].ts_ns, J = w->jump_ns;
+    /* no time recorded from here on can be 0 ("none" in first/last), as
+     * every one stays within J of a time above J: the joins stay exact */
+    if (t == GT_TS_BAD || t <= J)
         return 0;
-    /* the bin the fresh worker opens must not be before w's open one (w
-     * would count the frame in its open bin, late) */
-    if (w->open && w->width) {
-        int64_t s = ts_ns / 1000000000;
-        if (ts_ns < 0 && s * 1000000000 != ts_ns)
-            s--;
-        if (s < w->cur->start)
-            return 0;
-    }
-    /* no time recorded after it can be 0 ("none" in first/last): joins
-     * stay exact (a fresh worker's times stay within J of this one's) */
-    if (ts_ns <= w->jump_ns)
+    /* the bin a fresh worker opens must not be before w's open one (w
+     * would count the frame there, late) */
+    if (w->open && w->width && floor_s(t) < w->cur->start)
         return 0;
     if (!w->have_recent)
-        return 1;   /* w would take the frame's time as its first, as a fresh worker does */
-    /* a frame w takes as in order: no jump pending, not behind, within J */
-    int64_t d;
-    return w->jump_n == 0 && !__builtin_sub_overflow(ts_ns, w->recent_ns, &d) && d >= 0 && d <= w->jump_ns;
+        return 1;   /* w takes the frame's time as its first, as a fresh worker does */
+    if (w->jump_n != 0 || !within(t, w->recent_ns, J))
+        return 0;   /* a jump pending, or the frame is one */
+    int64_t R = w->recent_ns;
+    if (t >= R)
+        return 1;   /* in order: both clocks are at t */
+    /* Slightly behind (frames of several capture queues): w keeps R and
+     * its open bin, which must be the fresh worker's; the clocks differ
+     * until a frame reaches R. Every frame before it must be taken as in
+     * order by both (then both record the frame's own time, and no bin can
+     * move: such frames are before R), and that frame too. */
+    if (w->open && w->width && floor_s(t) != w->cur->start)
+        return 0;
+    int64_t rf = t;   /* the fresh worker's recent time */
+    for (unsigned i = 1; i < n; i++) {
+        int64_t x = f[i].ts_ns;
+        if (x == GT_TS_BAD || !within(x, R, J) || !within(x, rf, J))
+            return 0;
+        if (x >= R)
+            return 1;
+        if (x > rf)
+            rf = x;
+    }
+    return -1;
 }

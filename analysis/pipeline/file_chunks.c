@@ -8,7 +8,7 @@
  * is from the start), so its worker's clock is the one a single worker
  * would have there. The next part is ACCEPTED when it starts exactly at
  * the record this part stopped before and a fresh worker would reach the
- * same clock on its first frame (gt_worker_continues); otherwise it is
+ * same clock on its first frames (gt_worker_continues); otherwise it is
  * VOID and this part reads its range too, and decides on the one after.
  * The collector (the calling thread) emits the final parts' bins in part
  * order, joining bins across a boundary (gt_engine_collect_ordered), and
@@ -42,6 +42,7 @@
 #include <time.h>
 
 #define BURST 128
+#define SCAN_MAX 1024                  /* frames of the next part read to compare clocks */
 #define SET_ASIDE ((size_t)64 << 20)   /* bytes of later parts' bins kept while an earlier one is emitted */
 
 enum { PENDING, READY, ACCEPTED, VOID };
@@ -117,6 +118,31 @@ static void void_after(struct chunks *c, unsigned i)
         void_part(&c->p[j]);
 }
 
+/* Whether part x's worker, starting afresh, reaches the clock p's worker
+ * would on x's first frames (gt_worker_continues): read them again from
+ * the map, within x's range, as far as it takes (a few frames at most when
+ * a capture's times are a little out of order; SCAN_MAX at the most). */
+static int continues(struct part *p, const struct part *x)
+{
+    struct gt_frame f[SCAN_MAX];
+    unsigned n = 1;
+    f[0].ts_ns = x->first_ts;
+    int v = gt_worker_continues(p->w, f, n);
+    gt_pcap_file *r = v < 0 ? gt_pcap_file_view(p->c->tpl, x->start) : NULL;
+    if (r) {
+        n = 0;
+        while (v < 0 && n < SCAN_MAX) {
+            int got = gt_pcap_file_view_burst(r, f + n, SCAN_MAX - n, x->hi);
+            if (got <= 0)
+                break;
+            n += (unsigned)got;
+            v = gt_worker_continues(p->w, f, n);
+        }
+    }
+    gt_pcap_file_close(r);
+    return v == 1;
+}
+
 /* Part p reached `end` at record offset q: decide on the part that starts
  * there. Returns the new end when p reads on (the next part is VOID), 0
  * when p is done. */
@@ -129,7 +155,7 @@ static uint64_t decide_next(struct part *p, unsigned *next, uint64_t q)
     int st;
     while ((st = atomic_load_explicit(&x->state, memory_order_acquire)) == PENDING)
         nap();
-    if (st == READY && x->start == q && gt_worker_continues(p->w, x->first_ts) && cas_state(x, READY, ACCEPTED))
+    if (st == READY && x->start == q && continues(p, x) && cas_state(x, READY, ACCEPTED))
         return 0;
     void_part(x);
     (*next)++;

@@ -223,11 +223,12 @@ void gt_engine_discard(gt_engine *e, unsigned i);
 /* After the last part: emit the held-back bin and free what was set aside
  * (before gt_engine_finish). */
 void gt_engine_flush_ordered(gt_engine *e);
-/* 1 when a worker starting afresh at a frame of time ts_ns would reach the
- * same clock and open bin as w does on it (engine.h "Clock jumps"): w's
- * next part may then be counted by another worker and joined. Only w's
- * thread may ask. */
-int gt_worker_continues(const struct gt_worker *w, int64_t ts_ns);
+/* Whether a worker starting afresh on frames f[n] (the start of the next
+ * part) reaches the same clock and open bin as w does on them (engine.h
+ * "Clock jumps"), so the part may be counted by another worker and joined:
+ * 1 yes, 0 no, -1 cannot tell yet (w's clock is ahead of all n: ask with
+ * more frames). Only w's thread may ask. */
+int gt_worker_continues(const struct gt_worker *w, const struct gt_frame *f, unsigned n);
 /* Replace the lookup while workers run (one caller at a time, not a
  * worker's thread in inline mode is fine: it never waits). Workers adopt it
  * at their next packet, burst or tick; the previous one is retired once none uses
