@@ -230,7 +230,7 @@ int cmd_watch(int argc, char **argv)
         return 2;
     }
     const struct gt_keys *keys = gt_watch_keys(w);
-    struct gt_anomaly_opts ao = { .fa_per_day = fa };
+    struct gt_anomaly_opts ao = { .fa_per_day = fa, .budget_keys = gt_watch_budget_keys(w) };
     struct gt_sink sk;
     if (!(ch = gt_chain_new(keys, 1, &ao)))
         goto oom;

@@ -493,6 +493,8 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     }
     gt_metrics_family(f, "geotap_bins_total");
     fprintf(f, "geotap_bins_total %" PRIu64 "\n", v.hdr[H_BINS]);
+    gt_metrics_family(f, "geotap_keys");
+    fprintf(f, "geotap_keys %" PRIu64 "\n", v.hdr[H_NKEYS]);
     const char *ifc = m->o.interface ? m->o.interface : "";
     static const char *const results[] = { "ip", "non_ip", "truncated", "malformed" };
     gt_metrics_family(f, "geotap_frames_total");
