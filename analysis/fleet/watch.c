@@ -14,12 +14,13 @@
 
 #define CHUNK 240               /* bins per query */
 #define NS 1000000000LL
-#define SHARE_BINS 60.0         /* bins with traffic a sensor's share of a key averages over */
+#define SHARE_BINS 240.0        /* bins with traffic a sensor's share of a key averages over */
+#define SHARE_MIN_STARTS 20.0   /* flow starts (decayed) a key's shares need; packets below that */
 #define DROP_RATIO 0.01         /* a sensor losing this share of its frames is in a gap (the detector's default) */
 
 struct sensor {
     char name[128];
-    double *pk;                 /* [kcap] its packets of the key, decayed as tot */
+    double *pk, *st;            /* [kcap] its packets and flow starts of the key, decayed as tot */
     int held;                   /* bins still held (in a gap, and the bin after) */
     uint32_t down_bins;         /* of the current gap */
     int released;               /* in a gap past max_hold_s: holds nothing until back */
@@ -38,13 +39,14 @@ struct gt_watch {
     struct sensor *s;
     size_t nsen, scap;          /* sensors, and the room of the per-sensor arrays */
     uint32_t kcap;              /* room of the per-key arrays */
-    double *tot;                /* [kcap] the fleet's packets of the key, decayed over SHARE_BINS */
+    double *tot, *tst;          /* [kcap] the fleet's packets and flow starts of the key,
+                                 * decayed over SHARE_BINS bins with traffic */
     uint32_t budget;            /* keys of the sensors' tables (geotap_keys), 0 = unknown */
     FILE *ev;
     /* one chunk of bins: [CHUNK][kcap] */
     struct gt_counts *c;
     int64_t *fn, *ln;
-    double *spk;                /* [CHUNK][scap][kcap] per-sensor packets */
+    double *spk, *sst;          /* [CHUNK][scap][kcap] per-sensor packets and flow starts */
     uint8_t *sdown;             /* [CHUNK][scap] */
     uint64_t *sfr, *sdr;        /* [CHUNK][scap] frames and capture drops */
 };
@@ -73,6 +75,17 @@ static long find_sensor(gt_watch *w, const char *name)
     return -1;
 }
 
+/* A per-key row from had to want entries, the new ones zero. 0 or -1. */
+static int grow_row(double **row, uint32_t had, uint32_t want)
+{
+    double *r = realloc(*row, want * sizeof *r);
+    if (!r)
+        return -1;
+    memset(r + had, 0, (want - had) * sizeof *r);
+    *row = r;
+    return 0;
+}
+
 /* Room for the keys and sensors known: per-chunk arrays afresh (a chunk
  * fills them after this), per-sensor and per-key history kept. 0 or -1. */
 static int fit(gt_watch *w)
@@ -83,30 +96,23 @@ static int fit(gt_watch *w)
         return 0;
     uint32_t kc = nk > w->kcap ? nk + nk / 2 + 16 : w->kcap;
     size_t sc = ns > w->scap ? ns + ns / 2 + 4 : w->scap;
-    double *tot = realloc(w->tot, kc * sizeof *tot);
-    if (!tot)
+    if (grow_row(&w->tot, w->kcap, kc) || grow_row(&w->tst, w->kcap, kc))
         return -1;
-    memset(tot + w->kcap, 0, (kc - w->kcap) * sizeof *tot);
-    w->tot = tot;
-    for (size_t i = 0; i < w->nsen; i++) {
-        uint32_t had = w->s[i].pk ? w->kcap : 0;
-        double *pk = realloc(w->s[i].pk, kc * sizeof *pk);
-        if (!pk)
+    for (size_t i = 0; i < w->nsen; i++)
+        if (grow_row(&w->s[i].pk, w->s[i].pk ? w->kcap : 0, kc) || grow_row(&w->s[i].st, w->s[i].st ? w->kcap : 0, kc))
             return -1;
-        memset(pk + had, 0, (kc - had) * sizeof *pk);
-        w->s[i].pk = pk;
-    }
     w->kcap = kc;
     w->scap = sc;
-    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sdown); free(w->sfr); free(w->sdr);
+    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sst); free(w->sdown); free(w->sfr); free(w->sdr);
     w->c = calloc((size_t)CHUNK * kc, sizeof *w->c);
     w->fn = calloc((size_t)CHUNK * kc, sizeof *w->fn);
     w->ln = calloc((size_t)CHUNK * kc, sizeof *w->ln);
     w->spk = calloc((size_t)CHUNK * sc * kc, sizeof *w->spk);
+    w->sst = calloc((size_t)CHUNK * sc * kc, sizeof *w->sst);
     w->sdown = calloc((size_t)CHUNK * sc, 1);
     w->sfr = calloc((size_t)CHUNK * sc, sizeof *w->sfr);
     w->sdr = calloc((size_t)CHUNK * sc, sizeof *w->sdr);
-    return w->c && w->fn && w->ln && w->spk && w->sdown && w->sfr && w->sdr ? 0 : -1;
+    return w->c && w->fn && w->ln && w->spk && w->sst && w->sdown && w->sfr && w->sdr ? 0 : -1;
 }
 
 /* The series' key and sensor, added when new (keys and sensors that appear
@@ -123,8 +129,11 @@ static int learn_series(gt_watch *w, const struct gt_prom_series *s)
     w->s = ns;
     memset(&w->s[w->nsen], 0, sizeof *w->s);
     snprintf(w->s[w->nsen].name, sizeof w->s->name, "%s", s->label[w->nl]);
-    if (w->kcap && !(w->s[w->nsen].pk = calloc(w->kcap, sizeof *w->s->pk)))
+    if (w->kcap && (!(w->s[w->nsen].pk = calloc(w->kcap, sizeof *w->s->pk)) ||
+                    !(w->s[w->nsen].st = calloc(w->kcap, sizeof *w->s->st)))) {
+        free(w->s[w->nsen].pk);
         return -1;
+    }
     w->nsen++;
     return 0;
 }
@@ -213,11 +222,14 @@ void gt_watch_free(gt_watch *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->nsen; i++)
+    for (size_t i = 0; i < w->nsen; i++) {
         free(w->s[i].pk);
+        free(w->s[i].st);
+    }
     free(w->s);
     free(w->tot);
-    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sdown); free(w->sfr); free(w->sdr);
+    free(w->tst);
+    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sst); free(w->sdown); free(w->sfr); free(w->sdr);
     gt_prom_free(w->p);
     gt_keyset_free(&w->ks);
     free(w);
@@ -238,19 +250,26 @@ static long bin_of(const gt_watch *w, int64_t a, uint32_t nb, double t)
 
 /* The counter's growth over the bin, per series: the sensors' counters step
  * once per closed bin, so the difference of two instant values is exact,
- * where increase() would extrapolate (Prometheus); a series new or reset in
- * the bin counts from zero. */
-static void delta(char *buf, size_t n, const char *m, uint32_t W)
+ * where increase() would extrapolate (Prometheus). A counter reset (a
+ * sensor restarted) counts from zero, and so does a series new in the bin
+ * (none within the hold before it); a series back from a stretch unscraped
+ * adds nothing in its first bin back: what it counted unseen cannot be put
+ * in its bins, and all of it in one bin would read as a burst (its keys are
+ * held through the stretch, see health). */
+static void delta(const gt_watch *w, char *buf, size_t n, const char *m)
 {
-    snprintf(buf, n, "((%s - %s offset %us) >= 0 or (%s + 0))", m, m, W, m);
+    uint32_t W = w->o.width;
+    uint64_t back = (uint64_t)w->o.max_hold_s + W;
+    snprintf(buf, n, "((%s - %s offset %us) >= 0 or (%s < %s offset %us) or (%s unless last_over_time(%s[%" PRIu64 "s] offset %us)))",
+             m, m, W, m, m, W, m, m, back, W);
 }
 
 /* Q_SENSOR first: it names the keys and sensors of the chunk. */
-enum { Q_SENSOR, Q_PKTS, Q_BYTES, Q_STARTS, Q_IDLE, Q_LAST, Q_FIRST, Q_UP, Q_FRAMES, Q_DROPS, NQ };
+enum { Q_SENSOR, Q_SSTARTS, Q_PKTS, Q_BYTES, Q_STARTS, Q_IDLE, Q_LAST, Q_FIRST, Q_UP, Q_FRAMES, Q_DROPS, NQ };
 
 static void promql(const gt_watch *w, int qi, char *q, size_t qn, const char **lab, unsigned *nl)
 {
-    char d[400];
+    char d[640];
     uint32_t W = w->o.width;
     const char *sl = w->o.sensor_label;
     for (unsigned i = 0; i < 4; i++)
@@ -258,12 +277,12 @@ static void promql(const gt_watch *w, int qi, char *q, size_t qn, const char **l
     *nl = w->nl;
     switch (qi) {
     case Q_PKTS: case Q_BYTES:
-        delta(d, sizeof d, qi == Q_PKTS ? "geotap_packets_total" : "geotap_bytes_total", W);
+        delta(w, d, sizeof d, qi == Q_PKTS ? "geotap_packets_total" : "geotap_bytes_total");
         snprintf(q, qn, "sum by (%s, direction) (%s)", w->by, d);
         lab[(*nl)++] = "direction";
         break;
     case Q_STARTS: case Q_IDLE:
-        delta(d, sizeof d, qi == Q_STARTS ? "geotap_flow_starts_total" : "geotap_flow_idle_seconds_total", W);
+        delta(w, d, sizeof d, qi == Q_STARTS ? "geotap_flow_starts_total" : "geotap_flow_idle_seconds_total");
         snprintf(q, qn, "sum by (%s) (%s)", w->by, d);
         break;
     case Q_LAST: case Q_FIRST:
@@ -272,8 +291,8 @@ static void promql(const gt_watch *w, int qi, char *q, size_t qn, const char **l
                  qi == Q_LAST ? "geotap_last_packet_timestamp_seconds" : "geotap_bin_first_packet_timestamp_seconds",
                  W + w->o.lag);
         break;
-    case Q_SENSOR:
-        delta(d, sizeof d, "geotap_packets_total", W);
+    case Q_SENSOR: case Q_SSTARTS:
+        delta(w, d, sizeof d, qi == Q_SENSOR ? "geotap_packets_total" : "geotap_flow_starts_total");
         snprintf(q, qn, "sum by (%s, %s) (%s)", sl, w->by, d);
         lab[(*nl)++] = sl;
         break;
@@ -284,7 +303,7 @@ static void promql(const gt_watch *w, int qi, char *q, size_t qn, const char **l
         lab[(*nl)++] = sl;
         break;
     default:
-        delta(d, sizeof d, qi == Q_FRAMES ? "geotap_frames_total" : "geotap_capture_drops_total", W);
+        delta(w, d, sizeof d, qi == Q_FRAMES ? "geotap_frames_total" : "geotap_capture_drops_total");
         snprintf(q, qn, "sum by (%s) (%s)", sl, d);
         *nl = 0;
         lab[(*nl)++] = sl;
@@ -299,6 +318,7 @@ static void clear_chunk(gt_watch *w, uint32_t nb)
     memset(w->fn, 0, kb * sizeof *w->fn);
     memset(w->ln, 0, kb * sizeof *w->ln);
     memset(w->spk, 0, sb * w->kcap * sizeof *w->spk);
+    memset(w->sst, 0, sb * w->kcap * sizeof *w->sst);
     memset(w->sdown, 1, sb);        /* down unless up says otherwise */
     memset(w->sfr, 0, sb * sizeof *w->sfr);
     memset(w->sdr, 0, sb * sizeof *w->sdr);
@@ -332,7 +352,7 @@ static int query_chunk(gt_watch *w, int64_t a, uint32_t nb, char *err, size_t er
             long k = -1, sen = -1;
             if (qi <= Q_FIRST && (k = series_key(w, &s[i], 0)) < 0)
                 continue;
-            if (qi == Q_SENSOR && (sen = find_sensor(w, s[i].label[w->nl])) < 0)
+            if (qi <= Q_SSTARTS && (sen = find_sensor(w, s[i].label[w->nl])) < 0)
                 continue;
             if (qi > Q_FIRST && (sen = find_sensor(w, s[i].label[0])) < 0)
                 continue;
@@ -352,6 +372,7 @@ static int query_chunk(gt_watch *w, int64_t a, uint32_t nb, char *err, size_t er
                 case Q_LAST: w->ln[bk] = (int64_t)llround(v * 1e9); break;
                 case Q_FIRST: w->fn[bk] = (int64_t)llround(v * 1e9); break;
                 case Q_SENSOR: w->spk[bs * kc + (size_t)k] = v; break;
+                case Q_SSTARTS: w->sst[bs * kc + (size_t)k] = v; break;
                 case Q_UP: w->sdown[bs] = !(v >= 1); break;
                 case Q_FRAMES: w->sfr[bs] += count_of(v); break;
                 default: w->sdr[bs] += count_of(v); break;
@@ -379,10 +400,18 @@ void gt_watch_gap_event(const gt_watch *w, FILE *f, int64_t start_ns, int64_t en
     fflush(f);
 }
 
-/* The sensor's share of the key: its packets over the fleet's, both decayed. */
+/* The sensor's share of the key: of its flow starts (the independent
+ * arrivals its silences are judged on; one large flow does not make a
+ * sensor the key's carrier), as the lower Wilson bound (z = 1) so that a
+ * few starts of a quiet key do not make it look carried; of its packets
+ * while too few starts are known. */
 static double share(const gt_watch *w, const struct sensor *s, uint32_t k)
 {
-    return w->tot[k] > 0 ? s->pk[k] / w->tot[k] : 0;
+    double n = w->tst[k];
+    if (n < SHARE_MIN_STARTS)
+        return w->tot[k] > 0 ? s->pk[k] / w->tot[k] : 0;
+    double p = s->st[k] / n;
+    return (p + 0.5 / n - sqrt(p * (1 - p) / n + 0.25 / (n * n))) / (1 + 1 / n);
 }
 
 static int carries(const gt_watch *w, const struct sensor *s, uint32_t k)
@@ -448,10 +477,10 @@ static uint64_t health(gt_watch *w, gt_anomaly *det, uint32_t b, int64_t start)
                 s->why = down ? "down" : "capture drops";
             }
             s->gap_end = (start + w->o.width) * NS;
-            /* gone for good (or long): report it, and stop holding its keys */
+            /* gone for good (or long): report it, and stop holding its keys
+             * (its shares then fade as the others carry them) */
             if (!s->released && ++s->down_bins * (double)w->o.width > w->o.max_hold_s) {
                 sensor_gap_event(w, s);
-                memset(s->pk, 0, kc * sizeof *s->pk);
                 s->released = 1;
             }
         } else {
@@ -477,8 +506,12 @@ static uint64_t health(gt_watch *w, gt_anomaly *det, uint32_t b, int64_t start)
         if (tot <= 0)
             continue;           /* a key silent (or down) teaches nothing */
         w->tot[k] = w->tot[k] * keep + tot;
-        for (size_t i = 0; i < w->nsen; i++)
-            w->s[i].pk[k] = w->s[i].pk[k] * keep + w->spk[((size_t)b * w->scap + i) * kc + k];
+        w->tst[k] = w->tst[k] * keep + c->starts;
+        for (size_t i = 0; i < w->nsen; i++) {
+            size_t j = ((size_t)b * w->scap + i) * kc + k;
+            w->s[i].pk[k] = w->s[i].pk[k] * keep + w->spk[j];
+            w->s[i].st[k] = w->s[i].st[k] * keep + w->sst[j];
+        }
     }
     return drops;
 }
