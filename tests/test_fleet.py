@@ -276,12 +276,24 @@ def test_replay(tmp, db, srv):
         fail('recall or precision differ from analyze of the whole')
     if abs(a[2] - p[2]) > 60:
         fail(f'median delay {p[2]} s vs {a[2]} s: more than one bin apart')
-    # per outage, for the record
-    da = {(e['key']['country'], e['last_seen'][:16]): ts(e['detected']) for e in events(os.path.join(tmp, 'whole.ev'), ['drop_to_zero'])}
-    diffs = [ts(e['detected']) - da[k] for e in events(ev_p, ['drop_to_zero'])
-             if (k := (e['key']['country'], e['last_seen'][:16])) in da]
-    print(f'{len(diffs)} drops matched by key and last packet; watch detected minus analyze: '
-          f'median {sorted(diffs)[len(diffs) // 2]} s, range {min(diffs)}..{max(diffs)} s')
+    # per outage: the same drops (key and last packet), each detected within
+    # two bins of analyze's. Not one: the fleet's flow-start rate comes from
+    # each sensor's silences (a third of the flows each, summed as parallel
+    # streams), not from the merged stream's, so a quiet key's rate differs
+    # by up to ~10 % and its ~20 minutes to decide by up to two bins.
+    da = {(e['key']['country'], e['last_seen'][:16]): e for e in events(os.path.join(tmp, 'whole.ev'), ['drop_to_zero'])}
+    dw = {(e['key']['country'], e['last_seen'][:16]): e for e in events(ev_p, ['drop_to_zero'])}
+    if set(da) != set(dw):
+        fail(f'drops differ from analyze of the whole: only analyze {sorted(set(da) - set(dw))}, only watch {sorted(set(dw) - set(da))}')
+    diffs = {k: ts(dw[k]['detected']) - ts(da[k]['detected']) for k in da}
+    for k in sorted(da, key=lambda k: da[k]['detected']):
+        print(f'  {k[0]} last {k[1][11:]}: watch {dw[k]["detected"][11:16]}, analyze {da[k]["detected"][11:16]}, '
+              f'{diffs[k]:+d} s (rate {dw[k]["expected_rate"]:.4f} vs {da[k]["expected_rate"]:.4f}/s)')
+    d = sorted(diffs.values())
+    print(f'{len(d)} drops matched by key and last packet; watch detected minus analyze: '
+          f'median {d[len(d) // 2]} s, range {d[0]}..{d[-1]} s, within one bin: {sum(abs(x) <= 60 for x in d)}/{len(d)}')
+    if d[0] < -120 or d[-1] > 120 or abs(d[len(d) // 2]) > 60:
+        fail('a drop more than two bins from analyze of the whole, or the median more than one')
     print(f'OK: {len(f)} bins rows equal to analyze, identical events from both stores')
 
 

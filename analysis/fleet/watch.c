@@ -160,7 +160,10 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
     if (o->dims & GT_DIM_ASN) w->labels[w->nl++] = "asn";
     w->labels[w->nl] = w->o.sensor_label;
     if (!o->dims || (o->dims & GT_DIM_UPSTREAM)) {
-        snprintf(err, errlen, "keys by country and/or asn only");
+        /* an upstream's name is its sensor's own (routes table, upstream
+         * map): fleet sums by it would add unrelated links together */
+        snprintf(err, errlen, "--by: keys by country and/or asn only (upstream names are each sensor's own: "
+                 "summed across sensors they would add unrelated links)");
         gt_watch_free(w);
         return NULL;
     }
