@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 
+from checks import check, failures, finish, free_port, skip  # noqa: F401  (re-exported)
+
 GEOTAP = os.environ["GEOTAP_BIN"]
 SHARED = os.environ["GEOTAP_SHARED"]
 TEST_DB = os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb")
@@ -21,27 +23,6 @@ TEST_ASN = os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")
 HOME = "192.0.2.0/24"
 # Sources in the test DB (checked against mmdblookup by lookup_cc)
 SRC = {"GB": "81.2.69.142", "SE": "89.160.20.112", "US": "216.160.83.56", "BT": "67.43.156.1"}
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def skip(why):
-    if os.environ.get("CI") == "true" and not why.startswith("not root"):
-        print("FAIL (CI=true): " + why)
-        sys.exit(1)
-    print("SKIP: " + why)
-    sys.exit(77)
-
-
-def finish():
-    print("FAILED: %d" % len(failures) if failures else "all checks passed")
-    sys.exit(1 if failures else 0)
 
 
 def lookup_cc(db, ip):
@@ -52,14 +33,6 @@ def lookup_cc(db, ip):
         if len(tok) == 2 and tok.isupper():
             return tok
     return None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def parse_time(s):
