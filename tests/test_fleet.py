@@ -26,6 +26,7 @@ VictoriaMetrics carries nothing here.
                             missing, up = 1) declares the three down; with
                             --max-hold 600 the sensor is released after 10
                             minutes and its countries then declared down.
+                            Prometheus and VictoriaMetrics: the same events.
   test_fleet.py live        three real `geotap live` sensors (veth pairs fed
                             by tcpreplay from network namespaces), each a third
                             of a capture, scraped every second by a real
@@ -303,10 +304,13 @@ def test_sensor_gap(tmp, db, srv):
     if not others:
         fail('scenario: no outage of another country while s2 is down')
     sens = sensors(tmp, db, 'gs', '2:' + ','.join(top))
-    om, _ = render(tmp, 'g', sens, '--down', f's2:{g0}:{g1}', '--lossy', f's2:{l0}:{l1}')
+    om, prom = render(tmp, 'g', sens, '--down', f's2:{g0}:{g1}', '--lossy', f's2:{l0}:{l1}')
     om_c, _ = render(tmp, 'c', sens, '--silent', f's2:{g0}:{g1}')
     pg = srv.prometheus(tmp, om)
     ev, _ = watch(pg, tmp, 'gap')
+    ev_v, _ = watch(srv.victoria(tmp, prom), tmp, 'gap-victoria')
+    if open(ev).read() != open(ev_v).read():
+        fail('events with the sensor gaps differ between Prometheus and VictoriaMetrics')
     # a sensor down longer than --max-hold is released: reported then, and
     # its countries are judged on what the others see
     ev_r, _ = watch(pg, tmp, 'released', '--max-hold', '600')
@@ -458,7 +462,7 @@ def main():
     if mode not in tests:
         print(__doc__)
         return 2
-    need = ['prometheus', 'promtool', 'mmdblookup'] + (['victoria-metrics'] if mode != 'sensor-gap' else [])
+    need = ['prometheus', 'promtool', 'mmdblookup', 'victoria-metrics']
     missing = [n for n in need if not shutil.which(n)]
     if missing:
         msg = f'missing {missing} (scripts/setup installs them)'
