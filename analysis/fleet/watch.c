@@ -27,6 +27,8 @@ struct sensor {
     int64_t gap_start;          /* ns; 0 = not in a gap */
     int64_t gap_end;
     const char *why;            /* "down" (up = 0) or "capture drops" */
+    int up;                     /* up in the last bin read (for /metrics) */
+    uint64_t gaps;              /* sensor_gap events so far */
 };
 
 struct gt_watch {
@@ -447,6 +449,7 @@ static void sensor_gap_event(gt_watch *w, struct sensor *s)
         fflush(w->ev);
     }
     s->gap_start = 0;
+    s->gaps++;
 }
 
 void gt_watch_finish(gt_watch *w)
@@ -473,6 +476,7 @@ static uint64_t health(gt_watch *w, gt_anomaly *det, uint32_t b, int64_t start)
         int down = w->sdown[bs];
         uint64_t dr = w->sdr[bs], fr = w->sfr[bs];
         int lossy = dr > 0 && (double)dr >= DROP_RATIO * (double)(fr + dr);
+        s->up = !down;
         if (down || lossy) {
             s->held = 2;        /* this bin and the one after it is back */
             if (!s->gap_start && !s->released) {
@@ -570,4 +574,17 @@ int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *e
         a += (int64_t)nb * W;
     }
     return 0;
+}
+
+size_t gt_watch_nsensors(const gt_watch *w) { return w->nsen; }
+
+void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_info *out)
+{
+    const struct sensor *s = &w->s[i];
+    memset(out, 0, sizeof *out);
+    out->name = s->name;
+    out->up = s->up;
+    out->gaps = s->gaps;
+    for (uint32_t k = 0; s->held && !s->released && k < w->ks.keys.nkeys; k++)
+        out->held_keys += carries(w, s, k);
 }

@@ -80,4 +80,15 @@ void gt_watch_finish(gt_watch *w);
 void gt_watch_set_events(gt_watch *w, FILE *f);
 void gt_watch_free(gt_watch *w);
 
+/* One sensor as the watcher sees it (for watch's /metrics). */
+struct gt_watch_sensor_info {
+    const char *name;           /* valid while w lives */
+    int up;                     /* up in the last bin read */
+    uint32_t held_keys;         /* keys it holds now (0: none) */
+    uint64_t gaps;              /* sensor_gap events so far */
+};
+/* The sensors watched, and sensor i of them (the thread calling gt_watch_run). */
+size_t gt_watch_nsensors(const gt_watch *w);
+void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_info *out);
+
 #endif
