@@ -8,7 +8,7 @@
 T=$1; R=${2:-7}; BUILD=${GEOTAP_BUILD:-$(dirname "$0")/../build}; G=$BUILD/cli/geotap; B=$BUILD/bench/bench_pcap_read
 DB=$(ls ~/.cache/geotap/*/GeoLite2-Country.mmdb | head -1); L=$(mktemp)
 echo "trace $T; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-for i in $(seq $R); do
+for _ in $(seq "$R"); do
   /usr/bin/time -f "bare %e %U %S" -o $L.t $B $T --passes 1 >/dev/null; cat $L.t >> $L
   /usr/bin/time -f "w1 %e %U %S" -o $L.t $G analyze -q --bin 0 --format csv --country-db $DB --workers 1 -o $L.o1 $T; cat $L.t >> $L
   GEOTAP_PARTS_TRACE=1 /usr/bin/time -f "w2 %e %U %S" -o $L.t $G analyze -q --bin 0 --format csv --country-db $DB --workers 2 -o $L.o2 $T 2>$L.e; cat $L.t >> $L
