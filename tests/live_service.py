@@ -52,6 +52,27 @@ def parse_time(s):
     return d.timestamp() + (float("0." + frac) if frac else 0.0)
 
 
+def webhook_receiver():
+    """An HTTP server on a free loopback port keeping the JSON body of every
+    POST, in order: (server, bodies); server.shutdown() stops it."""
+    import http.server
+    import json
+    import threading
+    got = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, got
+
+
 def start_alertmanager(am_bin, cfg, storage, port, log):
     """A real Alertmanager on 127.0.0.1:port (no cluster), ready; its output
     appended to log. RuntimeError with the log's tail when it does not start."""
