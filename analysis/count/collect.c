@@ -23,12 +23,12 @@ static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
         a->last_ns = b->last_ns;
 }
 
-static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
+static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st, uint32_t empty)
 {
     struct gt_bin bin = {
         .start = start, .width = e->o.bin_seconds, .nkeys = e->emit_nkeys,
         .counts = e->m_counts, .first_ns = e->m_first, .last_ns = e->m_last,
-        .stats = *st,
+        .stats = *st, .empty = empty,
     };
     bin.stats.workers = e->o.nworkers;
     if (e->o.bin_seconds == 0)
@@ -59,7 +59,7 @@ static void fill_gap(gt_engine *e, int64_t start)
     memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
     memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
     for (uint64_t i = 1; i <= fill; i++)
-        emit(e, e->last_emitted + w, &zero);
+        emit(e, e->last_emitted + w, &zero, 1);
     e->zero_bins += fill;
     e->totals.gap_skipped += gap - fill;
 }
@@ -129,7 +129,7 @@ static int collect_locked(gt_engine *e)
                 atomic_store_explicit(&w->consumed, con, memory_order_release);
             }
         }
-        emit(e, next, &st);
+        emit(e, next, &st, 0);
         e->real_bins++;
         n++;
     }

@@ -95,11 +95,17 @@ struct gt_anomaly {
     struct kst *k;
     struct hbin *hist;          /* [nkeys][HIST_BINS] recent counts, ring */
     uint32_t hpos;              /* ring slot of the current bin */
+    /* Keys a bin without packets can change (seen, not ignored), for the
+     * stretches of empty bins the engine fills into a silence: built at the
+     * first of them, dropped by any other bin. */
+    uint32_t *act, nact;
+    int act_ok;
     /* upstreams */
     uint32_t nup;               /* size of the arrays below */
     double *up_rate;            /* learned packets/s per upstream */
     uint64_t *up_tot;           /* this bin's totals */
     int up_given;               /* totals passed for the next bin */
+    int up_zero;                /* up_tot is all zero */
     int up_from_keys;           /* keys have the upstream dimension */
     int have_up;                /* any key has an upstream */
     /* capture */

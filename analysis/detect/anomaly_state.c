@@ -141,6 +141,7 @@ static void reset(gt_anomaly *a)
         a->k[i].ignored = ign;
     }
     memset(a->hist, 0, (size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS * sizeof *a->hist);
+    a->act_ok = 0;
     for (uint32_t u = 0; u < a->nup; u++)
         a->up_rate[u] = 0;
     a->cap_last = a->gap_start = a->last_end = a->gap_end = 0;
