@@ -287,7 +287,9 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
     k->lam = r * kc->eff;
     /* (a silence past Lthr that was not declared, while warming up or
      * holding after a restoration, carries nothing) */
-    k->carry = suspect && lam_before < a->ldec ? lam_before : 0;
+    /* (nor one ended by more than a stray's packets: a flow that began
+     * after it is the traffic going on, at a lower rate perhaps, but on) */
+    k->carry = suspect && lam_before < a->ldec && kc->cnt <= STRAY_MAX ? lam_before : 0;
     k->r_full = r_before;
     k->lam_full = r_before * kc->eff;
     if (suspect) {

@@ -22,6 +22,7 @@
 #define DAY_S 86400.0
 #define SUSPECT_FLOOR 0.5       /* after an improbable silence, judged on at least this share of the rate before */
 #define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this at least */
+#define STRAY_MAX 1             /* a bin of at most this many packets between two silences can be a stray */
 #define RESID_FRAC 0.3          /* a partial drop's residual share of the rate ... */
 #define RESID_L 6.5             /* ... at which a drop's silence must be this improbable (e^-6.5) */
 #define RESET_L 5.0             /* silence after a candidate return that abandons it */
