@@ -77,7 +77,12 @@
  * two: the pair, judged together on the rate from before, also decides
  * once it reaches Lcarry = max(Lthr + 10, 29.3), where 29.3 makes two such
  * silences as improbable at the residual 30 % (e^-y (1 + y) = e^-6.5 for
- * y = 0.3 L) as one silence at Ldec.
+ * y = 0.3 L) as one silence at Ldec. Only a bin of one packet after the
+ * first silence (past Lthr/2) counts as a stray: more is a flow, the
+ * traffic going on (the onset of a partial drop on a slow key looks like
+ * silence, one flow, silence), and the silence after it must reach Ldec
+ * alone. (Pairs around flows gave 2 of the false drops at partial-drop
+ * onsets on the seeds tuned on, quiet 105 and weekly 1.)
  * The silence runs from the key's last packet (last_ns, packet-time precise);
  * drop_to_zero is declared at the end of the first bin where L >= Ldec.
  * While fewer than 20 flow starts are remembered, the packet rate stands in
@@ -219,7 +224,9 @@ void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n)
  * with ctx = the detector. Bins with width 0 are ignored; bins more than
  * ~250 years from 1970 are counted as out of range and ignored; a bin more
  * than 140 years from the first one starts the detector afresh (what it
- * learned and any open outage or gap are dropped without an event). */
+ * learned and any open outage or gap are dropped without an event). A bin
+ * marked empty (gt_bin.empty) visits only the keys seen so far, so a long
+ * silence filled with empty bins costs the key table once. */
 void gt_anomaly_bin(void *a, const struct gt_bin *bin);
 /* End of input: reports a capture gap still open that began before the last
  * bin (one inside it is the input ending mid-bin). Outages still open stay
