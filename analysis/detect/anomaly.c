@@ -134,6 +134,12 @@ void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key)
     a->act_ok = 0;
 }
 
+void gt_anomaly_hold_key(gt_anomaly *a, uint32_t key)
+{
+    if (key < a->nkeys)
+        a->k[key].held = 1;
+}
+
 int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream)
 {
     if (key >= a->nkeys)
