@@ -138,6 +138,7 @@ void gt_anomaly_hold_key(gt_anomaly *a, uint32_t key)
 {
     if (key < a->nkeys)
         a->k[key].held = 1;
+    a->act_ok = 0;              /* an empty bin must visit it too (history_step clears it) */
 }
 
 int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream)

@@ -460,7 +460,7 @@ static void upstream_learn(gt_anomaly *a, const struct binctx *x)
 }
 
 /* A bin without packets changes only the keys seen before and not
- * ignored: every step visits just them, in key order, so that a stretch of
+ * ignored (and clears the holds): every step visits just them, in key order, so that a stretch of
  * empty bins costs the key table once and then its seen keys per bin. The
  * ring slots of the others stay as they were: a key's ring is read only
  * back to its first learned bin (recent_bound stops at hist_s). */
@@ -470,7 +470,7 @@ static void empty_bin_keys(gt_anomaly *a, struct binctx *x)
         a->nact = 0;
         for (uint32_t i = 0; i < a->nkeys; i++) {
             const struct kst *k = &a->k[i];
-            if (!k->ignored && (k->last_ns || k->hist_s > 0))
+            if ((!k->ignored && (k->last_ns || k->hist_s > 0)) || k->held)
                 a->act[a->nact++] = i;
         }
         a->act_ok = 1;
