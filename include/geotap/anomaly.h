@@ -71,8 +71,9 @@
  * which costs 25 % of delay at K = 250 (17.4 -> 21.7) and nothing once
  * Lthr >= 21.7 (K >= 17,800 at the defaults). A key at 1 flow/s is declared
  * after 22 s of silence, at 0.01 flows/s after 36 minutes. (With e^-6, 7
- * false drops at partial-drop onsets in 35 quiet days where the budget allows
- * 0.35; with e^-6.5, 1: bench/anomaly_eval.sh, kind quiet.)
+ * false drops at partial-drop onsets in 35 quiet days, seeds 101-105, where
+ * the budget allows 0.35; with e^-6.5, 1; with the stray rule below too, 0,
+ * and 1 in the 35 untuned days 106-110: bench/anomaly_eval.sh, kind quiet.)
  * A stray packet inside an outage not yet declared splits its silence in
  * two: the pair, judged together on the rate from before, also decides
  * once it reaches Lcarry = max(Lthr + 10, 29.3), where 29.3 makes two such
@@ -81,8 +82,8 @@
  * first silence (past Lthr/2) counts as a stray: more is a flow, the
  * traffic going on (the onset of a partial drop on a slow key looks like
  * silence, one flow, silence), and the silence after it must reach Ldec
- * alone. (Pairs around flows gave 2 of the false drops at partial-drop
- * onsets on the seeds tuned on, quiet 105 and weekly 1.)
+ * alone. (Pairs around flows gave the false drops at partial-drop onsets
+ * in quiet 105 and weekly 1, tuned on, and in quiet 107.)
  * The silence runs from the key's last packet (last_ns, packet-time precise);
  * drop_to_zero is declared at the end of the first bin where L >= Ldec.
  * While fewer than 20 flow starts are remembered, the packet rate stands in
