@@ -103,7 +103,7 @@ static void save_state(struct run *r)
 }
 
 /* Outputs, events, alerts and /metrics as the chain's sinks; 0, or 2 after a message. */
-static int setup(struct run *r, uint32_t W)
+static int setup(struct run *r, uint32_t W, int load)
 {
     const struct cli_config *c = r->c;
     const struct gt_keys *keys = gt_watch_keys(r->w);
@@ -145,7 +145,7 @@ static int setup(struct run *r, uint32_t W)
         }
         r->alerts = sk.self;
     }
-    if (c->state && gt_anomaly_load(gt_chain_anomaly(r->ch), c->state, W, err, sizeof err) < 0)
+    if (load && gt_anomaly_load(gt_chain_anomaly(r->ch), c->state, W, err, sizeof err) < 0)
         fprintf(stderr, "geotap watch: %s; starting fresh\n", err);
     if (c->listen) {
         /* room for keys added while running, as a sensor's reload has */
@@ -282,7 +282,12 @@ static int watch(const struct cli_parsed *p)
         return 2;
     }
     r.h.last_success_s = now_s();     /* gt_watch_new read the keys from the store */
-    int status = setup(&r, W);
+    int load = c->state != NULL;
+    if (load && gt_watch_join_state(r.w, c->state, err, sizeof err) < 0) {
+        fprintf(stderr, "geotap watch: %s; starting fresh\n", err);
+        load = 0;                       /* the load would say it again */
+    }
+    int status = setup(&r, W, load);
     if (status)
         return run_free(&r, status);
     loop(&r, replay, next, last_end, W, lag, t0);

@@ -101,6 +101,28 @@ static int learn_series(gt_watch *w, const struct gt_prom_series *s)
     return 0;
 }
 
+/* A key of the state file as watch would have made it from its labels
+ * (by this --by: no upstream, the dimensions asked only): it joins. */
+static int join_key(void *ctx, const struct gt_key *k)
+{
+    gt_watch *w = ctx;
+    unsigned d = w->o.dims;
+    int cc = k->cc[0] >= 'A' && k->cc[0] <= 'Z' && k->cc[1] >= 'A' && k->cc[1] <= 'Z';
+    int mine = k->home ? !k->cc[0] && !k->asn && !k->upstream
+                       : !k->upstream && ((d & GT_DIM_COUNTRY) ? cc : !k->cc[0]) && ((d & GT_DIM_ASN) || !k->asn);
+    return mine && gt_keyset_id(&w->ks, k) < 0 ? -1 : 0;
+}
+
+int gt_watch_join_state(gt_watch *w, const char *path, char *err, size_t errlen)
+{
+    int rc = gt_anomaly_state_keys(path, w->o.width, join_key, w, err, errlen);
+    if (rc > 0 && fit(w) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return rc;
+}
+
 gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, int64_t lookback,
                        char *err, size_t errlen)
 {
