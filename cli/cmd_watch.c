@@ -252,6 +252,26 @@ static void loop(struct run *r, int replay, int64_t next, int64_t last_end, uint
     }
 }
 
+/* live with --state: a restarted watcher goes on from the state's last bin,
+ * reading the stretch it missed from the store as a replay does. live's
+ * restart is a capture_gap because its packets of that stretch are gone;
+ * the sensors watch reads counted on, so nothing is missing and nothing is
+ * alerted. Further back than the lookback (or no bin in the state): from
+ * now, and the stretch between is the detector's capture_gap, as live's. */
+static int64_t resume_at(const char *state, uint32_t W, int64_t now_bin, long long lookback)
+{
+    int64_t end_ns = 0;
+    char err[1024];
+    if (gt_anomaly_state_keys(state, W, &end_ns, NULL, NULL, err, sizeof err) <= 0 || end_ns <= 0)
+        return now_bin;         /* a bad file: the load says so */
+    int64_t end = end_ns / 1000000000LL / W * W;
+    if (end >= now_bin || now_bin - end > lookback)
+        return now_bin;
+    fprintf(stderr, "geotap watch: %s: going on from its last bin, %" PRId64 " s ago (read from the store)\n",
+            state, now_bin - end);
+    return end;
+}
+
 static int watch(const struct cli_parsed *p)
 {
     const struct cli_config *c = &p->v;
@@ -272,8 +292,10 @@ static int watch(const struct cli_parsed *p)
                                 .share = c->share, .max_hold_s = (double)c->max_hold };
     double t0 = now_s();
     int64_t next = replay ? from / W * W : ((int64_t)(t0 - c->delay - lag) / W) * W;
-    int64_t last_end = replay ? (to + W - 1) / W * W : next;
     long long lookback = cli_given(p, "lookback") ? c->lookback : replay ? 0 : 86400;
+    if (!replay && c->state)
+        next = resume_at(c->state, W, next, lookback);
+    int64_t last_end = replay ? (to + W - 1) / W * W : next;
     char err[1024];
     struct run r = { .c = c };
     cli_on_signals(on_signal, (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 });

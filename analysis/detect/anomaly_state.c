@@ -274,8 +274,8 @@ static int parse_label(const char *label, struct gt_key *k)
     return 0;
 }
 
-int gt_anomaly_state_keys(const char *path, uint32_t width, int (*fn)(void *ctx, const struct gt_key *k),
-                          void *ctx, char *err, size_t errlen)
+int gt_anomaly_state_keys(const char *path, uint32_t width, int64_t *last_end_ns,
+                          int (*fn)(void *ctx, const struct gt_key *k), void *ctx, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -294,7 +294,9 @@ int gt_anomaly_state_keys(const char *path, uint32_t width, int (*fn)(void *ctx,
     if (rc == 0 && (!get(f, &h, &hd, sizeof hd) || !get(f, &h, &cs, sizeof cs) ||
                     !get(f, &h, NULL, (size_t)hd.nup * sizeof(double))))
         rc = fail(err, errlen, path, "truncated");
-    for (uint32_t i = 0; rc == 0 && i < hd.nkeys; i++) {
+    if (rc == 0 && last_end_ns)
+        *last_end_ns = cs.last_end;
+    for (uint32_t i = 0; rc == 0 && fn && i < hd.nkeys; i++) {
         char label[LABEL_MAX];
         struct gt_key k;
         if (!get(f, &h, label, sizeof label) || !get(f, &h, NULL, sizeof(struct kst) + HIST_BINS * sizeof(struct hbin)))

@@ -115,7 +115,7 @@ static int join_key(void *ctx, const struct gt_key *k)
 
 int gt_watch_join_state(gt_watch *w, const char *path, char *err, size_t errlen)
 {
-    int rc = gt_anomaly_state_keys(path, w->o.width, join_key, w, err, errlen);
+    int rc = gt_anomaly_state_keys(path, w->o.width, NULL, join_key, w, err, errlen);
     if (rc > 0 && fit(w) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
