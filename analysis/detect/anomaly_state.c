@@ -236,16 +236,25 @@ static int load_pass(gt_anomaly *a, FILE *f, const char *path, uint32_t width, i
     return 0;
 }
 
-int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen)
+/* The state file to read, or NULL with *rc: 0 none (a first run), -1 with err. */
+static FILE *open_state(const char *path, int *rc, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return -1;
+        *rc = errno == ENOENT ? 0 : -1;
+        if (*rc)
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     }
-    int rc = load_pass(a, f, path, width, 0, err, errlen);
+    return f;
+}
+
+int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen)
+{
+    int rc;
+    FILE *f = open_state(path, &rc, err, errlen);
+    if (!f)
+        return rc;
+    rc = load_pass(a, f, path, width, 0, err, errlen);
     if (rc == 0) {
         rewind(f);
         reset(a);
@@ -277,19 +286,16 @@ static int parse_label(const char *label, struct gt_key *k)
 int gt_anomaly_state_keys(const char *path, uint32_t width, int64_t *last_end_ns,
                           int (*fn)(void *ctx, const struct gt_key *k), void *ctx, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return -1;
-    }
+    int rc;
+    FILE *f = open_state(path, &rc, err, errlen);
+    if (!f)
+        return rc;
     /* the whole file checked first (a detector is not needed for that), so
      * a bad one names no keys */
-    int rc = load_pass(NULL, f, path, width, 0, err, errlen);
+    rc = load_pass(NULL, f, path, width, 0, err, errlen);
     uint64_t h = 0;
-    struct header hd;
-    struct cap_state cs;
+    struct header hd = { .version = 0 };
+    struct cap_state cs = { .cap_last = 0 };
     rewind(f);
     if (rc == 0 && (!get(f, &h, &hd, sizeof hd) || !get(f, &h, &cs, sizeof cs) ||
                     !get(f, &h, NULL, (size_t)hd.nup * sizeof(double))))
