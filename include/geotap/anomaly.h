@@ -251,6 +251,13 @@ int gt_anomaly_save(const gt_anomaly *a, const char *path, char *err, size_t err
  * width; err says which) and the detector left as new. Call before the first
  * bin, after gt_anomaly_ignore_key. */
 int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen);
+/* What a state file holds before it is loaded, for a caller whose key
+ * table grows (watch): the end of its last bin (ns, 0 = none; last_end_ns
+ * may be NULL) and fn per key in the file's order (fn may be NULL; it
+ * returns 0, or -1 to stop: no memory). 1 read, 0 no such file, -1 with err
+ * as gt_anomaly_load (the file is checked whole first; a bad one names none). */
+int gt_anomaly_state_keys(const char *path, uint32_t width, int64_t *last_end_ns,
+                          int (*fn)(void *ctx, const struct gt_key *k), void *ctx, char *err, size_t errlen);
 /* Bins ignored because their time was out of range. */
 uint64_t gt_anomaly_out_of_range(const gt_anomaly *a);
 /* Lthr (the silence threshold) in use, for bins of width w seconds. */
