@@ -110,6 +110,8 @@ void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n)
         memset(s->last_ns + w->nkeys, 0, add * sizeof *s->last_ns);
         s->nkeys = lk->nkeys;
     }
+    if (n != w->node)
+        addr_cache_clear(&w->bs.ac);    /* its keys are the old lookup's */
     w->node = n;
     w->cls = lk->cls;
     w->class_key = lk->class_key;

@@ -250,6 +250,62 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
     count_ip(w, s, ts_ns, wirelen, &p, w->class_key[cs], w->class_key[cd]);
 }
 
+/* Count frames f[0..n) of a burst whose times all lie in the open bin's
+ * fast window, the clock's latest time too, so every frame takes
+ * worker_clock's common path and the same bin: the clock and the bin stats
+ * are updated once for the burst, with the values the per-frame path would
+ * leave (times > 0: first_ns is then the minimum). l2 is w->l2map != NULL,
+ * a constant in each caller. */
+static inline __attribute__((always_inline)) void
+count_in_window(struct gt_worker *w, const struct burst_scratch *bs, const struct gt_frame *f, unsigned n,
+                int64_t mn, int64_t mx, int l2)
+{
+    struct slot *s = w->cur;
+    /* locals: the counter stores cannot alias them, so nothing is reloaded
+     * per frame, and no per-frame total goes through memory */
+    struct gt_counts *restrict c = s->counts;
+    int64_t *restrict first = s->first_ns, *restrict last = s->last_ns;
+    const int l3 = w->bytes_l3;
+    uint64_t bytes = 0, ip = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const struct gt_pkt *p = &bs->bp[i];
+        int64_t ts = f[i].ts_ns;
+        uint32_t wl = f[i].wirelen;
+        bytes += wl;
+        if (__builtin_expect(p->kind != GT_PKT_IP, 0)) {
+            count_kind(s, p->kind);
+            continue;
+        }
+        ip++;
+        const uint32_t *k = burst_keys(bs, i);
+        uint32_t ks = k[0], kd = k[1];
+        if (l2)
+            l2_keys(w->l2map, w->iface, w->l2_row, w->l2_key, w->l2_base, w->keys, p, &ks, &kd);
+        uint64_t b = l3 ? p->l3_len : wl;
+        c[ks].pkts_from++;
+        c[ks].bytes_from += b;
+        c[kd].pkts_to++;
+        c[kd].bytes_to += b;
+        gt_counts_gap(&c[ks], last[ks], ts);
+        if (kd != ks)
+            gt_counts_gap(&c[kd], last[kd], ts);
+        if (!first[ks]) first[ks] = ts;
+        if (!first[kd]) first[kd] = ts;
+        last[ks] = ts;
+        last[kd] = ts;
+    }
+    w->jump_n = 0;
+    if (mx > w->recent_ns)
+        w->recent_ns = mx;
+    s->stats.packets += n;
+    s->stats.bytes += bytes;
+    s->stats.ip += ip;
+    if (!s->stats.first_ns || mn < s->stats.first_ns)
+        s->stats.first_ns = mn;
+    if (mx > s->stats.last_ns)
+        s->stats.last_ns = mx;
+}
+
 /* Up to BURST frames: parse and look up all (burst_lookup), then count in
  * frame order exactly as gt_worker_packet does (bins advance per frame:
  * the same counts). */
@@ -257,6 +313,24 @@ static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, 
 {
     struct burst_scratch *bs = &w->bs;
     burst_lookup(bs, w->cls, w->class_key, w->parse_flags, dlt, f, n);
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t t = f[i].ts_ns;
+        mn = t < mn ? t : mn;
+        mx = t > mx ? t : mx;
+    }
+    /* The whole burst in the open bin (a window no wider than the jump
+     * threshold: bin width <= J, engine.c), the clock too: no frame can be
+     * a jump, a bad time or open a bin. */
+    if (__builtin_expect(w->open && w->have_recent && w->cur->start == w->fast_start && w->fast_lo > 0 &&
+                         w->fast_hi - w->fast_lo <= w->jump_ns && mn >= w->fast_lo && mx < w->fast_hi &&
+                         w->recent_ns >= w->fast_lo && w->recent_ns < w->fast_hi, 1)) {
+        if (w->l2map)
+            count_in_window(w, bs, f, n, mn, mx, 1);
+        else
+            count_in_window(w, bs, f, n, mn, mx, 0);
+        return;
+    }
     for (unsigned i = 0; i < n; i++) {
         const struct gt_pkt *p = &bs->bp[i];
         int64_t ts = f[i].ts_ns;
