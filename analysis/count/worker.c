@@ -319,12 +319,13 @@ static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, 
         mn = t < mn ? t : mn;
         mx = t > mx ? t : mx;
     }
-    /* The whole burst in the open bin (a window no wider than the jump
-     * threshold: bin width <= J, engine.c), the clock too: no frame can be
-     * a jump, a bad time or open a bin. */
-    if (__builtin_expect(w->open && w->have_recent && w->cur->start == w->fast_start && w->fast_lo > 0 &&
-                         w->fast_hi - w->fast_lo <= w->jump_ns && mn >= w->fast_lo && mx < w->fast_hi &&
-                         w->recent_ns >= w->fast_lo && w->recent_ns < w->fast_hi, 1)) {
+    /* The whole burst in the open bin, and it and the clock's latest time
+     * within the jump threshold of one another (so within it of every
+     * later time the clock holds): no frame can be a jump, a bad time or
+     * open a bin. */
+    int64_t lo = mn < w->recent_ns ? mn : w->recent_ns, hi = mx > w->recent_ns ? mx : w->recent_ns;
+    if (__builtin_expect(w->open && w->have_recent && w->cur->start == w->fast_start && mn > 0 &&
+                         mn >= w->fast_lo && mx < w->fast_hi && sat_sub(hi, lo) <= w->jump_ns, 1)) {
         if (w->l2map)
             count_in_window(w, bs, f, n, mn, mx, 1);
         else
