@@ -190,7 +190,7 @@ static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cl
         if (i + PF_AHEAD < n)
             __builtin_prefetch(f[i + PF_AHEAD].data);
         struct gt_pkt *p = &s->bp[i];
-        gt_parse(dlt, f[i].data, f[i].caplen, flags, p);
+        gt_parse_inline(dlt, f[i].data, f[i].caplen, flags, p);
         if (p->kind != GT_PKT_IP)
             continue;
         /* the cache entries early: the probes in burst_keys4/6 then hit L1 */
