@@ -27,17 +27,13 @@ static void *xcalloc(size_t n, size_t sz)
 
 static void slot_free(struct slot *s)
 {
-    free(s->counts);
-    free(s->first_ns);
-    free(s->last_ns);
+    free(s->cells);
 }
 
 static int slot_alloc(struct slot *s, uint32_t nkeys)
 {
-    s->counts = xcalloc(nkeys, sizeof *s->counts);
-    s->first_ns = xcalloc(nkeys, sizeof *s->first_ns);
-    s->last_ns = xcalloc(nkeys, sizeof *s->last_ns);
-    return s->counts && s->first_ns && s->last_ns ? 0 : -1;
+    s->cells = xcalloc(nkeys, sizeof *s->cells);
+    return s->cells ? 0 : -1;
 }
 
 static void node_retire(struct lk_node *n)
@@ -105,9 +101,7 @@ void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n)
     if (w->open && lk->nkeys > w->nkeys) {
         struct slot *s = w->cur;
         size_t add = lk->nkeys - w->nkeys;
-        memset(s->counts + w->nkeys, 0, add * sizeof *s->counts);
-        memset(s->first_ns + w->nkeys, 0, add * sizeof *s->first_ns);
-        memset(s->last_ns + w->nkeys, 0, add * sizeof *s->last_ns);
+        memset(s->cells + w->nkeys, 0, add * sizeof *s->cells);
         s->nkeys = lk->nkeys;
     }
     if (n != w->node)

@@ -20,13 +20,20 @@ _Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
 #define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
 #define CACHELINE 64
 
+/* A key's counts in one bin of one worker with the times of its first and
+ * last packet, on one cache line: counting a packet touches two lines
+ * (source's, destination's), not six. */
+struct key_cell {
+    _Alignas(CACHELINE) struct gt_counts c;
+    int64_t first_ns, last_ns;
+};
+
 /* Cache-line aligned so the collector reading a closed slot never shares a
  * line with the worker writing the open one. */
 struct slot {
     _Alignas(CACHELINE) int64_t start;
     uint32_t nkeys;                  /* keys valid in this slot (the lookup's when it closed) */
-    struct gt_counts *counts;        /* [capacity] */
-    int64_t *first_ns, *last_ns;     /* [nkeys] */
+    struct key_cell *cells;          /* [capacity] */
     struct gt_bin_stats stats;
 };
 

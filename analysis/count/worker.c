@@ -50,9 +50,7 @@ static void worker_open(struct gt_worker *w, int64_t start)
             sched_yield();
     }
     struct slot *s = &w->ring[w->seq % RING];
-    memset(s->counts, 0, w->nkeys * sizeof *s->counts);
-    memset(s->first_ns, 0, w->nkeys * sizeof *s->first_ns);
-    memset(s->last_ns, 0, w->nkeys * sizeof *s->last_ns);
+    memset(s->cells, 0, w->nkeys * sizeof *s->cells);
     s->nkeys = w->nkeys;
     memset(&s->stats, 0, sizeof s->stats);
     s->stats.drops = w->pending_drops;
@@ -204,21 +202,27 @@ static inline int count_kind(struct slot *s, unsigned kind)
     }
 }
 
-/* Count an IP frame of `bytes` whose addresses have keys ks, kd. */
+/* Count an IP frame of `bytes` at ts_ns whose addresses have keys ks, kd
+ * into a bin's cells. */
+static inline void count_cells(struct key_cell *restrict kc, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
+{
+    struct key_cell *a = &kc[ks], *b = &kc[kd];
+    a->c.pkts_from++;
+    a->c.bytes_from += bytes;
+    b->c.pkts_to++;
+    b->c.bytes_to += bytes;
+    gt_counts_gap(&a->c, a->last_ns, ts_ns);
+    if (kd != ks)
+        gt_counts_gap(&b->c, b->last_ns, ts_ns);
+    if (!a->first_ns) a->first_ns = ts_ns;
+    if (!b->first_ns) b->first_ns = ts_ns;
+    a->last_ns = ts_ns;
+    b->last_ns = ts_ns;
+}
+
 static inline void count_keys(struct slot *s, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
 {
-    struct gt_counts *c = s->counts;
-    c[ks].pkts_from++;
-    c[ks].bytes_from += bytes;
-    c[kd].pkts_to++;
-    c[kd].bytes_to += bytes;
-    gt_counts_gap(&c[ks], s->last_ns[ks], ts_ns);
-    if (kd != ks)
-        gt_counts_gap(&c[kd], s->last_ns[kd], ts_ns);
-    if (!s->first_ns[ks]) s->first_ns[ks] = ts_ns;
-    if (!s->first_ns[kd]) s->first_ns[kd] = ts_ns;
-    s->last_ns[ks] = ts_ns;
-    s->last_ns[kd] = ts_ns;
+    count_cells(s->cells, ts_ns, bytes, ks, kd);
 }
 
 /* Count an IP frame whose addresses have keys ks, kd (before L2 rules). */
@@ -263,13 +267,11 @@ count_in_window(struct gt_worker *w, const struct burst_scratch *bs, const struc
     struct slot *s = w->cur;
     /* locals: the counter stores cannot alias them, so nothing is reloaded
      * per frame, and no per-frame total goes through memory */
-    struct gt_counts *restrict c = s->counts;
-    int64_t *restrict first = s->first_ns, *restrict last = s->last_ns;
+    struct key_cell *restrict kc = s->cells;
     const int l3 = w->bytes_l3;
     uint64_t bytes = 0, ip = 0;
     for (unsigned i = 0; i < n; i++) {
         const struct gt_pkt *p = &bs->bp[i];
-        int64_t ts = f[i].ts_ns;
         uint32_t wl = f[i].wirelen;
         bytes += wl;
         if (__builtin_expect(p->kind != GT_PKT_IP, 0)) {
@@ -281,18 +283,7 @@ count_in_window(struct gt_worker *w, const struct burst_scratch *bs, const struc
         uint32_t ks = k[0], kd = k[1];
         if (l2)
             l2_keys(w->l2map, w->iface, w->l2_row, w->l2_key, w->l2_base, w->keys, p, &ks, &kd);
-        uint64_t b = l3 ? p->l3_len : wl;
-        c[ks].pkts_from++;
-        c[ks].bytes_from += b;
-        c[kd].pkts_to++;
-        c[kd].bytes_to += b;
-        gt_counts_gap(&c[ks], last[ks], ts);
-        if (kd != ks)
-            gt_counts_gap(&c[kd], last[kd], ts);
-        if (!first[ks]) first[ks] = ts;
-        if (!first[kd]) first[kd] = ts;
-        last[ks] = ts;
-        last[kd] = ts;
+        count_cells(kc, f[i].ts_ns, l3 ? p->l3_len : wl, ks, kd);
     }
     w->jump_n = 0;
     if (mx > w->recent_ns)
