@@ -6,7 +6,7 @@
  *     database, the scenario's sensor network as home): its events are
  *     analyze's, byte for byte.
  *   --bins FILE: the scenario's own per-bin counts of its countries into
- *     the detector-and-sinks chain the sensor's bins go through (fleet.h,
+ *     the detector-and-sinks chain the sensor's bins go through (chain.h,
  *     as `geotap merge` feeds it); the budget is shared over the
  *     scenario's keys only (--budget-keys changes that), so thresholds
  *     differ from the pcap's by ln(1/alpha).
@@ -22,7 +22,7 @@
 
 #include "geotap/anomaly.h"
 #include "geotap/events.h"
-#include "geotap/fleet.h"
+#include "geotap/chain.h"
 #include "geotap/sensor.h"
 
 static void usage(void)

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,16 @@ void cli_setup_error(const char *prog, const struct cli_config *c, const char *e
     const char *db = c->country_db ? c->country_db : gt_default_country_db();
     if (!c->country_db && access(db, R_OK) != 0)
         fprintf(stderr, "%s: (the default databases are fetched by scripts/setup)\n", prog);
+}
+
+void cli_on_signals(void (*fn)(int), const int *sigs)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    for (; *sigs; sigs++)
+        sigaction(*sigs, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 int cli_check(const struct cli_parsed *p, const struct gt_setup_opts *so)

@@ -12,6 +12,10 @@
 #include "geotap/setup.h"
 #include "cli/options.h"
 
+/* Send the signals of sigs (0-terminated) to fn (without SA_RESTART, so a
+ * sleep or a blocking read returns); SIGPIPE is ignored (a closed output
+ * pipe shows as a write error instead, which ends the run cleanly). */
+void cli_on_signals(void (*fn)(int), const int *sigs);
 /* The --by and --format of c (checked by the option table) as dimensions
  * and a format: table on a terminal without -o, else csv. */
 void cli_dims_format(const struct cli_config *c, unsigned *dims, int *format);

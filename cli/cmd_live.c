@@ -145,15 +145,7 @@ static int run(const struct cli_parsed *p, struct cli_reloader *lv)
     if (http && !c->quiet)
         fprintf(stderr, "geotap live: serving the live page on %s (port %u)\n", c->listen, gt_http_port(http));
     sensor_ = s;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    /* A closed output pipe shows as a write error instead, which ends the run cleanly. */
-    signal(SIGPIPE, SIG_IGN);
+    cli_on_signals(on_signal, (const int[]){ SIGINT, SIGTERM, SIGHUP, SIGUSR1, 0 });
     if (!c->quiet)
         fprintf(stderr, "geotap live: listening on %s (link type %d, %u worker%s)\n", srcname, dlt,
                 nworkers, nworkers > 1 ? "s" : "");

@@ -1,89 +1,29 @@
 /* geotap merge: per-bin outputs of many analyze runs or sensors summed into
  * one series, optionally with the detector run over the merged bins. */
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "geotap/events.h"
+#include "geotap/chain.h"
 #include "geotap/fleet.h"
 #include "geotap/output.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-"usage: geotap merge [options] FILE...\n"
-"\n"
-"Sum the per-bin csv or jsonl outputs (-o of analyze or live) of many runs\n"
-"into one series: same key columns and bin width in every file; the rows of a\n"
-"key in one bin are added. Parts of a bin from different files are joined as\n"
-"one capture when they do not overlap in time (a capture split into files:\n"
-"the silences across a cut count as in one run), as parallel captures\n"
-"otherwise (sensors). With --events the outage detector runs over the merged\n"
-"bins: for a capture split into files, the events of one analyze over all.\n"
-"\n"
-"  --events FILE         write the detector's events as JSON lines ('-' = standard output)\n"
-"  --fa-budget N         false alarms per day across all keys (default 0.01)\n"
-"  --format FMT          csv (default) or jsonl\n"
-"  -o, --output FILE     write the merged bins there instead of standard output\n"
-"  -h, --help            this text\n"
-"\n"
-"Exit status: 0 on success, 2 on a usage error or a file that cannot be merged\n"
-"(one line naming the file and line: another bin width or key columns than the\n"
-"files before, a bad row, an output of an older geotap without the merge columns).\n";
-
-int cmd_merge(int argc, char **argv)
+static int merge(const struct cli_config *c, char **files, int nfiles)
 {
-    const char *outpath = NULL, *events = NULL, *fmt = "csv";
-    double fa = 0;
-    enum { O_EVENTS = 256, O_FORMAT, O_FA };
-    static const struct option lo[] = {
-        { "events", required_argument, 0, O_EVENTS },
-        { "format", required_argument, 0, O_FORMAT },
-        { "fa-budget", required_argument, 0, O_FA },
-        { "output", required_argument, 0, 'o' },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-        switch (c) {
-        case O_EVENTS: events = optarg; break;
-        case O_FORMAT: fmt = optarg; break;
-        case O_FA: {
-            char *end;
-            fa = strtod(optarg, &end);
-            if (*end || end == optarg || !(fa > 0)) {
-                fprintf(stderr, "geotap merge: --fa-budget '%s': want a positive number\n", optarg);
-                return 2;
-            }
-            break;
-        }
-        case 'o': outpath = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default:
-            fprintf(stderr, "Try 'geotap merge --help'.\n");
-            return 2;
-        }
-    }
-    int format = gt_format_parse(fmt);
-    if (format != GT_FMT_CSV && format != GT_FMT_JSONL) {
-        fprintf(stderr, "geotap merge: --format '%s': want csv or jsonl\n", fmt);
-        return 2;
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "geotap merge: no file given\nTry 'geotap merge --help'.\n");
-        return 2;
-    }
+    const char *outpath = c->output, *events = c->events;
+    int format = gt_format_parse(c->format);
     char err[1024];
     gt_merge *m = gt_merge_new();
     if (!m) {
         fprintf(stderr, "geotap merge: out of memory\n");
         return 2;
     }
-    for (int i = optind; i < argc; i++)
-        if (gt_merge_add_file(m, argv[i], err, sizeof err) != 0) {
+    for (int i = 0; i < nfiles; i++)
+        if (gt_merge_add_file(m, files[i], err, sizeof err) != 0) {
             fprintf(stderr, "geotap merge: %s\n", err);
             gt_merge_free(m);
             return 2;
@@ -93,7 +33,7 @@ int cmd_merge(int argc, char **argv)
     struct gt_output *output = NULL;
     gt_chain *ch = NULL;
     const struct gt_keys *keys = gt_merge_keys(m);
-    struct gt_anomaly_opts ao = { .fa_per_day = fa, .budget_keys = gt_merge_budget_keys(m) };
+    struct gt_anomaly_opts ao = { .fa_per_day = c->fa_budget, .budget_keys = gt_merge_budget_keys(m) };
     struct gt_sink sk;
     if (outpath && !(out = fopen(outpath, "w"))) {
         fprintf(stderr, "geotap merge: %s: cannot write: %s\n", outpath, strerror(errno));
@@ -141,4 +81,34 @@ done:
         status = 2;
     }
     return status;
+}
+
+static const char head[] =
+"usage: geotap merge [options] FILE...\n"
+"\n"
+"Sum the per-bin csv or jsonl outputs (-o of analyze or live) of many runs\n"
+"into one series: same key columns and bin width in every file; the rows of a\n"
+"key in one bin are added. Parts of a bin from different files are joined as\n"
+"one capture when they do not overlap in time (a capture split into files:\n"
+"the silences across a cut count as in one run), as parallel captures\n"
+"otherwise (sensors). With --events the outage detector runs over the merged\n"
+"bins: for a capture split into files, the events of one analyze over all.\n";
+static const char tail[] =
+"\n"
+"Exit status: 0 on success, 2 on a usage error or a file that cannot be merged\n"
+"(one line naming the file and line: another bin width or key columns than the\n"
+"files before, a bad row, an output of an older geotap without the merge columns).\n";
+
+int cmd_merge(int argc, char **argv)
+{
+    struct cli_parsed p;
+    int first, rc = cli_parse(&p, CMD_MERGE, "geotap merge", head, tail, argc, argv, &first);
+    if (rc == 0 && first >= argc) {
+        fprintf(stderr, "geotap merge: no file given\nTry 'geotap merge --help'.\n");
+        rc = 2;
+    }
+    if (rc == 0)
+        rc = merge(&p.v, argv + first, argc - first);
+    cli_parsed_free(&p);
+    return rc == 1 ? 0 : rc;
 }

@@ -4,11 +4,12 @@
 #define GEOTAP_CLI_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "geotap/setup.h"
 
 /* Commands, as a mask of which ones take an option. */
-enum { CMD_ANALYZE = 1, CMD_LIVE = 2, CMD_LOOKUP = 4, CMD_COMPILE = 8 };
+enum { CMD_ANALYZE = 1, CMD_LIVE = 2, CMD_LOOKUP = 4, CMD_COMPILE = 8, CMD_MERGE = 16, CMD_WATCH = 32 };
 
 /* What an entry's value is. */
 enum cli_kind {
@@ -56,6 +57,10 @@ struct cli_config {
     long long metrics_asn;              /* ASN labels, top N (0 = off): wired by the exporter branch */
     const char *sensor;                 /* sensor name in alerts (NULL = host name) */
     struct cli_list alertmanager, webhook;  /* alert receivers */
+    /* the fleet (watch) */
+    const char *prometheus, *from, *to, *sensor_label, *name;
+    long long lag, delay, lookback, max_hold;
+    double share;
     /* general */
     const char *config;
     int check, print_example, quiet, help;
@@ -140,6 +145,9 @@ void cli_reloader_free(struct cli_reloader *l);
  * text into p's file layer for cmd. 0 or -1 with "NAME:LINE: reason". */
 int cli_parse_text(struct cli_parsed *p, const char *name, const char *text, size_t len,
                    char *err, size_t errlen);
+/* A time of watch's --from/--to: RFC 3339 UTC (2014-12-22T16:00:00Z) or
+ * seconds since the epoch. 0, or -1. */
+int cli_time(const char *s, int64_t *t);
 /* An empty cli_parsed for cmd with the defaults (0, or -1 out of memory). */
 int cli_parsed_init(struct cli_parsed *p, unsigned cmd, const char *prog);
 

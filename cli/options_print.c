@@ -139,6 +139,17 @@ static void example_entry(FILE *f, const struct cli_opt *o, int first)
 
 void cli_print_example(FILE *f, unsigned cmd)
 {
+    const char *name = cmd == CMD_LIVE ? "live" : cmd == CMD_WATCH ? "watch" : "analyze";
+    if (cmd == CMD_WATCH) {
+        fprintf(f, "# geotap-watch.conf: an example configuration of geotap watch (geotap.conf(5)).\n"
+                   "# Use: geotap watch --config FILE; flags on the command line win over the file.\n"
+                   "# One 'key: value' per line; the keys are the long option names; '#' at the\n"
+                   "# start of a line or after white space starts a comment; a repeatable key may\n"
+                   "# be given on several lines. Every key is shown commented out, with its default\n"
+                   "# when it has one. The file is read at start (a change needs a restart).\n");
+        each_by_section(cmd, example_entry, f, 1);
+        return;
+    }
     fprintf(f, "# geotap.conf: an example configuration of geotap %s (geotap.conf(5)).\n"
                "# Use: geotap %s --config FILE; flags on the command line win over the file.\n"
                "# One 'key: value' per line; the keys are the long option names; '#' at the\n"
@@ -146,6 +157,6 @@ void cli_print_example(FILE *f, unsigned cmd)
                "# be given on several lines. Every key is shown commented out, with its default\n"
                "# when it has one. SIGHUP re-reads the file: the classification keys take\n"
                "# effect, a change of any other key is reported as needing a restart.\n",
-            cmd == CMD_LIVE ? "live" : "analyze", cmd == CMD_LIVE ? "live" : "analyze");
+            name, name);
     each_by_section(cmd, example_entry, f, 1);
 }

@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 
+from checks import check, failures, finish, free_port, skip  # noqa: F401  (re-exported)
+
 GEOTAP = os.environ["GEOTAP_BIN"]
 SHARED = os.environ["GEOTAP_SHARED"]
 TEST_DB = os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb")
@@ -21,27 +23,6 @@ TEST_ASN = os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")
 HOME = "192.0.2.0/24"
 # Sources in the test DB (checked against mmdblookup by lookup_cc)
 SRC = {"GB": "81.2.69.142", "SE": "89.160.20.112", "US": "216.160.83.56", "BT": "67.43.156.1"}
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def skip(why):
-    if os.environ.get("CI") == "true" and not why.startswith("not root"):
-        print("FAIL (CI=true): " + why)
-        sys.exit(1)
-    print("SKIP: " + why)
-    sys.exit(77)
-
-
-def finish():
-    print("FAILED: %d" % len(failures) if failures else "all checks passed")
-    sys.exit(1 if failures else 0)
 
 
 def lookup_cc(db, ip):
@@ -52,14 +33,6 @@ def lookup_cc(db, ip):
         if len(tok) == 2 and tok.isupper():
             return tok
     return None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def parse_time(s):
@@ -77,6 +50,27 @@ def parse_time(s):
         main, tz = s[:19], s[19:]
     d = datetime.datetime.fromisoformat(main + tz)
     return d.timestamp() + (float("0." + frac) if frac else 0.0)
+
+
+def webhook_receiver():
+    """An HTTP server on a free loopback port keeping the JSON body of every
+    POST, in order: (server, bodies); server.shutdown() stops it."""
+    import http.server
+    import json
+    import threading
+    got = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, got
 
 
 def start_alertmanager(am_bin, cfg, storage, port, log):

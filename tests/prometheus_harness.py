@@ -16,7 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from live_service import check, failures, finish, free_port, skip  # noqa: F401  (one copy of each)
+from checks import check, failures, finish, free_port, skip  # noqa: F401  (re-exported)
 
 GEOTAP = os.environ.get("GEOTAP_BIN", "")
 SHARED = os.environ.get("GEOTAP_SHARED", "")

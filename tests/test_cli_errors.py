@@ -26,14 +26,7 @@ from test_tshark_compare import default_db, diff_counts, has_analyze, parse_geot
 # countries (47 per the oracle), IPv4 and IPv6.
 TRUNC_SOURCE = "gnutella.pcap"
 
-failures = []
-
-
-def check(cond, msg):
-    print(("ok   " if cond else "FAIL ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+from checks import check, failures  # noqa: E402
 
 
 def analyze(binary, *args):

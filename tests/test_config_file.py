@@ -11,7 +11,12 @@
     the usage, and is itself a valid configuration file;
   * analyze --config gives the same counts as the same options as flags;
   * dist/geotap.conf.example is what --print-config-example prints, names
-    every key and passes --check.
+    every key and passes --check;
+  * merge and watch take their options from the same table: each bad value
+    one stderr line "geotap CMD: --OPT 'VALUE': want ..." and exit 2, an
+    unknown option exit 2 naming it; watch --config FILE with a bad line
+    names FILE:N; watch --check prints hand-written values and origins; the
+    watch example (watch --print-config-example) passes --check.
 
 Exit 0 pass, 1 fail.
 """
@@ -53,6 +58,70 @@ def write(tmp, name, text):
     with open(path, "w", newline="") as f:
         f.write(text)
     return path
+
+
+def merge_watch(tmp):
+    bad = [  # (command, args, the one line wanted)
+        ("watch", ["--bin", "x"], "geotap watch: --bin 'x': want a whole number from 1 to 86400"),
+        ("watch", ["--bin", "0"], "geotap watch: --bin '0': want a whole number from 1 to 86400"),
+        ("watch", ["--share", "2"], "geotap watch: --share '2': want a number from 0.01 to 1"),
+        ("watch", ["--from", "yesterday"], "geotap watch: --from 'yesterday': want RFC 3339 UTC "
+         "(2014-12-22T16:00:00Z) or epoch seconds"),
+        ("watch", ["--lag", "-1"], "geotap watch: --lag '-1': want a whole number from 0 to 86400"),
+        ("watch", ["--delay", "soon"], "geotap watch: --delay 'soon': want a whole number from 0 to 86400"),
+        ("watch", ["--max-hold", "0"], "geotap watch: --max-hold '0': want a whole number from 1 to 3153600000"),
+        ("watch", ["--by", "upstream"], "geotap watch: --by 'upstream': want country, asn or country,asn"),
+        ("watch", ["--format", "table"], "geotap watch: --format 'table': want csv or jsonl"),
+        ("watch", ["--fa-budget", "-1"], "geotap watch: --fa-budget '-1': want a positive number"),
+        ("watch", ["--state-interval", "0"], "geotap watch: --state-interval '0': want a whole number from 1 to 86400"),
+        ("watch", ["--duration", "x"], "geotap watch: --duration 'x': want a whole number from 1 to 3153600000"),
+        ("merge", ["--format", "table"], "geotap merge: --format 'table': want csv or jsonl"),
+        ("merge", ["--fa-budget", "0"], "geotap merge: --fa-budget '0': want a positive number"),
+    ]
+    for cmd, args, want in bad:
+        extra = ["--prometheus", "http://127.0.0.1:1"] if cmd == "watch" else ["x.csv"]
+        rc, _, err = run(cmd, *args, *extra)
+        check(rc == 2 and err == want + "\n", f"{cmd} {' '.join(args)}: exit 2, one line {want!r}: exit {rc}, {err!r}")
+    for cmd in ("merge", "watch"):
+        rc, _, err = run(cmd, "--no-such-option")
+        check(rc == 2 and err.startswith(f"geotap {cmd}: unknown option '--no-such-option'\n"),
+              f"{cmd}: an unknown option: exit 2 naming it ({err!r})")
+        rc, out, _ = run(cmd, "--help")
+        check(rc == 0 and out.startswith(f"usage: geotap {cmd}") and "--fa-budget N" in out, f"{cmd} --help from the table")
+    rc, _, err = run("watch", "--bin", "10", "--from", "100", "--to", "50", "--prometheus", "http://127.0.0.1:1")
+    check(rc == 2 and "--to must be after --from" in err, f"watch --to before --from: exit 2 ({err!r})")
+    # the configuration file
+    path = write(tmp, "watch-bad.conf", "prometheus: http://127.0.0.1:9090\n# c\nshare: 0\n")
+    rc, _, err = run("watch", "--config", path, "--check")
+    check(rc == 2 and err == f"geotap watch: {path}:3: share '0': want a number from 0.01 to 1\n",
+          f"watch --config with a bad line 3: exit 2, one line naming it ({err!r})")
+    path = write(tmp, "watch-bad2.conf", "prometheus: http://127.0.0.1:9090\ninterface: eth0\n")
+    rc, _, err = run("watch", "--config", path, "--check")
+    check(rc == 2 and f"{path}:2: unknown key 'interface'" in err, f"watch: a key of live only ({err!r})")
+    path = write(tmp, "watch.conf", "prometheus: http://127.0.0.1:9090\nbin: 10\nalertmanager: http://a:9093\n"
+                 "alertmanager: http://b:9093\nname: fleet-1\nlisten: 9109\n")
+    rc, out, err = run("watch", "--config", path, "--check", "--bin", "20", "--state", "/var/lib/geotap/watch.state")
+    eff = effective(out)
+    want = {"prometheus": [("http://127.0.0.1:9090", f"{path}:1")], "bin": [("20", "flag")],
+            "alertmanager": [("http://a:9093", f"{path}:3"), ("http://b:9093", f"{path}:4")],
+            "name": [("fleet-1", f"{path}:5")], "listen": [("9109", f"{path}:6")],
+            "state": [("/var/lib/geotap/watch.state", "flag")], "share": [("0.5", "default")],
+            "delay": [("5", "default")], "lag": [(None, "default: not set")], "format": [("csv", "default")]}
+    check(rc == 0, f"watch --check of a good file: exit 0 ({err!r})")
+    for k, v in want.items():
+        check(eff.get(k) == v, f"watch effective {k}: {eff.get(k)} == {v}")
+    keys = usage_keys("watch")
+    check(set(eff) == keys, f"watch --check prints every key of its usage ({len(keys)}): "
+          f"missing {sorted(keys - set(eff))}, extra {sorted(set(eff) - keys)}")
+    rc, ex, _ = run("watch", "--print-config-example")
+    with open(os.path.join(os.environ["GEOTAP_SRC"], "dist", "geotap-watch.conf.example")) as f:
+        check(ex == f.read(), "dist/geotap-watch.conf.example == geotap watch --print-config-example "
+              "(regenerate it with that command)")
+    ex_keys = set(re.findall(r"^#([a-z][a-z0-9-]*): ", ex, re.M))
+    check(rc == 0 and ex_keys == keys, f"the watch example names every key: missing {sorted(keys - ex_keys)}")
+    path = write(tmp, "watch-example.conf", ex)
+    rc, _, err = run("watch", "--config", path, "--check", "--prometheus", "http://127.0.0.1:9090")
+    check(rc == 0, f"the watch example passes --check ({err.strip()!r})")
 
 
 def main():
@@ -165,6 +234,7 @@ def main():
         eff = effective(out)
         check(rc == 0 and all(eff[k] == [(v, f"{path}:{i + 1}")] for i, (k, v) in enumerate(vals.items())),
               f"every value of a file is taken, with its line ({err.strip()!r})")
+        merge_watch(tmp)
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 

@@ -4,9 +4,10 @@
       promtool test rules dist/alerts_test.yml, promtool check metrics on a
       sample of every metric of metric_names.h (naming conventions), and every
       geotap_* name alerts.yml uses is one of them.
-  test_dist.py systemd UNIT GEOTAP_BIN  systemd-analyze verify of the built
-      geotap.service (ExecStart pointed at the built binary): no complaint; a
-      broken copy must draw complaints, so the check can fail.
+  test_dist.py systemd UNIT GEOTAP_BIN [WATCH_UNIT]  systemd-analyze verify
+      of the built geotap.service (and geotap-watch.service; ExecStart pointed
+      at the built binary): no complaint; a broken copy must draw complaints,
+      so the check can fail.
 Skips (77) when the tool is missing or cannot run here, saying why; under
 CI=true a missing tool fails."""
 import os
@@ -65,7 +66,7 @@ def prometheus(dump):
     check("geotap_key_states" not in names, "control name present")
 
 
-def systemd(unit, geotap_bin):
+def systemd(unit, geotap_bin, watch_unit=None):
     sa = need("systemd-analyze", "systemd")
     tmp = tempfile.mkdtemp(prefix="geotap-unit-")
     try:
@@ -87,6 +88,15 @@ def systemd(unit, geotap_bin):
         r = run([sa, "verify", good])
         out = (r.stdout + r.stderr).strip()
         check(r.returncode == 0 and not out, "systemd-analyze verify geotap.service:\n" + out)
+        if watch_unit:
+            text = open(watch_unit).read()
+            check(re.search(r"^ExecStart=\S+ watch --config \S+$", text, re.M), "geotap-watch.service runs watch --config")
+            text = re.sub(r"^ExecStart=\S+", "ExecStart=" + geotap_bin, text, flags=re.M)
+            w = os.path.join(tmp, "geotap-watch.service")
+            open(w, "w").write(text)
+            r = run([sa, "verify", w])
+            out = (r.stdout + r.stderr).strip()
+            check(r.returncode == 0 and not out, "systemd-analyze verify geotap-watch.service:\n" + out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -94,6 +104,6 @@ def systemd(unit, geotap_bin):
 if sys.argv[1] == "prometheus":
     prometheus(sys.argv[2])
 else:
-    systemd(sys.argv[2], sys.argv[3])
+    systemd(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
 print("FAILED: %d" % failures if failures else "all checks passed")
 sys.exit(1 if failures else 0)

@@ -37,7 +37,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,8 @@ import struct
 import time
 import urllib.parse
 import urllib.request
+
+from checks import free_port
 
 SRC = os.environ.get('GEOTAP_SRC', os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ['GEOTAP_BUILD']
@@ -62,14 +63,6 @@ def db_path():
 def fail(msg):
     print('FAIL: ' + msg)
     sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def run(*cmd, **kw):

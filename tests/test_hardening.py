@@ -14,14 +14,7 @@ SHARED = os.environ["GEOTAP_SHARED"]
 REPRO = os.path.join(SHARED, "repro")
 DB = ["--country-db", os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb"),
       "--asn-db", os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")]
-failures = []
-
-
-def check(cond, msg):
-    print(("ok   " if cond else "FAIL ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+from checks import check, failures  # noqa: E402
 
 
 def run(args, env=None, stdin=subprocess.DEVNULL, timeout=60, input_=None):

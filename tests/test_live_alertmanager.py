@@ -21,10 +21,8 @@ before the silence) and Alertmanager's API (GET /api/v2/alerts):
   - the sensor's summary counts the failed posts and drops nothing.
 Skips (77) without root/netns/tcpreplay, or without Alertmanager except
 under CI=true (then it fails). About 30 s."""
-import http.server
 import json
 import os
-import threading
 import shutil
 import signal
 import subprocess
@@ -77,18 +75,7 @@ def main():
         frames = L.scenario(0, {"GB": [(0, END)], "US": [(0, END)], "SE": [(0, SILENT_FROM), (SILENT_TO, END)]}, 30, 2)
         L.write_pcap(n.path("replay.pcap"), frames)
 
-        hooked = []
-
-        class Hook(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                hooked.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        hook, hooked = L.webhook_receiver()
 
         am = start_am()
         live = n.live(["--bin", "1", "--country-db", L.TEST_DB, "--home-net", L.HOME, "--state", state,

@@ -27,18 +27,7 @@ BUILD = os.environ["GEOTAP_BUILD"]
 SHARED = os.environ["GEOTAP_SHARED"]
 PCAP = os.path.join(SHARED, "pcap", "teams.pcap")
 TEST_ASN = os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def skip(why):
-    print("SKIP: " + why)
-    sys.exit(77)
+from checks import check, failures, skip  # noqa: E402
 
 
 def sh(*cmd, ns=None, check_rc=True):

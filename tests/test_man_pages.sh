@@ -26,14 +26,14 @@ for want in man1/geotap.1 man5/geotap.conf.5; do
     grep -q "$want\"" "$T/installed.json" || { echo "FAIL: meson install does not install $want"; fail=1; }
 done
 n=0
-for cmd in analyze live lookup compile; do
+for cmd in analyze live lookup compile merge watch; do
     for opt in $("$GEOTAP_BIN" $cmd --help | sed -n 's/^  \(-., \)\{0,1\}--\([a-z][a-z0-9-]*\).*/\2/p'); do
         n=$((n + 1))
         grep -q -- "--$opt\b" "$T/geotap.1.txt" || { echo "FAIL: geotap.1 lacks --$opt ($cmd)"; fail=1; }
     done
 done
 k=0
-for cmd in analyze live; do
+for cmd in analyze live watch; do
     for key in $("$GEOTAP_BIN" $cmd --print-config-example | sed -n 's/^#\([a-z][a-z0-9-]*\): .*/\1/p'); do
         k=$((k + 1))
         grep -q "^\.BI $key: " "$T/geotap.conf.5.txt" || { echo "FAIL: geotap.conf.5 lacks key '$key:' ($cmd)"; fail=1; }

@@ -34,13 +34,7 @@ SHARED = os.environ["GEOTAP_SHARED"]
 ART = os.path.join(BUILD, "test-artefacts")
 TEST_DB = os.path.join(SHARED, "mmdb", "GeoLite2-Country-Test.mmdb")
 TEST_ASN = os.path.join(SHARED, "mmdb", "GeoLite2-ASN-Test.mmdb")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402
 
 
 def ts(s):

@@ -24,6 +24,8 @@ struct sensor {
     int released;               /* down past max_hold_s: holds nothing until back */
     int64_t gap_start;          /* ns; 0 = not in a gap */
     int64_t gap_end;
+    int up;                     /* up in the last bin read (for /metrics) */
+    uint64_t gaps;              /* sensor_gap events so far */
 };
 
 struct gt_watch {
@@ -318,6 +320,7 @@ static void sensor_gap_event(gt_watch *w, struct sensor *s)
         fflush(w->ev);
     }
     s->gap_start = 0;
+    s->gaps++;
 }
 
 void gt_watch_finish(gt_watch *w)
@@ -336,6 +339,7 @@ static uint64_t health(gt_watch *w, uint32_t b, int64_t start, uint64_t total)
     for (size_t i = 0; i < w->nsen; i++) {
         struct sensor *s = &w->s[i];
         int down = w->sdown[(size_t)b * w->nsen + i];
+        s->up = !down;
         if (down) {
             s->held = 2;        /* this bin and the one after it is back */
             if (!s->gap_start && !s->released)
@@ -412,4 +416,17 @@ int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *e
         a += (int64_t)nb * W;
     }
     return 0;
+}
+
+size_t gt_watch_nsensors(const gt_watch *w) { return w->nsen; }
+
+void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_info *out)
+{
+    const struct sensor *s = &w->s[i];
+    memset(out, 0, sizeof *out);
+    out->name = s->name;
+    out->up = s->up;
+    out->gaps = s->gaps;
+    for (uint32_t k = 0; s->held && k < w->ks.keys.nkeys; k++)
+        out->held_keys += s->share[k] >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
 }

@@ -18,14 +18,18 @@
 /* One key's record, in the private accumulator and the snapshot alike:
  * counts while the key had its own series (own) or was summed into
  * asn="other" (oth), so every series only grows and the sum is the total. */
-enum { K_PF, K_BF, K_PT, K_BT, K_ST, O_PF, O_BF, O_PT, O_BT, O_ST, K_IDLE, O_IDLE, K_LAST, K_RATE, K_FLAGS, KW };
+/* K_ID: the key itself: the renderer never reads the (growing) key table. */
+enum { K_PF, K_BF, K_PT, K_BT, K_ST, O_PF, O_BF, O_PT, O_BT, O_ST, K_IDLE, O_IDLE, K_LAST, K_RATE, K_FLAGS, K_ID,
+       K_ID_END = K_ID + 1, KW };
+_Static_assert(sizeof(struct gt_key) <= 8 * (K_ID_END - K_ID + 1), "a key fits its words");
 enum { F_SEEN = 1, F_OWN = 2, F_OTHER = 4, F_DOWN = 8, F_UNMEAS = 16 };
 /* The snapshot's header words; the build-info labels follow as text. */
-enum { H_NKEYS, H_BINS, H_IP, H_NONIP, H_TRUNC, H_MAL, H_DROPS, H_INFO, INFO_WORDS = 96, HDR = H_INFO + INFO_WORDS };
+enum { H_NKEYS, H_BINS, H_IP, H_NONIP, H_TRUNC, H_MAL, H_DROPS, H_LAST_END, H_INFO, INFO_WORDS = 96, HDR = H_INFO + INFO_WORDS };
 
 struct gt_metrics {
     struct gt_metrics_opts o;
     uint32_t cap;                   /* keys the snapshot holds at most */
+    unsigned dims;                  /* the key table's (fixed) */
     uint32_t n;                     /* keys seen in bins so far */
     uint64_t *acc;                  /* [cap][KW], collector only */
     uint64_t hdr[HDR];              /* collector only */
@@ -71,8 +75,7 @@ static double process_start(void)
     return btime && hz > 0 ? (double)btime + (double)ticks / (double)hz : now;
 }
 
-/* A label value, escaped as the exposition format wants. */
-static void esc(FILE *f, const char *s)
+void gt_metrics_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
@@ -96,14 +99,14 @@ static void set_info(struct gt_metrics *m)
     fprintf(f, "version=\"%s\"", GT_VERSION);
     if (m->o.country_db) {
         fputs(",country_db=\"", f);
-        esc(f, m->o.country_db);
+        gt_metrics_escape(f, m->o.country_db);
         fprintf(f, "\",country_db_build_epoch=\"%" PRId64 "\"", gt_db_build_epoch(m->o.country_db));
     }
     if (m->o.n_asn > 0) {
         fputs(",asn_db=\"", f);
         for (int i = 0; i < m->o.n_asn; i++) {
             fputs(i ? "," : "", f);
-            esc(f, m->o.asn_dbs[i]);
+            gt_metrics_escape(f, m->o.asn_dbs[i]);
         }
         fprintf(f, "\",asn_db_build_epoch=\"%" PRId64 "\"", gt_db_build_epoch(m->o.asn_dbs[0]));
     }
@@ -120,6 +123,7 @@ struct gt_metrics *gt_metrics_new(const struct gt_metrics_opts *o)
     if (!m)
         return NULL;
     m->o = *o;
+    m->dims = o->keys->dims;
     m->cap = o->max_keys > o->keys->nkeys ? o->max_keys : o->keys->nkeys;
     size_t nw = HDR + (size_t)m->cap * KW;
     m->acc = calloc((size_t)m->cap * KW + 1, sizeof *m->acc);
@@ -255,6 +259,7 @@ static void on_bin(void *self, const struct gt_bin *b)
         r[own ? K_IDLE : O_IDLE] = wrd(dbl(r[own ? K_IDLE : O_IDLE]) + c->idle_ms / 1000.0 / workers);
         if (b->last_ns && b->last_ns[k] > (int64_t)r[K_LAST])
             r[K_LAST] = (uint64_t)b->last_ns[k];
+        memcpy(r + K_ID, key, sizeof *key);
         uint64_t fl = (r[K_FLAGS] | F_SEEN | (own ? F_OWN : F_OTHER)) & ~(uint64_t)(F_DOWN | F_UNMEAS);
         if (m->o.anomaly) {
             r[K_RATE] = wrd(gt_anomaly_expected_rate(m->o.anomaly, k));
@@ -271,6 +276,7 @@ static void on_bin(void *self, const struct gt_bin *b)
     }
     const struct gt_bin_stats *s = &b->stats;
     m->hdr[H_BINS]++;
+    m->hdr[H_LAST_END] = (uint64_t)(b->start + b->width);
     m->hdr[H_IP] += s->ip;
     m->hdr[H_NONIP] += s->nonip;
     m->hdr[H_TRUNC] += s->truncated;
@@ -314,35 +320,59 @@ struct view {
     uint64_t hdr[HDR];
     uint64_t *k;                    /* [n][KW] */
     uint32_t n;
+    struct gt_key *keys;            /* [n] from the snapshot */
     uint32_t *grp;                  /* seen keys ever summed into "other", by label without the ASN */
     uint32_t ngrp;
 };
 
-int gt_metrics_family(FILE *f, const char *name)
+/* The HELP and TYPE of name, shown as shown. */
+static int family_as(FILE *f, const char *name, const char *shown)
 {
 #define X(nm, type, labels, help) if (!strcmp(name, nm)) { \
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", nm, help, nm, type); return 0; }
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", shown, help, shown, type); return 0; }
     GT_METRICS(X)
 #undef X
     return -1;
 }
 
+int gt_metrics_family(FILE *f, const char *name)
+{
+    return family_as(f, name, name);
+}
+
+/* name as served: with the prefix instead of "geotap_" when one is set. */
+static const char *served(const struct gt_metrics *m, const char *name, char *buf, size_t n)
+{
+    if (!m->o.prefix || strncmp(name, "geotap_", 7))
+        return name;
+    snprintf(buf, n, "%s%s", m->o.prefix, name + 7);
+    return buf;
+}
+
+/* The family's HELP and TYPE under its served name; returns that name. */
+static const char *family(const struct gt_metrics *m, FILE *f, const char *name, char *buf, size_t n)
+{
+    const char *s = served(m, name, buf, n);
+    family_as(f, name, s);
+    return s;
+}
+
 /* The key's labels: its dimensions, the ASN as asn (own series) or "other". */
 static void labels(FILE *f, const struct view *v, uint32_t k, int other, const char *first)
 {
-    const struct gt_keys *ks = v->m->o.keys;
-    const struct gt_key *key = &ks->keys[k];
+    const struct gt_key *key = &v->keys[k];
+    unsigned dims = v->m->dims;
     const char *sep = first ? "," : "";
     if (first)
         fputs(first, f);
-    if (ks->dims & GT_DIM_COUNTRY) {
+    if (dims & GT_DIM_COUNTRY) {
         if (key->home)
             fprintf(f, "%scountry=\"home\"", sep);
         else
             fprintf(f, "%scountry=\"%.2s\"", sep, key->cc);
         sep = ",";
     }
-    if ((ks->dims & GT_DIM_ASN) && (v->m->o.asn_top || key->home)) {
+    if ((dims & GT_DIM_ASN) && (v->m->o.asn_top || key->home)) {
         if (key->home)
             fprintf(f, "%sasn=\"home\"", sep);
         else if (other)
@@ -351,18 +381,18 @@ static void labels(FILE *f, const struct view *v, uint32_t k, int other, const c
             fprintf(f, "%sasn=\"%" PRIu32 "\"", sep, key->asn);
         sep = ",";
     }
-    if (ks->dims & GT_DIM_UPSTREAM) {
+    if (dims & GT_DIM_UPSTREAM) {
         const char *up = key->home ? "home" : key->upstream ? gt_classifier_upstream_name(v->m->o.cls, key->upstream) : "";
         fprintf(f, "%supstream=\"", sep);
-        esc(f, up ? up : "");
+        gt_metrics_escape(f, up ? up : "");
         fputc('"', f);
     }
 }
 
 static int cmp_grp(const void *a, const void *b, void *ctx)
 {
-    const struct gt_keys *ks = ctx;
-    const struct gt_key *x = &ks->keys[*(const uint32_t *)a], *y = &ks->keys[*(const uint32_t *)b];
+    const struct gt_key *ks = ctx;
+    const struct gt_key *x = &ks[*(const uint32_t *)a], *y = &ks[*(const uint32_t *)b];
     if (x->home != y->home) return x->home - y->home;
     int c = memcmp(x->cc, y->cc, 2);
     if (c) return c;
@@ -371,7 +401,7 @@ static int cmp_grp(const void *a, const void *b, void *ctx)
 
 static int same_grp(const struct view *v, uint32_t a, uint32_t b)
 {
-    return cmp_grp(&a, &b, (void *)v->m->o.keys) == 0;
+    return cmp_grp(&a, &b, v->keys) == 0;
 }
 
 /* "name{labels} " of key k's series (other: its asn="other" group's). */
@@ -469,14 +499,17 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     if (snapshot(m, &v) != 0)
         return -1;
     v.grp = malloc(((size_t)v.n + 1) * sizeof *v.grp);
-    if (!v.grp) {
-        free(v.k);
+    v.keys = malloc(((size_t)v.n + 1) * sizeof *v.keys);
+    if (!v.grp || !v.keys) {
+        free(v.k), free(v.grp), free(v.keys);
         return -1;
     }
     for (uint32_t k = 0; k < v.n; k++)
+        memcpy(&v.keys[k], v.k + (size_t)k * KW + K_ID, sizeof *v.keys);
+    for (uint32_t k = 0; k < v.n; k++)
         if (v.k[(size_t)k * KW + K_FLAGS] & F_OTHER)
             v.grp[v.ngrp++] = k;
-    qsort_r(v.grp, v.ngrp, sizeof *v.grp, cmp_grp, (void *)m->o.keys);
+    qsort_r(v.grp, v.ngrp, sizeof *v.grp, cmp_grp, v.keys);
 
     static const struct { const char *name; int col; const char *dir; int dbl; } counters[] = {
         { "geotap_packets_total", K_PF, "direction=\"from\"", 0 },
@@ -486,38 +519,46 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
         { "geotap_flow_starts_total", K_ST, NULL, 0 },
         { "geotap_flow_idle_seconds_total", K_IDLE, NULL, 1 },
     };
+    char nb[96];
+    const char *N = NULL;
     for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
         if (i == 0 || strcmp(counters[i].name, counters[i - 1].name))
-            gt_metrics_family(f, counters[i].name);
-        counter_rows(f, &v, counters[i].name, counters[i].col, counters[i].dir, counters[i].dbl);
+            N = family(m, f, counters[i].name, nb, sizeof nb);
+        counter_rows(f, &v, N, counters[i].col, counters[i].dir, counters[i].dbl);
     }
-    gt_metrics_family(f, "geotap_bins_total");
-    fprintf(f, "geotap_bins_total %" PRIu64 "\n", v.hdr[H_BINS]);
+    N = family(m, f, "geotap_bins_total", nb, sizeof nb);
+    fprintf(f, "%s %" PRIu64 "\n", N, v.hdr[H_BINS]);
+    if (v.hdr[H_BINS]) {    /* the same snapshot as the counters: the time they are as of */
+        N = family(m, f, "geotap_last_bin_end_timestamp_seconds", nb, sizeof nb);
+        fprintf(f, "%s %" PRId64 "\n", N, (int64_t)v.hdr[H_LAST_END]);
+    }
     const char *ifc = m->o.interface ? m->o.interface : "";
     static const char *const results[] = { "ip", "non_ip", "truncated", "malformed" };
-    gt_metrics_family(f, "geotap_frames_total");
-    for (int i = 0; i < 4; i++) {
-        fputs("geotap_frames_total{interface=\"", f);
-        esc(f, ifc);
-        fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n", results[i], v.hdr[H_IP + i]);
+    if (!m->o.no_capture) {
+        gt_metrics_family(f, "geotap_frames_total");
+        for (int i = 0; i < 4; i++) {
+            fputs("geotap_frames_total{interface=\"", f);
+            gt_metrics_escape(f, ifc);
+            fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n", results[i], v.hdr[H_IP + i]);
+        }
+        gt_metrics_family(f, "geotap_capture_drops_total");
+        fputs("geotap_capture_drops_total{interface=\"", f);
+        gt_metrics_escape(f, ifc);
+        fprintf(f, "\"} %" PRIu64 "\n", v.hdr[H_DROPS]);
     }
-    gt_metrics_family(f, "geotap_capture_drops_total");
-    fputs("geotap_capture_drops_total{interface=\"", f);
-    esc(f, ifc);
-    fprintf(f, "\"} %" PRIu64 "\n", v.hdr[H_DROPS]);
-    gt_metrics_family(f, "geotap_last_packet_timestamp_seconds");
-    gauge_rows(f, &v, "geotap_last_packet_timestamp_seconds", K_LAST);
+    N = family(m, f, "geotap_last_packet_timestamp_seconds", nb, sizeof nb);
+    gauge_rows(f, &v, N, K_LAST);
     if (m->o.anomaly) {
-        gt_metrics_family(f, "geotap_key_state");
-        gauge_rows(f, &v, "geotap_key_state", F_DOWN);
-        gt_metrics_family(f, "geotap_key_measurable");
-        gauge_rows(f, &v, "geotap_key_measurable", F_UNMEAS);
-        gt_metrics_family(f, "geotap_expected_rate");
-        gauge_rows(f, &v, "geotap_expected_rate", K_RATE);
+        N = family(m, f, "geotap_key_state", nb, sizeof nb);
+        gauge_rows(f, &v, N, F_DOWN);
+        N = family(m, f, "geotap_key_measurable", nb, sizeof nb);
+        gauge_rows(f, &v, N, F_UNMEAS);
+        N = family(m, f, "geotap_expected_rate", nb, sizeof nb);
+        gauge_rows(f, &v, N, K_RATE);
         static const char *const types[] = { "", "drop_to_zero", "restored", "capture_gap", "not_measurable" };
-        gt_metrics_family(f, "geotap_events_total");
+        N = family(m, f, "geotap_events_total", nb, sizeof nb);
         for (int t = 1; t < 5; t++)
-            fprintf(f, "geotap_events_total{type=\"%s\"} %" PRIu64 "\n", types[t],
+            fprintf(f, "%s{type=\"%s\"} %" PRIu64 "\n", N, types[t],
                     atomic_load_explicit(&m->events[t], memory_order_relaxed));
     }
     if (m->o.sensor) {
@@ -550,5 +591,6 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
     fprintf(f, "process_start_time_seconds %.2f\n", m->start_time);
     free(v.k);
     free(v.grp);
+    free(v.keys);
     return ferror(f) ? -1 : 0;
 }

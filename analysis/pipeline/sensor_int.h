@@ -7,7 +7,7 @@
 #include "geotap/anomaly.h"
 #include "geotap/attribution.h"
 #include "geotap/engine.h"
-#include "geotap/fleet.h"
+#include "geotap/chain.h"
 #include "geotap/seqlock.h"
 #include "geotap/source.h"
 

@@ -1,17 +1,15 @@
 /* Many sensors, one view: the keys, bins and detector run of `geotap merge`
  * (per-bin outputs of many analyze runs or sensors summed into one series)
  * and of `geotap watch` (fleet-wide sums read from a Prometheus-compatible
- * store, fleet_query.h). Both hand the summed bins to the same detector and
- * sinks as the sensor (sensor.h), through a gt_chain. */
+ * store, fleet_watch.h). Both hand the summed bins to the same detector and
+ * sinks as the sensor (sensor.h), through a gt_chain (chain.h). */
 #ifndef GEOTAP_FLEET_H
 #define GEOTAP_FLEET_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "geotap/anomaly.h"
 #include "geotap/bins.h"
 #include "geotap/keys.h"
-#include "geotap/sink.h"
 
 /* A key table learned from labels ("CN", "13335", "home"), not from a
  * classifier: ids in order of first sight. */
@@ -55,25 +53,5 @@ uint32_t gt_merge_width(const gt_merge *m);
  * ones as empty bins). 0, or -1 when out of memory. */
 int gt_merge_emit(gt_merge *m, gt_bin_fn fn, void *ctx);
 void gt_merge_free(gt_merge *m);
-
-/* The detector and sinks fed bins in the sensor's order: sinks, detector,
- * then the sinks that want the detector's view; events to every sink. */
-typedef struct gt_chain gt_chain;
-
-/* keys must outlive the chain; detect: run the detector (unknown keys
- * ignored, as analyze does) with these options (on_event is the chain's).
- * NULL when out of memory. */
-gt_chain *gt_chain_new(const struct gt_keys *keys, int detect, const struct gt_anomaly_opts *ao);
-/* Register a sink (freed with the chain). 0, or -1. */
-int gt_chain_add_sink(gt_chain *c, struct gt_sink sink);
-/* One closed bin (a gt_bin_fn with ctx = the chain). */
-void gt_chain_bin(void *chain, const struct gt_bin *b);
-/* An event from elsewhere (a watcher's own gaps) to every sink. */
-void gt_chain_event(gt_chain *c, const struct gt_event *ev);
-/* The detector (NULL without one). */
-gt_anomaly *gt_chain_anomaly(gt_chain *c);
-/* End of input: the detector's finish, then every sink's; 0 or -1 with the first error. */
-int gt_chain_finish(gt_chain *c, char *err, size_t errlen);
-void gt_chain_free(gt_chain *c);
 
 #endif

@@ -1,6 +1,6 @@
 /* geotap watch: fleet-wide bins read from a Prometheus-compatible store
  * (Prometheus, VictoriaMetrics, Thanos, Mimir: /api/v1/query_range) and
- * handed to the detector chain (fleet.h). The metric names are those of
+ * handed to the detector chain (chain.h). The metric names are those of
  * metric_names.h. */
 #ifndef GEOTAP_FLEET_WATCH_H
 #define GEOTAP_FLEET_WATCH_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "geotap/chain.h"
 #include "geotap/fleet.h"
 
 /* A Prometheus HTTP API client (libcurl, JSON by jansson). */
@@ -68,5 +69,16 @@ void gt_watch_finish(gt_watch *w);
 /* Where sensor_gap events go (JSON lines; NULL = nowhere). */
 void gt_watch_set_events(gt_watch *w, FILE *f);
 void gt_watch_free(gt_watch *w);
+
+/* One sensor as the watcher sees it (for watch's /metrics). */
+struct gt_watch_sensor_info {
+    const char *name;           /* valid while w lives */
+    int up;                     /* up in the last bin read */
+    uint32_t held_keys;         /* keys it holds now (0: none) */
+    uint64_t gaps;              /* sensor_gap events so far */
+};
+/* The sensors watched, and sensor i of them (the thread calling gt_watch_run). */
+size_t gt_watch_nsensors(const gt_watch *w);
+void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_info *out);
 
 #endif

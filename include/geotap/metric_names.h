@@ -11,6 +11,11 @@
  * bins (the same figures as the bin output): they step once per bin.
  * The per-key gauges (state, measurable, expected rate) are exported for keys
  * with their own series (not for asn="other") when the detector runs.
+ * geotap watch serves the same per-key families (and bins and events) for
+ * the fleet's sums as geotap_fleet_* (geotap_fleet_packets_total, ...: they
+ * must not add into the sensors' sums it queries when one store scrapes
+ * both), its own health as geotap_watch_*, and the state-save and alert
+ * families under their names here.
  *
  * X(name, type, labels, help) */
 #ifndef GEOTAP_METRIC_NAMES_H
@@ -27,6 +32,8 @@
       "Length of those silences past 5 s per key, seconds (each worker's over the workers, as the detector takes it); flow-start rate = increase(starts) / increase(idle).") \
     X("geotap_bins_total", "counter", "", \
       "Bins closed (with packets or not): grows by one per bin width while the sensor runs, also on a silent link.") \
+    X("geotap_last_bin_end_timestamp_seconds", "gauge", "", \
+      "End of the last closed bin the counters include, seconds since the epoch (absent before the first bin).") \
     X("geotap_frames_total", "counter", "interface,result", \
       "Frames read per interface by parse result: ip, non_ip, truncated, malformed.") \
     X("geotap_capture_drops_total", "counter", "interface", \
@@ -57,6 +64,18 @@
       "Bins and events that had no output file to go to.") \
     X("geotap_state_saves_total", "counter", "result", \
       "Writes of the detector's learned state (--state) by result: success, failure.") \
+    X("geotap_watch_sensor_up", "gauge", "sensor", \
+      "geotap watch: 1 when the sensor was up (its up = 1) throughout the last bin read, else 0.") \
+    X("geotap_watch_sensor_held_keys", "gauge", "sensor", \
+      "geotap watch: keys held now (no outage declared on missing data) because the sensor is down or just back.") \
+    X("geotap_watch_sensor_gaps_total", "counter", "sensor", \
+      "geotap watch: sensor_gap events reported for the sensor.") \
+    X("geotap_watch_query_failures_total", "counter", "", \
+      "geotap watch: failed reads of the store (each try of a stretch of bins).") \
+    X("geotap_watch_gaps_total", "counter", "", \
+      "geotap watch: watch_gap events, stretches the store could not be read for.") \
+    X("geotap_watch_last_success_timestamp_seconds", "gauge", "", \
+      "geotap watch: wall-clock time of the last successful read of the store, seconds since the epoch.") \
     X("geotap_build_info", "gauge", "version,country_db,country_db_build_epoch,asn_db,asn_db_build_epoch", \
       "Always 1; the version and the databases in use as labels.") \
     X("process_start_time_seconds", "gauge", "", \

@@ -31,6 +31,11 @@ struct gt_metrics_opts {
     const char *country_db;         /* for geotap_build_info (NULL: not shown) */
     const char *const *asn_dbs;     /* [n_asn] */
     int n_asn;
+    /* A watcher's view (geotap watch): the key families named with this
+     * prefix instead of "geotap_" (geotap_fleet_: they must not add into
+     * the sensors' sums when the same store scrapes both), NULL = none. */
+    const char *prefix;
+    int no_capture;                 /* no frames/drops families (no capture of its own) */
 };
 
 struct gt_metrics;
@@ -47,6 +52,8 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f);
 void gt_metrics_extra(struct gt_metrics *m, void (*fn)(void *ctx, FILE *f), void *ctx);
 /* The # HELP and # TYPE lines of a metric of metric_names.h (-1: unknown). */
 int gt_metrics_family(FILE *f, const char *name);
+/* A label value, escaped as the exposition format wants (\\, \", \n). */
+void gt_metrics_escape(FILE *f, const char *s);
 /* Free (only when it was never registered as a sink: the sensor frees it). */
 void gt_metrics_free(struct gt_metrics *m);
 

@@ -1,5 +1,5 @@
-/* Detector and sinks fed in the sensor's order (include/geotap/fleet.h). */
-#include "geotap/fleet.h"
+/* Detector and sinks fed in the sensor's order (include/geotap/chain.h). */
+#include "geotap/chain.h"
 #include "geotap/attribution.h"
 
 #include <stdio.h>
