@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Round up to whole cache lines so no two workers' arrays share one. */
 static size_t round_line(size_t bytes)
@@ -23,6 +24,15 @@ static void *xcalloc(size_t n, size_t sz)
         return NULL;
     memset(p, 0, bytes);
     return p;
+}
+
+/* A worker: mapped, not allocated and zeroed, so the pages of its address
+ * cache (most of its size) are zero until first touched: a short run pays
+ * for the few it uses, not for clearing half a megabyte. */
+static struct gt_worker *worker_alloc(void)
+{
+    void *p = mmap(NULL, sizeof(struct gt_worker), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 static void slot_free(struct slot *s)
@@ -78,7 +88,7 @@ void gt_engine_free(gt_engine *e)
             continue;
         for (int r = 0; r < RING; r++)
             slot_free(&e->w[i]->ring[r]);
-        free(e->w[i]);
+        munmap(e->w[i], sizeof *e->w[i]);
     }
     if (e->w)
         engine_reclaim(e, 1);
@@ -104,8 +114,8 @@ void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n)
         memset(s->cells + w->nkeys, 0, add * sizeof *s->cells);
         s->nkeys = lk->nkeys;
     }
-    if (n != w->node)
-        addr_cache_clear(&w->bs.ac);    /* its keys are the old lookup's */
+    if (w->node && n != w->node)
+        addr_cache_clear(&w->bs.ac);    /* its keys are the old lookup's (a new worker's is zero) */
     w->node = n;
     w->cls = lk->cls;
     w->class_key = lk->class_key;
@@ -153,7 +163,7 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
     if (!e->w || !e->m_counts || !e->m_first || !e->m_last)
         goto fail;
     for (unsigned i = 0; i < e->o.nworkers; i++) {
-        struct gt_worker *w = xcalloc(1, sizeof *w);
+        struct gt_worker *w = worker_alloc();
         if (!w)
             goto fail;
         e->w[i] = w;
