@@ -31,8 +31,9 @@ static const char head[] =
 "into a Prometheus-compatible store (Prometheus, VictoriaMetrics, Thanos,\n"
 "Mimir: its /api/v1/query_range) and run the outage detector over them: the\n"
 "same events, state file and alert delivery as geotap live. A sensor that is\n"
-"down (up = 0) holds the keys it carries a large share of (no drop_to_zero on\n"
-"missing data) and is named in one sensor_gap event; a store that cannot be\n"
+"down (up = 0) or whose capture loses frames holds only the keys it carries a\n"
+"large share of (no drop_to_zero on missing data; the others are judged as\n"
+"usual) and is named in one sensor_gap event; a store that cannot be\n"
 "queried is a watch_gap of the watcher. SIGINT/SIGTERM stop it (the state is\n"
 "saved, alerts get a few seconds to go out); the configuration is read at\n"
 "start only (SIGHUP says so and goes on).\n";
@@ -106,7 +107,7 @@ static int setup(struct run *r, uint32_t W)
 {
     const struct cli_config *c = r->c;
     const struct gt_keys *keys = gt_watch_keys(r->w);
-    struct gt_anomaly_opts ao = { .fa_per_day = c->fa_budget };
+    struct gt_anomaly_opts ao = { .fa_per_day = c->fa_budget, .budget_keys = gt_watch_budget_keys(r->w) };
     struct gt_sink sk;
     char err[1024];
     if (!(r->ch = gt_chain_new(keys, 1, &ao)))

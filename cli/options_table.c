@@ -118,13 +118,14 @@ const struct cli_opt cli_opts[] = {
     { "duration", 0, "SECONDS", K_INT, 1, YEARS100, NULL, O(duration), CMD_WATCH, 0, S_STORE, NULL,
       "live: stop after SECONDS" },
     { "lookback", 0, "SECONDS", K_INT, 0, YEARS100, NULL, O(lookback), CMD_WATCH, 0, S_STORE, NULL,
-      "keys and sensors seen this long before the start are\n"
-      "watched (default 86400 live, 0 replay)" },
+      "keys and sensors seen in the first bin and this long\n"
+      "before it are watched from the start, later ones join\n"
+      "(default 86400 live, 0 replay)" },
     { "sensor-label", 0, "NAME", K_STR, 0, 0, NULL, O(sensor_label), CMD_WATCH, 0, S_STORE, "instance",
       "the label naming a sensor (default instance)" },
     { "share", 0, "F", K_REAL, 0, 0, want_share, O(share), CMD_WATCH, 0, S_STORE, "0.5",
-      "a down sensor holds the keys it carried at least this\n"
-      "share of (default 0.5)" },
+      "a sensor in a gap holds the keys whose flow starts it\n"
+      "carries at least this share of (default 0.5)" },
     { "max-hold", 0, "SECONDS", K_INT, 1, YEARS100, NULL, O(max_hold), CMD_WATCH, 0, S_STORE, "3600",
       "a sensor down longer than this holds nothing more (its\n"
       "sensor_gap is reported then; default 3600)" },

@@ -16,7 +16,11 @@ sensors, and the sensors' metrics rendered for backfilling a store.
       bin-first-packet gauges, up = 1. --down: from T0 to T1 (epoch s) the
       sensor was not scraped: up = 0 and none of its other samples.
       --silent NAME:T0:T1: none of its samples but up stays 1 (the control:
-      missing data the watcher cannot tell from silence).
+      missing data the watcher cannot tell from silence). --lossy
+      NAME:T0:T1: up and scraped, but its capture lost every frame of
+      those bins: its counters stand still, geotap_capture_drops_total
+      grows by the packets it missed. A sensor exports a key from its
+      first packet on (with zeros after), geotap_keys its key table.
       Written twice from the same samples: OpenMetrics (OM, seconds, for
       promtool tsdb create-blocks-from openmetrics) and the Prometheus text
       format with ms timestamps (PROM, for VictoriaMetrics'
@@ -91,6 +95,7 @@ def render(om, prom, sensors, down):
     rows = {}          # name -> {bin start: [row]}
     keys = set()
     width = None
+    table = {}         # name -> its key table (bin_keys): geotap_keys
     for name, path in sensors:
         d = rows.setdefault(name, {})
         for r in csv.DictReader(open(path)):
@@ -98,19 +103,26 @@ def render(om, prom, sensors, down):
             d.setdefault(t, []).append(r)
             keys.add(r['country'])
             width = int(r['bin_seconds'])
+            table[name] = r['bin_keys']
     starts = sorted({t for d in rows.values() for t in d})
     first, last = starts[0], starts[-1]
     samples = []       # (name, labels, value, t)
     for name, _ in sensors:
         cum = {}
         gauges = {}
-        frames = 0
+        frames = lost = 0
+        seen = set()   # a sensor exports a key from its first packet on
         for t in range(first - width, last + width, width):
             end = t + width
-            dn = any(n == name and t0 <= t < t1 for n, t0, t1, _ in down) if t >= first else False
-            up = '0' if any(n == name and t0 <= t < t1 and not sil for n, t0, t1, sil in down) else '1'
+            mode = next((md for n, t0, t1, md in down if n == name and t0 <= t < t1), None) if t >= first else None
+            up = '0' if mode == 'down' else '1'
             for r in rows[name].get(t, []) if t >= first else []:
                 c = r['country']
+                if mode == 'lossy':
+                    lost += int(r['packets_from']) + int(r['packets_to'])
+                    continue
+                if int(r['packets_from']) + int(r['packets_to']):
+                    seen.add(c)
                 for m, col in (('geotap_packets_total{direction="from",', 'packets_from'),
                                ('geotap_packets_total{direction="to",', 'packets_to'),
                                ('geotap_bytes_total{direction="from",', 'bytes_from'),
@@ -121,13 +133,13 @@ def render(om, prom, sensors, down):
                 if int(r['packets_from']) + int(r['packets_to']):
                     gauges[('geotap_last_packet_timestamp_seconds{', c)] = t10ms(int(r['last_ns']))
                     gauges[('geotap_bin_first_packet_timestamp_seconds{', c)] = t10ms(int(r['first_ns']))
-            if rows[name].get(t):
+            if rows[name].get(t) and mode != 'lossy':
                 frames += int(rows[name][t][0]['bin_frames'])
             samples.append(('up', f'{{instance="{name}",job="geotap"}}', up if t >= first else '1', end if t >= first else t + width))
-            if dn:
+            if mode in ('down', 'silent'):
                 continue
             ts = end if t >= first else first
-            for c in sorted(keys):
+            for c in sorted(seen):
                 for m in ('geotap_packets_total{direction="from",', 'geotap_packets_total{direction="to",',
                           'geotap_bytes_total{direction="from",', 'geotap_bytes_total{direction="to",',
                           'geotap_flow_starts_total{'):
@@ -139,8 +151,10 @@ def render(om, prom, sensors, down):
                     if (g, c) in gauges:
                         samples.append((g[:-1], f'{{country="{c}",instance="{name}",job="geotap"}}', gauges[(g, c)], ts))
             samples.append(('geotap_frames_total', f'{{instance="{name}",interface="tap0",job="geotap",result="ip"}}', str(frames), ts))
-            samples.append(('geotap_capture_drops_total', f'{{instance="{name}",interface="tap0",job="geotap"}}', '0', ts))
-    types = {'up': 'gauge', 'geotap_last_packet_timestamp_seconds': 'gauge',
+            samples.append(('geotap_capture_drops_total', f'{{instance="{name}",interface="tap0",job="geotap"}}',
+                            str(lost), ts))
+            samples.append(('geotap_keys', f'{{instance="{name}",job="geotap"}}', table[name], ts))
+    types = {'up': 'gauge', 'geotap_keys': 'gauge', 'geotap_last_packet_timestamp_seconds': 'gauge',
              'geotap_bin_first_packet_timestamp_seconds': 'gauge'}
     by = {}
     for m, lab, v, t in samples:
@@ -169,9 +183,9 @@ def main(a):
         sensors = []
         i = 3
         while i < len(a):
-            if a[i] in ('--down', '--silent'):
+            if a[i] in ('--down', '--silent', '--lossy'):
                 n, t0, t1 = a[i + 1].split(':')
-                down.append((n, int(t0), int(t1), a[i] == '--silent'))
+                down.append((n, int(t0), int(t1), a[i][2:]))
                 i += 2
             else:
                 n, _, p = a[i].partition('=')

@@ -125,6 +125,12 @@ void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key)
         a->k[key].ignored = 1;
 }
 
+void gt_anomaly_hold_key(gt_anomaly *a, uint32_t key)
+{
+    if (key < a->nkeys)
+        a->k[key].held = 1;
+}
+
 int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream)
 {
     if (key >= a->nkeys)

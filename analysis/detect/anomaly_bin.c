@@ -61,7 +61,7 @@ static void capture_totals(gt_anomaly *a, const struct gt_bin *b, struct binctx 
                 x->tfirst = f;
         }
         struct kst *k = &a->k[i];
-        if (k->last_ns && !k->down && k->hist_s > 0 && !k->ignored) {
+        if (k->last_ns && !k->down && k->hist_s > 0 && !k->ignored && !k->held) {
             x->exp_rate += k->fast;
             x->exp_flow += gt_anom_rate_at(k, x->mid);
         }
@@ -147,7 +147,7 @@ static void key_context(const gt_anomaly *a, const struct gt_bin *b, const struc
         /* the silence since the key's previous bin, unless a capture gap or
          * an outage lies inside it */
         int64_t g = kc->fn - k->last_ns - GT_FLOW_GAP_NS;
-        if (k->last_ns && g > 0 && !k->down && k->last_ns >= a->gap_end) {
+        if (k->last_ns && g > 0 && !k->down && k->last_ns >= a->gap_end && !k->held_gap) {
             kc->bn = 1;
             kc->be = (double)g / NS;
             kc->n += kc->bn;
@@ -295,6 +295,7 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
     k->hist_bn = kc->bn > 0;
     k->hist_be = kc->be;
     k->last_ns = kc->ln;
+    k->held_gap = k->held;
 }
 
 /* A key up and silent for the whole bin. */
@@ -366,12 +367,28 @@ static void key_decide(gt_anomaly *a, const struct binctx *x, struct kst *k, con
     k->cand_count = 0;
 }
 
-static void key_step(gt_anomaly *a, const struct gt_bin *b, const struct binctx *x, uint32_t i)
+/* A key held for this bin (gt_anomaly_hold_key) sees the bin as a capture
+ * gap: no live time, so no silence, no learning and no decision. */
+static const struct binctx *held_view(const struct kst *k, const struct binctx *x, struct binctx *hx)
+{
+    if (!k->held)
+        return x;
+    *hx = *x;
+    hx->live_from = hx->live_to = x->e_ns;
+    hx->full_live = 0;
+    return hx;
+}
+
+static void key_step(gt_anomaly *a, const struct gt_bin *b, const struct binctx *x0, uint32_t i)
 {
     struct kst *k = &a->k[i];
     struct keyctx kc;
+    struct binctx hx;
     if ((!key_count(b, i) && !k->last_ns) || k->ignored)
         return;                         /* never seen, or not watched */
+    const struct binctx *x = held_view(k, x0, &hx);
+    if (k->held)
+        k->held_gap = 1;
     key_context(a, b, x, i, &kc);
     if (k->down) {
         key_down_step(a, x, k, &kc);
@@ -385,7 +402,8 @@ static void key_step(gt_anomaly *a, const struct gt_bin *b, const struct binctx 
         k->up_obs += kc.others * kc.eff / x->w;
         k->up_exp += kc.others_exp * kc.eff;
     }
-    key_decide(a, x, k, &kc);
+    if (!k->held)
+        key_decide(a, x, k, &kc);
 }
 
 /* The ring of recent counts for the change-point bound; bins the capture
@@ -394,8 +412,9 @@ static void history_step(gt_anomaly *a, const struct gt_bin *b, const struct bin
 {
     for (uint32_t i = 0; i < x->n; i++) {
         uint64_t cnt = key_count(b, i);
-        int skip = !x->full_live || a->k[i].was_down;
+        int skip = !x->full_live || a->k[i].was_down || a->k[i].held;
         a->k[i].was_down = 0;
+        a->k[i].held = 0;
         struct hbin *h = &a->hist[(size_t)i * HIST_BINS + a->hpos];
         const struct gt_counts *c = &b->counts[i];
         h->pk = skip ? HIST_GAP : cnt < HIST_GAP ? (uint32_t)cnt : HIST_GAP - 1;

@@ -77,6 +77,10 @@ struct kst {
     uint8_t down, unmeas, warm;
     uint8_t was_down;           /* down during this bin: its counts are no history */
     uint8_t ignored;            /* no decisions, no events */
+    /* (held and held_gap fit the padding before hold_until: the state
+     * file's layout stays the same) */
+    uint8_t held;               /* this bin only: its data incomplete (gt_anomaly_hold_key) */
+    uint8_t held_gap;           /* a hold lies inside its silence since last_ns: no flow gap */
     int64_t hold_until;
     /* while down */
     int64_t down_last_seen;

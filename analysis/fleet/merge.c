@@ -280,7 +280,7 @@ static int check_dims(gt_merge *m, unsigned dims, const char *path, char *err, s
     if (!dims)
         return fail(err, errlen, path, 1, "%s", "no key column (country, asn)");
     if (dims & GT_DIM_UPSTREAM)
-        return fail(err, errlen, path, 1, "%s", "keys by upstream cannot be merged (upstream names need the classification)");
+        return fail(err, errlen, path, 1, "%s", "keys by upstream cannot be merged (the outputs name upstreams from the routes table or upstream map, which merge does not read): merge by country or asn");
     if (!m->have_dims) {
         m->ks.keys.dims = dims;
         m->have_dims = 1;

@@ -14,16 +14,19 @@
 
 #define CHUNK 240               /* bins per query */
 #define NS 1000000000LL
-#define SHARE_ALPHA 0.1         /* EWMA of a sensor's share of a key, per bin */
+#define SHARE_BINS 240.0        /* bins with traffic a sensor's share of a key averages over */
+#define SHARE_MIN_STARTS 20.0   /* flow starts (decayed) a key's shares need; packets below that */
+#define DROP_RATIO 0.01         /* a sensor losing this share of its frames is in a gap (the detector's default) */
 
 struct sensor {
     char name[128];
-    double *share;              /* [nkeys] its usual share of the key's packets */
-    int held;                   /* bins still held (down, and the bin after) */
-    uint32_t down_bins;         /* of the current outage */
-    int released;               /* down past max_hold_s: holds nothing until back */
+    double *pk, *st;            /* [kcap] its packets and flow starts of the key, decayed as tot */
+    int held;                   /* bins still held (in a gap, and the bin after) */
+    uint32_t down_bins;         /* of the current gap */
+    int released;               /* in a gap past max_hold_s: holds nothing until back */
     int64_t gap_start;          /* ns; 0 = not in a gap */
     int64_t gap_end;
+    const char *why;            /* "down" (up = 0) or "capture drops" */
     int up;                     /* up in the last bin read (for /metrics) */
     uint64_t gaps;              /* sensor_gap events so far */
 };
@@ -36,14 +39,18 @@ struct gt_watch {
     const char *labels[4];      /* the key's label names, then the sensor's */
     unsigned nl;
     struct sensor *s;
-    size_t nsen;
+    size_t nsen, scap;          /* sensors, and the room of the per-sensor arrays */
+    uint32_t kcap;              /* room of the per-key arrays */
+    double *tot, *tst;          /* [kcap] the fleet's packets and flow starts of the key,
+                                 * decayed over SHARE_BINS bins with traffic */
+    uint32_t budget;            /* keys of the sensors' tables (geotap_keys), 0 = unknown */
     FILE *ev;
-    /* one chunk of bins: [CHUNK][nkeys] */
+    /* one chunk of bins: [CHUNK][kcap] */
     struct gt_counts *c;
     int64_t *fn, *ln;
-    double *spk;                /* [CHUNK][nsen][nkeys] per-sensor packets */
-    uint8_t *sdown;             /* [CHUNK][nsen] */
-    uint64_t *frames, *drops;   /* [CHUNK] */
+    double *spk, *sst;          /* [CHUNK][scap][kcap] per-sensor packets and flow starts */
+    uint8_t *sdown;             /* [CHUNK][scap] */
+    uint64_t *sfr, *sdr;        /* [CHUNK][scap] frames and capture drops */
 };
 
 const struct gt_keys *gt_watch_keys(const gt_watch *w) { return &w->ks.keys; }
@@ -70,6 +77,69 @@ static long find_sensor(gt_watch *w, const char *name)
     return -1;
 }
 
+/* A per-key row from had to want entries, the new ones zero. 0 or -1. */
+static int grow_row(double **row, uint32_t had, uint32_t want)
+{
+    double *r = realloc(*row, want * sizeof *r);
+    if (!r)
+        return -1;
+    memset(r + had, 0, (want - had) * sizeof *r);
+    *row = r;
+    return 0;
+}
+
+/* Room for the keys and sensors known: per-chunk arrays afresh (a chunk
+ * fills them after this), per-sensor and per-key history kept. 0 or -1. */
+static int fit(gt_watch *w)
+{
+    uint32_t nk = w->ks.keys.nkeys ? w->ks.keys.nkeys : 1;
+    size_t ns = w->nsen ? w->nsen : 1;
+    if (nk <= w->kcap && ns <= w->scap)
+        return 0;
+    uint32_t kc = nk > w->kcap ? nk + nk / 2 + 16 : w->kcap;
+    size_t sc = ns > w->scap ? ns + ns / 2 + 4 : w->scap;
+    if (grow_row(&w->tot, w->kcap, kc) || grow_row(&w->tst, w->kcap, kc))
+        return -1;
+    for (size_t i = 0; i < w->nsen; i++)
+        if (grow_row(&w->s[i].pk, w->s[i].pk ? w->kcap : 0, kc) || grow_row(&w->s[i].st, w->s[i].st ? w->kcap : 0, kc))
+            return -1;
+    w->kcap = kc;
+    w->scap = sc;
+    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sst); free(w->sdown); free(w->sfr); free(w->sdr);
+    w->c = calloc((size_t)CHUNK * kc, sizeof *w->c);
+    w->fn = calloc((size_t)CHUNK * kc, sizeof *w->fn);
+    w->ln = calloc((size_t)CHUNK * kc, sizeof *w->ln);
+    w->spk = calloc((size_t)CHUNK * sc * kc, sizeof *w->spk);
+    w->sst = calloc((size_t)CHUNK * sc * kc, sizeof *w->sst);
+    w->sdown = calloc((size_t)CHUNK * sc, 1);
+    w->sfr = calloc((size_t)CHUNK * sc, sizeof *w->sfr);
+    w->sdr = calloc((size_t)CHUNK * sc, sizeof *w->sdr);
+    return w->c && w->fn && w->ln && w->spk && w->sst && w->sdown && w->sfr && w->sdr ? 0 : -1;
+}
+
+/* The series' key and sensor, added when new (keys and sensors that appear
+ * while watching join from their first chunk). 0, or -1 to skip it. */
+static int learn_series(gt_watch *w, const struct gt_prom_series *s)
+{
+    if (series_key(w, s, 1) < 0)
+        return -1;
+    if (find_sensor(w, s->label[w->nl]) >= 0)
+        return 0;
+    struct sensor *ns = realloc(w->s, (w->nsen + 1) * sizeof *ns);
+    if (!ns)
+        return -1;
+    w->s = ns;
+    memset(&w->s[w->nsen], 0, sizeof *w->s);
+    snprintf(w->s[w->nsen].name, sizeof w->s->name, "%s", s->label[w->nl]);
+    if (w->kcap && (!(w->s[w->nsen].pk = calloc(w->kcap, sizeof *w->s->pk)) ||
+                    !(w->s[w->nsen].st = calloc(w->kcap, sizeof *w->s->st)))) {
+        free(w->s[w->nsen].pk);
+        return -1;
+    }
+    w->nsen++;
+    return 0;
+}
+
 gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, int64_t lookback,
                        char *err, size_t errlen)
 {
@@ -92,7 +162,10 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
     if (o->dims & GT_DIM_ASN) w->labels[w->nl++] = "asn";
     w->labels[w->nl] = w->o.sensor_label;
     if (!o->dims || (o->dims & GT_DIM_UPSTREAM)) {
-        snprintf(err, errlen, "keys by country and/or asn only");
+        /* an upstream's name is its sensor's own (routes table, upstream
+         * map): fleet sums by it would add unrelated links together */
+        snprintf(err, errlen, "--by: keys by country and/or asn only (upstream names are each sensor's own: "
+                 "summed across sensors they would add unrelated links)");
         gt_watch_free(w);
         return NULL;
     }
@@ -100,53 +173,44 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
         gt_watch_free(w);
         return NULL;
     }
-    /* the keys and sensors of the stretch, in one query each */
+    /* the keys and sensors of the first bin and the lookback before it
+     * (more join while watching; when there are none yet, those of the
+     * whole stretch asked), and the sensors' key tables for the budget */
     char q[512];
     const struct gt_prom_series *s;
     size_t n;
-    int64_t range = to - from + lookback + w->o.width;
-    snprintf(q, sizeof q, "count by (%s, %s) (last_over_time(geotap_packets_total[%" PRId64 "s]))", w->by,
-             w->o.sensor_label, range);
-    if (gt_prom_range(w->p, q, to + w->o.lag, to + w->o.lag, w->o.width, w->labels, w->nl + 1, &s, &n, err, errlen) != 0) {
-        gt_watch_free(w);
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (series_key(w, &s[i], 1) < 0) {
-            snprintf(err, errlen, "%s: out of memory or a bad key label", o->url);
+    int64_t range = lookback + w->o.width, at = from + w->o.width + w->o.lag;
+    for (int pass = 0; pass < 2 && !w->ks.keys.nkeys; pass++) {
+        if (pass) {
+            range = to - from + lookback + w->o.width;
+            at = to + w->o.lag;
+        }
+        snprintf(q, sizeof q, "count by (%s, %s) (last_over_time(geotap_packets_total[%" PRId64 "s]))", w->by,
+                 w->o.sensor_label, range);
+        if (gt_prom_range(w->p, q, at, at, w->o.width, w->labels, w->nl + 1, &s, &n, err, errlen) != 0) {
             gt_watch_free(w);
             return NULL;
         }
-        if (find_sensor(w, s[i].label[w->nl]) < 0) {
-            struct sensor *ns = realloc(w->s, (w->nsen + 1) * sizeof *ns);
-            if (!ns) {
-                gt_watch_free(w);
+        for (size_t i = 0; i < n; i++)
+            if (learn_series(w, &s[i]) != 0 && series_key(w, &s[i], 0) >= 0) {
                 snprintf(err, errlen, "out of memory");
+                gt_watch_free(w);
                 return NULL;
             }
-            w->s = ns;
-            memset(&w->s[w->nsen], 0, sizeof *w->s);
-            snprintf(w->s[w->nsen++].name, sizeof w->s->name, "%s", s[i].label[w->nl]);
-        }
     }
     if (!w->ks.keys.nkeys) {
         snprintf(err, errlen, "%s: no geotap_packets_total series by %s in the time asked", o->url, w->by);
         gt_watch_free(w);
         return NULL;
     }
-    uint32_t nk = w->ks.keys.nkeys;
-    size_t ns = w->nsen ? w->nsen : 1;
-    w->c = calloc((size_t)CHUNK * nk, sizeof *w->c);
-    w->fn = calloc((size_t)CHUNK * nk, sizeof *w->fn);
-    w->ln = calloc((size_t)CHUNK * nk, sizeof *w->ln);
-    w->spk = calloc((size_t)CHUNK * ns * nk, sizeof *w->spk);
-    w->sdown = calloc((size_t)CHUNK * ns, 1);
-    w->frames = calloc(CHUNK, sizeof *w->frames);
-    w->drops = calloc(CHUNK, sizeof *w->drops);
-    int ok = w->c && w->fn && w->ln && w->spk && w->sdown && w->frames && w->drops;
-    for (size_t i = 0; ok && i < w->nsen; i++)
-        ok = (w->s[i].share = calloc(nk, sizeof *w->s[i].share)) != NULL;
-    if (!ok) {
+    snprintf(q, sizeof q, "max(max_over_time(geotap_keys[%" PRId64 "s]))", range);
+    if (gt_prom_range(w->p, q, at, at, w->o.width, NULL, 0, &s, &n, err, errlen) != 0) {
+        gt_watch_free(w);
+        return NULL;
+    }
+    if (n && s[0].n && s[0].v[0] >= 1 && s[0].v[0] < UINT32_MAX)
+        w->budget = (uint32_t)s[0].v[0];
+    if (fit(w) != 0) {
         snprintf(err, errlen, "out of memory");
         gt_watch_free(w);
         return NULL;
@@ -154,14 +218,23 @@ gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, 
     return w;
 }
 
+uint32_t gt_watch_budget_keys(const gt_watch *w)
+{
+    return w->budget > w->ks.keys.nkeys ? w->budget : w->ks.keys.nkeys;
+}
+
 void gt_watch_free(gt_watch *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->nsen; i++)
-        free(w->s[i].share);
+    for (size_t i = 0; i < w->nsen; i++) {
+        free(w->s[i].pk);
+        free(w->s[i].st);
+    }
     free(w->s);
-    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sdown); free(w->frames); free(w->drops);
+    free(w->tot);
+    free(w->tst);
+    free(w->c); free(w->fn); free(w->ln); free(w->spk); free(w->sst); free(w->sdown); free(w->sfr); free(w->sdr);
     gt_prom_free(w->p);
     gt_keyset_free(&w->ks);
     free(w);
@@ -182,95 +255,132 @@ static long bin_of(const gt_watch *w, int64_t a, uint32_t nb, double t)
 
 /* The counter's growth over the bin, per series: the sensors' counters step
  * once per closed bin, so the difference of two instant values is exact,
- * where increase() would extrapolate (Prometheus); a series new or reset in
- * the bin counts from zero. */
-static void delta(char *buf, size_t n, const char *m, uint32_t W)
+ * where increase() would extrapolate (Prometheus). A counter reset (a
+ * sensor restarted) counts from zero, and so does a series new in the bin
+ * (none within the hold before it); a series back from a stretch unscraped
+ * adds nothing in its first bin back: what it counted unseen cannot be put
+ * in its bins, and all of it in one bin would read as a burst (its keys are
+ * held through the stretch, see health). */
+static void delta(const gt_watch *w, char *buf, size_t n, const char *m)
 {
-    snprintf(buf, n, "((%s - %s offset %us) >= 0 or (%s + 0))", m, m, W, m);
+    uint32_t W = w->o.width;
+    uint64_t back = (uint64_t)w->o.max_hold_s + W;
+    snprintf(buf, n, "((%s - %s offset %us) >= 0 or (%s < %s offset %us) or (%s unless last_over_time(%s[%" PRIu64 "s] offset %us)))",
+             m, m, W, m, m, W, m, m, back, W);
 }
 
-enum { Q_PKTS, Q_BYTES, Q_STARTS, Q_IDLE, Q_LAST, Q_FIRST, Q_SENSOR, Q_UP, Q_FRAMES, Q_DROPS, NQ };
+/* Q_SENSOR first: it names the keys and sensors of the chunk. */
+enum { Q_SENSOR, Q_SSTARTS, Q_PKTS, Q_BYTES, Q_STARTS, Q_IDLE, Q_LAST, Q_FIRST, Q_UP, Q_FRAMES, Q_DROPS, NQ };
+
+static void promql(const gt_watch *w, int qi, char *q, size_t qn, const char **lab, unsigned *nl)
+{
+    char d[640];
+    uint32_t W = w->o.width;
+    const char *sl = w->o.sensor_label;
+    for (unsigned i = 0; i < 4; i++)
+        lab[i] = w->labels[i];
+    *nl = w->nl;
+    switch (qi) {
+    case Q_PKTS: case Q_BYTES:
+        delta(w, d, sizeof d, qi == Q_PKTS ? "geotap_packets_total" : "geotap_bytes_total");
+        snprintf(q, qn, "sum by (%s, direction) (%s)", w->by, d);
+        lab[(*nl)++] = "direction";
+        break;
+    case Q_STARTS: case Q_IDLE:
+        delta(w, d, sizeof d, qi == Q_STARTS ? "geotap_flow_starts_total" : "geotap_flow_idle_seconds_total");
+        snprintf(q, qn, "sum by (%s) (%s)", w->by, d);
+        break;
+    case Q_LAST: case Q_FIRST:
+        /* of this bin: at or after its start */
+        snprintf(q, qn, "%s by (%s) (%s >= (time() - %u))", qi == Q_LAST ? "max" : "min", w->by,
+                 qi == Q_LAST ? "geotap_last_packet_timestamp_seconds" : "geotap_bin_first_packet_timestamp_seconds",
+                 W + w->o.lag);
+        break;
+    case Q_SENSOR: case Q_SSTARTS:
+        delta(w, d, sizeof d, qi == Q_SENSOR ? "geotap_packets_total" : "geotap_flow_starts_total");
+        snprintf(q, qn, "sum by (%s, %s) (%s)", sl, w->by, d);
+        lab[(*nl)++] = sl;
+        break;
+    case Q_UP:
+        /* one second short of the bin: both stores then see the same samples */
+        snprintf(q, qn, "min by (%s) (min_over_time(up[%us]))", sl, W > 1 ? W - 1 : 1);
+        *nl = 0;
+        lab[(*nl)++] = sl;
+        break;
+    default:
+        delta(w, d, sizeof d, qi == Q_FRAMES ? "geotap_frames_total" : "geotap_capture_drops_total");
+        snprintf(q, qn, "sum by (%s) (%s)", sl, d);
+        *nl = 0;
+        lab[(*nl)++] = sl;
+        break;
+    }
+}
+
+static void clear_chunk(gt_watch *w, uint32_t nb)
+{
+    size_t kb = (size_t)nb * w->kcap, sb = (size_t)nb * w->scap;
+    memset(w->c, 0, kb * sizeof *w->c);
+    memset(w->fn, 0, kb * sizeof *w->fn);
+    memset(w->ln, 0, kb * sizeof *w->ln);
+    memset(w->spk, 0, sb * w->kcap * sizeof *w->spk);
+    memset(w->sst, 0, sb * w->kcap * sizeof *w->sst);
+    memset(w->sdown, 1, sb);        /* down unless up says otherwise */
+    memset(w->sfr, 0, sb * sizeof *w->sfr);
+    memset(w->sdr, 0, sb * sizeof *w->sdr);
+}
 
 static int query_chunk(gt_watch *w, int64_t a, uint32_t nb, char *err, size_t errlen)
 {
-    uint32_t W = w->o.width, nk = w->ks.keys.nkeys;
-    size_t nsen = w->nsen;
-    memset(w->c, 0, (size_t)nb * nk * sizeof *w->c);
-    memset(w->fn, 0, (size_t)nb * nk * sizeof *w->fn);
-    memset(w->ln, 0, (size_t)nb * nk * sizeof *w->ln);
-    memset(w->spk, 0, (size_t)nb * (nsen ? nsen : 1) * nk * sizeof *w->spk);
-    memset(w->sdown, 1, (size_t)nb * (nsen ? nsen : 1));    /* down unless up says otherwise */
-    memset(w->frames, 0, nb * sizeof *w->frames);
-    memset(w->drops, 0, nb * sizeof *w->drops);
-    const char *sl = w->o.sensor_label;
+    uint32_t W = w->o.width, kc;
+    size_t sc;
     for (int qi = 0; qi < NQ; qi++) {
-        char q[1024], d[400];
-        const char *lab[4] = { w->labels[0], w->labels[1], w->labels[2], w->labels[3] };
-        unsigned nl = w->nl;
-        switch (qi) {
-        case Q_PKTS: case Q_BYTES:
-            delta(d, sizeof d, qi == Q_PKTS ? "geotap_packets_total" : "geotap_bytes_total", W);
-            snprintf(q, sizeof q, "sum by (%s, direction) (%s)", w->by, d);
-            lab[nl++] = "direction";
-            break;
-        case Q_STARTS: case Q_IDLE:
-            delta(d, sizeof d, qi == Q_STARTS ? "geotap_flow_starts_total" : "geotap_flow_idle_seconds_total", W);
-            snprintf(q, sizeof q, "sum by (%s) (%s)", w->by, d);
-            break;
-        case Q_LAST: case Q_FIRST:
-            /* of this bin: at or after its start */
-            snprintf(q, sizeof q, "%s by (%s) (%s >= (time() - %u))", qi == Q_LAST ? "max" : "min", w->by,
-                     qi == Q_LAST ? "geotap_last_packet_timestamp_seconds" : "geotap_bin_first_packet_timestamp_seconds",
-                     W + w->o.lag);
-            break;
-        case Q_SENSOR:
-            delta(d, sizeof d, "geotap_packets_total", W);
-            snprintf(q, sizeof q, "sum by (%s, %s) (%s)", sl, w->by, d);
-            lab[nl++] = sl;
-            break;
-        case Q_UP:
-            /* one second short of the bin: both stores then see the same samples */
-            snprintf(q, sizeof q, "min by (%s) (min_over_time(up[%us]))", sl, W > 1 ? W - 1 : 1);
-            nl = 0;
-            lab[nl++] = sl;
-            break;
-        default:
-            delta(d, sizeof d, qi == Q_FRAMES ? "geotap_frames_total" : "geotap_capture_drops_total", W);
-            snprintf(q, sizeof q, "sum by (%s) (%s)", sl, d);
-            nl = 0;
-            lab[nl++] = sl;
-            break;
-        }
+        char q[1024];
+        const char *lab[4];
+        unsigned nl;
+        promql(w, qi, q, sizeof q, lab, &nl);
         const struct gt_prom_series *s;
         size_t n;
         if (gt_prom_range(w->p, q, a + W + w->o.lag, a + (int64_t)nb * W + w->o.lag, W, lab, nl, &s, &n, err, errlen) != 0)
             return -1;
+        if (qi == Q_SENSOR) {
+            for (size_t i = 0; i < n; i++)
+                (void)learn_series(w, &s[i]);   /* a bad label or no memory: the series is left out */
+            if (fit(w) != 0) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            clear_chunk(w, nb);
+        }
+        kc = w->kcap;
+        sc = w->scap;
         for (size_t i = 0; i < n; i++) {
             long k = -1, sen = -1;
-            if (qi <= Q_SENSOR && (k = series_key(w, &s[i], 0)) < 0)
+            if (qi <= Q_FIRST && (k = series_key(w, &s[i], 0)) < 0)
                 continue;
-            if (qi == Q_SENSOR && (sen = find_sensor(w, s[i].label[w->nl])) < 0)
+            if (qi <= Q_SSTARTS && (sen = find_sensor(w, s[i].label[w->nl])) < 0)
                 continue;
-            if (qi > Q_SENSOR && (sen = find_sensor(w, s[i].label[0])) < 0)
+            if (qi > Q_FIRST && (sen = find_sensor(w, s[i].label[0])) < 0)
                 continue;
-            int to = qi <= Q_BYTES && !strcmp(s[i].label[w->nl], "to");
+            int to = (qi == Q_PKTS || qi == Q_BYTES) && !strcmp(s[i].label[w->nl], "to");
             for (size_t j = 0; j < s[i].n; j++) {
                 long b = bin_of(w, a, nb, s[i].t[j]);
                 if (b < 0)
                     continue;
                 double v = s[i].v[j];
-                struct gt_counts *c = k >= 0 ? &w->c[(size_t)b * nk + (size_t)k] : NULL;
+                size_t bk = (size_t)b * kc + (size_t)k, bs = (size_t)b * sc + (size_t)sen;
+                struct gt_counts *c = k >= 0 ? &w->c[bk] : NULL;
                 switch (qi) {
                 case Q_PKTS: *(to ? &c->pkts_to : &c->pkts_from) = count_of(v); break;
                 case Q_BYTES: *(to ? &c->bytes_to : &c->bytes_from) = count_of(v); break;
                 case Q_STARTS: c->starts = (uint32_t)count_of(v); break;
                 case Q_IDLE: c->idle_ms = (uint32_t)count_of(v * 1000); break;
-                case Q_LAST: w->ln[(size_t)b * nk + (size_t)k] = (int64_t)llround(v * 1e9); break;
-                case Q_FIRST: w->fn[(size_t)b * nk + (size_t)k] = (int64_t)llround(v * 1e9); break;
-                case Q_SENSOR: w->spk[((size_t)b * nsen + (size_t)sen) * nk + (size_t)k] = v; break;
-                case Q_UP: w->sdown[(size_t)b * nsen + (size_t)sen] = !(v >= 1); break;
-                case Q_FRAMES: w->frames[b] += count_of(v); break;
-                default: w->drops[b] += count_of(v); break;
+                case Q_LAST: w->ln[bk] = (int64_t)llround(v * 1e9); break;
+                case Q_FIRST: w->fn[bk] = (int64_t)llround(v * 1e9); break;
+                case Q_SENSOR: w->spk[bs * kc + (size_t)k] = v; break;
+                case Q_SSTARTS: w->sst[bs * kc + (size_t)k] = v; break;
+                case Q_UP: w->sdown[bs] = !(v >= 1); break;
+                case Q_FRAMES: w->sfr[bs] += count_of(v); break;
+                default: w->sdr[bs] += count_of(v); break;
                 }
             }
         }
@@ -295,6 +405,25 @@ void gt_watch_gap_event(const gt_watch *w, FILE *f, int64_t start_ns, int64_t en
     fflush(f);
 }
 
+/* The sensor's share of the key: of its flow starts (the independent
+ * arrivals its silences are judged on; one large flow does not make a
+ * sensor the key's carrier), as the lower Wilson bound (z = 1) so that a
+ * few starts of a quiet key do not make it look carried; of its packets
+ * while too few starts are known. */
+static double share(const gt_watch *w, const struct sensor *s, uint32_t k)
+{
+    double n = w->tst[k];
+    if (n < SHARE_MIN_STARTS)
+        return w->tot[k] > 0 ? s->pk[k] / w->tot[k] : 0;
+    double p = s->st[k] / n;
+    return (p + 0.5 / n - sqrt(p * (1 - p) / n + 0.25 / (n * n))) / (1 + 1 / n);
+}
+
+static int carries(const gt_watch *w, const struct sensor *s, uint32_t k)
+{
+    return share(w, s, k) >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
+}
+
 /* One sensor_gap line when a sensor's held stretch ends (or at the end). */
 static void sensor_gap_event(gt_watch *w, struct sensor *s)
 {
@@ -304,11 +433,11 @@ static void sensor_gap_event(gt_watch *w, struct sensor *s)
         gt_rfc3339_ns(b, sizeof b, s->gap_end);
         fprintf(w->ev, "{\"type\":\"sensor_gap\",\"sensor\":");
         gt_json_string(w->ev, s->name);
-        fprintf(w->ev, ",\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":%.3f,\"held\":[", a, b,
-                (double)(s->gap_end - s->gap_start) / NS);
+        fprintf(w->ev, ",\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":%.3f,\"reason\":\"%s\",\"held\":[", a, b,
+                (double)(s->gap_end - s->gap_start) / NS, s->why ? s->why : "down");
         int first = 1;
         for (uint32_t k = 0; k < w->ks.keys.nkeys; k++)
-            if (s->share[k] >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k)) {
+            if (carries(w, s, k)) {
                 gt_key_label(&w->ks.keys, NULL, k, w->o.dims & GT_DIM_COUNTRY ? GT_DIM_COUNTRY : GT_DIM_ASN,
                              lab, sizeof lab);
                 if (!first)
@@ -330,85 +459,114 @@ void gt_watch_finish(gt_watch *w)
             sensor_gap_event(w, &w->s[i]);
 }
 
-/* Sensor health of bin b: update the shares of sensors up, hold the keys of
- * sensors down. Returns the packets to report as drops (0 = no hold). */
-static uint64_t health(gt_watch *w, uint32_t b, int64_t start, uint64_t total)
+/* Sensor health of bin b: a sensor not scraped (up = 0) or whose capture
+ * lost frames is in a gap; the keys it usually carries most of are held in
+ * the detector for the gap and the bin after it (nothing else is: the
+ * other keys are judged as usual). Shares are learned from bins where no
+ * sensor is held. Returns the capture drops of the sensors not in a gap
+ * (those in one are accounted for by the holds). */
+static uint64_t health(gt_watch *w, gt_anomaly *det, uint32_t b, int64_t start)
 {
-    uint32_t nk = w->ks.keys.nkeys;
-    int hold = 0;
+    uint32_t nk = w->ks.keys.nkeys, kc = w->kcap;
+    int any = 0;
+    uint64_t drops = 0;
     for (size_t i = 0; i < w->nsen; i++) {
         struct sensor *s = &w->s[i];
-        int down = w->sdown[(size_t)b * w->nsen + i];
+        size_t bs = (size_t)b * w->scap + i;
+        int down = w->sdown[bs];
+        uint64_t dr = w->sdr[bs], fr = w->sfr[bs];
+        int lossy = dr > 0 && (double)dr >= DROP_RATIO * (double)(fr + dr);
         s->up = !down;
-        if (down) {
+        if (down || lossy) {
             s->held = 2;        /* this bin and the one after it is back */
-            if (!s->gap_start && !s->released)
+            if (!s->gap_start && !s->released) {
                 s->gap_start = start * NS;
+                s->why = down ? "down" : "capture drops";
+            }
             s->gap_end = (start + w->o.width) * NS;
-            /* gone for good (or long): report it, and stop holding its keys */
+            /* gone for good (or long): report it, and stop holding its keys
+             * (its shares then fade as the others carry them) */
             if (!s->released && ++s->down_bins * (double)w->o.width > w->o.max_hold_s) {
                 sensor_gap_event(w, s);
-                memset(s->share, 0, nk * sizeof *s->share);
                 s->released = 1;
             }
         } else {
+            drops += dr;
             s->down_bins = 0;
             s->released = 0;
             if (s->held && --s->held == 0 && s->gap_start)
                 sensor_gap_event(w, s);
         }
-        if (s->held)
-            for (uint32_t k = 0; k < nk && !hold; k++)
-                hold = s->share[k] >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
+        if (!s->held || s->released)
+            continue;
+        any = 1;
+        for (uint32_t k = 0; det && k < nk; k++)
+            if (carries(w, s, k))
+                gt_anomaly_hold_key(det, k);
     }
-    /* shares are learned from bins not held (a sensor down that carried
-     * little fades out of them) */
-    if (!hold) {
-        for (uint32_t k = 0; k < nk; k++) {
-            const struct gt_counts *c = &w->c[(size_t)b * nk + k];
-            double tot = (double)(c->pkts_from + c->pkts_to);
-            if (tot <= 0)
-                continue;
-            for (size_t i = 0; i < w->nsen; i++) {
-                double v = w->spk[((size_t)b * w->nsen + i) * nk + k] / tot;
-                double *sh = &w->s[i].share[k];
-                *sh = *sh > 0 ? *sh + SHARE_ALPHA * (v - *sh) : v;
-            }
+    if (any)
+        return drops;
+    const double keep = 1 - 1 / SHARE_BINS;
+    for (uint32_t k = 0; k < nk; k++) {
+        const struct gt_counts *c = &w->c[(size_t)b * kc + k];
+        double tot = (double)(c->pkts_from + c->pkts_to);
+        if (tot <= 0)
+            continue;           /* a key silent (or down) teaches nothing */
+        w->tot[k] = w->tot[k] * keep + tot;
+        w->tst[k] = w->tst[k] * keep + c->starts;
+        for (size_t i = 0; i < w->nsen; i++) {
+            size_t j = ((size_t)b * w->scap + i) * kc + k;
+            w->s[i].pk[k] = w->s[i].pk[k] * keep + w->spk[j];
+            w->s[i].st[k] = w->s[i].st[k] * keep + w->sst[j];
         }
     }
-    return hold ? total + 1 : 0;
+    return drops;
 }
 
 int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *err, size_t errlen)
 {
-    uint32_t W = w->o.width, nk = w->ks.keys.nkeys;
+    uint32_t W = w->o.width;
+    gt_anomaly *det = gt_chain_anomaly(chain);
     for (int64_t a = from; a < to;) {
         uint32_t nb = (uint32_t)((to - a) / W < CHUNK ? (to - a) / W : CHUNK);
         if (!nb)
             break;
+        uint32_t had = w->ks.keys.nkeys;
         if (query_chunk(w, a, nb, err, errlen) != 0)
             return -1;
+        uint32_t nk = w->ks.keys.nkeys, kc = w->kcap;
+        if (nk > had && det) {
+            /* keys first seen in this chunk: no history, as analyze meets a new key */
+            if (gt_anomaly_keys_grew(det) != 0) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            for (uint32_t k = had; k < nk; k++)
+                if (gt_key_is_unknown(&w->ks.keys, k))
+                    gt_anomaly_ignore_key(det, k);
+        }
         for (uint32_t b = 0; b < nb; b++) {
             struct gt_bin bin = { .start = a + (int64_t)b * W, .width = W, .nkeys = nk,
-                                  .counts = &w->c[(size_t)b * nk], .last_ns = &w->ln[(size_t)b * nk],
-                                  .first_ns = &w->fn[(size_t)b * nk] };
-            uint64_t total = 0;
+                                  .counts = &w->c[(size_t)b * kc], .last_ns = &w->ln[(size_t)b * kc],
+                                  .first_ns = &w->fn[(size_t)b * kc] };
+            uint64_t total = 0, frames = 0;
             uint32_t up = 0;
             for (uint32_t k = 0; k < nk; k++) {
-                struct gt_counts *c = &w->c[(size_t)b * nk + k];
+                struct gt_counts *c = &w->c[(size_t)b * kc + k];
                 total += c->pkts_from + c->pkts_to;
                 if (!(c->pkts_from | c->pkts_to))
-                    w->ln[(size_t)b * nk + k] = w->fn[(size_t)b * nk + k] = 0;
-                else if (!w->fn[(size_t)b * nk + k])
+                    w->ln[(size_t)b * kc + k] = w->fn[(size_t)b * kc + k] = 0;
+                else if (!w->fn[(size_t)b * kc + k])
                     /* sensors without the first-packet gauge: the bin start
                      * counts only the silence already past the boundary */
-                    w->fn[(size_t)b * nk + k] = bin.start * NS;
+                    w->fn[(size_t)b * kc + k] = bin.start * NS;
             }
-            for (size_t i = 0; i < w->nsen; i++)
-                up += !w->sdown[(size_t)b * w->nsen + i];
-            uint64_t hold = health(w, b, bin.start, total);
-            bin.stats.packets = w->frames[b] > total ? w->frames[b] : total;
-            bin.stats.drops = w->drops[b] > hold ? w->drops[b] : hold;
+            for (size_t i = 0; i < w->nsen; i++) {
+                up += !w->sdown[(size_t)b * w->scap + i];
+                frames += w->sfr[(size_t)b * w->scap + i];
+            }
+            bin.stats.drops = health(w, det, b, bin.start);
+            bin.stats.packets = frames > total ? frames : total;
             /* each flow is seen by one sensor: idle time adds up per sensor, as per worker */
             bin.stats.workers = up ? up : 1;
             gt_chain_bin(chain, &bin);
@@ -427,6 +585,6 @@ void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_in
     out->name = s->name;
     out->up = s->up;
     out->gaps = s->gaps;
-    for (uint32_t k = 0; s->held && k < w->ks.keys.nkeys; k++)
-        out->held_keys += s->share[k] >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
+    for (uint32_t k = 0; s->held && !s->released && k < w->ks.keys.nkeys; k++)
+        out->held_keys += carries(w, s, k);
 }

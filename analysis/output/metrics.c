@@ -532,6 +532,8 @@ int gt_metrics_render(struct gt_metrics *m, FILE *f)
         N = family(m, f, "geotap_last_bin_end_timestamp_seconds", nb, sizeof nb);
         fprintf(f, "%s %" PRId64 "\n", N, (int64_t)v.hdr[H_LAST_END]);
     }
+    N = family(m, f, "geotap_keys", nb, sizeof nb);
+    fprintf(f, "%s %" PRIu64 "\n", N, v.hdr[H_NKEYS]);
     const char *ifc = m->o.interface ? m->o.interface : "";
     static const char *const results[] = { "ip", "non_ip", "truncated", "malformed" };
     if (!m->o.no_capture) {

@@ -109,7 +109,9 @@
  * packet (or the bin start) and ends at its first packet back; silence inside
  * it counts for no key and nothing is learned; one capture_gap event is
  * reported when it ends (and at finish when still open); silent gaps shorter
- * than 10 s freeze the same way but are not reported.
+ * than 10 s freeze the same way but are not reported. A key held by the
+ * caller (gt_anomaly_hold_key: a fleet sensor down) is frozen the same way
+ * for that bin alone, without an event.
  *
  * Attribution. When the keys carry the upstream dimension, or the caller
  * maps keys to upstreams (gt_anomaly_set_upstream) and passes each
@@ -205,6 +207,13 @@ int gt_anomaly_keys_grew(gt_anomaly *a);
 /* Exclude key from decisions and events (e.g. "ZZ" unknown space or home
  * networks); its packets still count as the capture being alive. */
 void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key);
+
+/* Hold key for the next bin only (its data are known to be incomplete, e.g.
+ * a fleet sensor that carries it is down): as inside a capture gap, for this
+ * key alone, its silence does not grow, nothing is learned from the bin, no
+ * drop is decided and it is left out of the capture's expected total. Call
+ * before gt_anomaly_bin() of that bin. */
+void gt_anomaly_hold_key(gt_anomaly *a, uint32_t key);
 
 /* Attribution input: key `key` is carried by upstream `upstream` (1..n, any
  * id space the caller chooses; 0 = none). 0, or -1 when out of memory. */

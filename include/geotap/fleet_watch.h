@@ -42,23 +42,33 @@ struct gt_watch_opts {
                                  * scraped it by then (< width) [0] */
     const char *sensor_label;   /* label naming a sensor ["instance"] */
     const char *name;           /* the watcher's own name, in its gap events ["watch"] */
-    double share;               /* a down sensor holds the keys it carried at least this share of [0.5] */
+    double share;               /* a sensor in a gap holds the keys it carries at least this share of [0.5] */
     double timeout_s;           /* one query [10] */
     double max_hold_s;          /* a sensor down longer holds nothing more (retired) [3600] */
 };
 
 typedef struct gt_watch gt_watch;
 
-/* Connect and learn the keys and sensors seen in [from - lookback, to]
- * (the detector's key table is fixed from then on). NULL with err. */
+/* Connect and learn the keys and sensors seen in the first bin and the
+ * lookback before it (or, when none, in the whole [from - lookback, to]);
+ * keys and sensors that appear later join while watching (gt_watch_run).
+ * NULL with err. */
 gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, int64_t lookback,
                        char *err, size_t errlen);
+/* The keys sharing the detector's false-alarm budget: the largest key table
+ * of the sensors (their geotap_keys), as analyze and each sensor share it;
+ * the keys seen when the sensors do not export it. */
+uint32_t gt_watch_budget_keys(const gt_watch *w);
 const struct gt_keys *gt_watch_keys(const gt_watch *w);
-/* Feed the bins [from, to) (bin starts, multiples of the width) to chain:
- * sensor health first (a sensor with up = 0 or capture drops in a bin, and
- * the bin after it, holds the detector on the keys it carried: its share is
- * reported as drops, a capture gap, and one sensor_gap event per outage names
- * it), then the summed bin. 0; -1 with err when the store cannot be queried
+/* Feed the bins [from, to) (bin starts, multiples of the width) to chain.
+ * Keys and sensors first seen join first (the detector's table grows).
+ * Then sensor health per bin: a sensor not scraped (up = 0) or whose capture
+ * reports drops (>= 1 % of its frames) is in a gap; for the gap and the bin
+ * after it the detector holds the keys it usually carries at least --share
+ * of (gt_anomaly_hold_key; shares learned from bins without a gap), the
+ * other keys are judged as usual, and one sensor_gap event per gap names
+ * it; its drops are left out of the bin's (no capture gap of the fleet).
+ * Then the summed bin. 0; -1 with err when the store cannot be queried
  * (nothing of the failed stretch was fed: the caller retries it). */
 int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *err, size_t errlen);
 /* The watcher's own gap (the store unreachable from start_ns to end_ns):

@@ -32,6 +32,8 @@
       "Length of those silences past 5 s per key, seconds (each worker's over the workers, as the detector takes it); flow-start rate = increase(starts) / increase(idle).") \
     X("geotap_bins_total", "counter", "", \
       "Bins closed (with packets or not): grows by one per bin width while the sensor runs, also on a silent link.") \
+    X("geotap_keys", "gauge", "", \
+      "Keys in the sensor's key table, over which its detector shares the false-alarm budget (geotap watch shares it the same way).") \
     X("geotap_last_bin_end_timestamp_seconds", "gauge", "", \
       "End of the last closed bin the counters include, seconds since the epoch (absent before the first bin).") \
     X("geotap_frames_total", "counter", "interface,result", \
