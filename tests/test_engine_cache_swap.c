@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define NPAIR 4
-#define BURSTS 20
+#define BURSTS 64                   /* 4096 frames a phase: past the cache's warm-up (AC_WARMUP) */
 #define BURST 64
 
 static uint64_t *from_, *to_;       /* per key, over all bins */

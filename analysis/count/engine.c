@@ -114,8 +114,10 @@ void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n)
         memset(s->cells + w->nkeys, 0, add * sizeof *s->cells);
         s->nkeys = lk->nkeys;
     }
-    if (w->node && n != w->node)
-        addr_cache_clear(&w->bs.ac);    /* its keys are the old lookup's (a new worker's is zero) */
+    if (n != w->node && w->bs.ac_filled) {
+        addr_cache_clear(&w->bs.ac);    /* its keys are the old lookup's */
+        w->bs.ac_filled = 0;
+    }
     w->node = n;
     w->cls = lk->cls;
     w->class_key = lk->class_key;

@@ -19,6 +19,7 @@
 _Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
 #define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
 #define CACHELINE 64
+#define AC_WARMUP 2048               /* frames looked up without the address cache first */
 
 /* A key's counts in one bin of one worker with the times of its first and
  * last packet, on one cache line: counting a packet touches two lines
@@ -47,6 +48,8 @@ struct burst_scratch {
     uint32_t mk[2 * BURST];          /* the cache misses' classes */
     uint8_t mi[2 * BURST];           /* the cache misses' indexes in c4 or c6 */
     uint8_t bpos[BURST];             /* index of the frame's pair in b4/c4 or b6/c6 */
+    uint32_t warm;                   /* frames looked up so far, up to AC_WARMUP */
+    int ac_filled;                   /* ac holds entries (else it is all zero: nothing to clear) */
     struct addr_cache ac;            /* its owner clears it when the lookup changes */
 };
 
@@ -140,6 +143,7 @@ static inline void burst_keys4(struct burst_scratch *s, const gt_classifier *cls
     }
     if (!nm)
         return;
+    s->ac_filled = 1;
     gt_classify4_batch(cls, s->b4, s->mk, nm);
     for (unsigned x = 0; x < nm; x++) {
         uint32_t k = class_key[s->mk[x]];
@@ -167,6 +171,7 @@ static inline void burst_keys6(struct burst_scratch *s, const gt_classifier *cls
     }
     if (!nm)
         return;
+    s->ac_filled = 1;
     gt_classify6_batch(cls, (const uint8_t (*)[16])s->b6, s->mk, nm);
     for (unsigned x = 0; x < nm; x++) {
         uint32_t k = class_key[s->mk[x]];
@@ -214,6 +219,18 @@ static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cl
             __builtin_prefetch(ac6_slot_of(&s->ac, p->src.v6));
             __builtin_prefetch(ac6_slot_of(&s->ac, p->dst.v6));
         }
+    }
+    if (__builtin_expect(s->warm < AC_WARMUP, 0)) {
+        /* a short run: the batch lookups alone, so it does not fault in
+         * cache pages it would use for a few hundred addresses */
+        s->warm += n;
+        gt_classify4_batch(cls, s->b4, s->c4, n4);
+        gt_classify6_batch(cls, (const uint8_t (*)[16])s->b6, s->c6, n6);
+        for (unsigned j = 0; j < n4; j++)
+            s->c4[j] = class_key[s->c4[j]];
+        for (unsigned j = 0; j < n6; j++)
+            s->c6[j] = class_key[s->c6[j]];
+        return;
     }
     if (n4)
         burst_keys4(s, cls, class_key, n4);

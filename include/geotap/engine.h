@@ -165,9 +165,10 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
 /* Count n frames of link type dlt: the same counts as gt_worker_packet on
  * each in turn, faster (the burst is parsed first, then all its addresses
  * looked up: in a per-worker exact-match address -> key cache of 512 KiB,
- * cleared when the lookup changes, and the misses together with the trie
- * reads overlapped; then counted); the worker adopts a new lookup, if there
- * is one, before the first. */
+ * used from the worker's 2049th frame on and cleared when the lookup
+ * changes, and the misses together with the trie reads overlapped; then
+ * counted); the worker adopts a new lookup, if there is one, before the
+ * first. */
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n);
 /* One ordered stream on several cores (a capture file): gt_worker_burst in
  * two halves. The classify half (parse, batch lookups, L2 rules) runs on
