@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct gt_pcap_file {
     int swapped, nsec;
     int classic;                 /* pcap (not pcapng): 32-bit unsigned seconds and fraction */
     uint32_t snaplen;
+    int view;                    /* a gt_pcap_file_view: borrows map, filter and handle; owns nothing */
     char err[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -106,6 +108,17 @@ static void unmap(gt_pcap_file *f)
     }
 }
 
+/* glibc's ftell asks the kernel (lseek) until the stream's offset is
+ * known, which a seek makes it: seek to where the stream is, once, so the
+ * offset of every record (for errors) costs no system call. */
+static void offset_known(gt_pcap_file *f)
+{
+    FILE *fp = pcap_file(f->p);
+    long at = fp ? ftell(fp) : -1;
+    if (at >= 0)
+        fseek(fp, at, SEEK_SET);
+}
+
 gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, size_t errlen)
 {
     char eb[PCAP_ERRBUF_SIZE] = "";
@@ -148,6 +161,8 @@ gt_pcap_file *gt_pcap_file_open(const char *path, const char *bpf, char *err, si
         gt_pcap_file_close(f);
         return NULL;
     }
+    if (!f->map && f->size)   /* a regular file libpcap reads (not a pipe: no seeking there) */
+        offset_known(f);
     return f;
 }
 
@@ -188,6 +203,7 @@ static int fall_back(gt_pcap_file *f)
             return -1;   /* cannot happen: these records were whole */
     if (f->have_prog && pcap_setfilter(f->p, &f->prog) != 0)
         return -1;
+    offset_known(f);
     return 0;
 }
 
@@ -196,7 +212,7 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
 {
     struct pcap_pkthdr *h;
     const u_char *d;
-    /* where this record starts, for the error (ftell is buffered: no syscall) */
+    /* where this record starts, for the error (ftell: no syscall, offset_known) */
     uint64_t at = gt_pcap_file_offset(f);
     int rc = pcap_next_ex(f->p, &h, &d);
     if (rc == 1) {
@@ -221,13 +237,14 @@ static int next_libpcap(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
     return -1;
 }
 
-/* The next record of the mapped file: 1 with the frame, 0 at the end, -2
- * at anything irregular (libpcap's reader takes over from there). */
+/* The next record of the mapped file that starts before end: 1 with the
+ * frame, 0 at the end, -2 at anything irregular (libpcap's reader takes
+ * over from there). */
 static inline int map_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
-                           uint32_t *caplen, uint32_t *wirelen)
+                           uint32_t *caplen, uint32_t *wirelen, uint64_t end)
 {
     for (;;) {
-        if (f->off == f->size)
+        if (f->off >= end)
             return 0;
         if (f->size - f->off < 16)
             return -2;
@@ -258,7 +275,7 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
                       uint32_t *caplen, uint32_t *wirelen)
 {
     if (f->map) {
-        int rc = map_next(f, ts_ns, data, caplen, wirelen);
+        int rc = map_next(f, ts_ns, data, caplen, wirelen, f->size);
         if (rc >= 0)
             return rc;
         if (fall_back(f) != 0) {
@@ -277,7 +294,7 @@ int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max)
      * every frame of the burst points into it (zero copy). */
     while (f->map && n < max) {
         struct gt_frame *o = &out[n];
-        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen);
+        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, f->size);
         if (rc == 1)
             n++;
         else if (rc == 0)
@@ -306,6 +323,10 @@ void gt_pcap_file_close(gt_pcap_file *f)
 {
     if (!f)
         return;
+    if (f->view) {
+        free(f);
+        return;
+    }
     unmap(f);
     if (f->have_prog)
         pcap_freecode(&f->prog);
@@ -313,4 +334,90 @@ void gt_pcap_file_close(gt_pcap_file *f)
         pcap_close(f->p);
     free(f->path);
     free(f);
+}
+
+/* -- parts of one mapped file (pcap_file.h "Parts") -- */
+
+#define SYNC_CHAIN 16         /* consecutive plausible records that make a record boundary */
+#define SYNC_SPAN 86400u      /* ... whose seconds lie within a day of the first's */
+
+int gt_pcap_file_splittable(const gt_pcap_file *f)
+{
+    return f->map && !f->view && f->off == 24 && f->records == 0;
+}
+
+/* A record at off that a capture could hold: whole, caplen within the
+ * snapshot and the original length, a fraction below one second. Its
+ * seconds in *sec; 0 when it is not. */
+static int plausible(const gt_pcap_file *f, uint64_t off, uint32_t *sec)
+{
+    if (f->size - off < 16)
+        return 0;
+    const uint8_t *r = f->map + off;
+    uint32_t cl = rd32(r + 8, f->swapped), wl = rd32(r + 12, f->swapped), frac = rd32(r + 4, f->swapped);
+    *sec = rd32(r, f->swapped);
+    return cl <= f->snaplen && cl <= wl && wl <= MAX_CAPLEN && cl <= f->size - off - 16 &&
+           frac < (f->nsec ? 1000000000u : 1000000u);
+}
+
+uint64_t gt_pcap_file_resync(const gt_pcap_file *f, uint64_t from, uint64_t to)
+{
+    if (to > f->size)
+        to = f->size;
+    for (uint64_t p = from < 24 ? 24 : from; p < to; p++) {
+        uint64_t q = p;
+        uint32_t s0 = 0, s;
+        unsigned k = 0;
+        for (; k < SYNC_CHAIN && q < f->size && plausible(f, q, &s); k++) {
+            if (k == 0)
+                s0 = s;
+            else if ((s > s0 ? s - s0 : s0 - s) > SYNC_SPAN)
+                break;
+            q += 16 + (uint64_t)rd32(f->map + q + 8, f->swapped);
+        }
+        if (k == SYNC_CHAIN || (k > 0 && q == f->size))   /* a chain, or one that ends the file exactly */
+            return p;
+    }
+    return to;
+}
+
+gt_pcap_file *gt_pcap_file_view(const gt_pcap_file *f, uint64_t off)
+{
+    gt_pcap_file *v = malloc(sizeof *v);
+    if (!v)
+        return NULL;
+    memcpy(v, f, offsetof(struct gt_pcap_file, err));
+    v->err[0] = 0;
+    v->view = 1;
+    v->off = off < 24 ? 24 : off > f->size ? f->size : off;
+    v->frames = v->records = 0;
+    return v;
+}
+
+int gt_pcap_file_view_burst(gt_pcap_file *v, struct gt_frame *out, unsigned max, uint64_t end)
+{
+    unsigned n = 0;
+    while (n < max) {
+        struct gt_frame *o = &out[n];
+        int rc = map_next(v, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, end);
+        if (rc == 1)
+            n++;
+        else if (rc == 0)
+            break;
+        else
+            return n ? (int)n : -2;   /* irregular: the view stays at its record */
+    }
+    return (int)n;
+}
+
+uint64_t gt_pcap_file_records(const gt_pcap_file *f)
+{
+    return f->records;
+}
+
+void gt_pcap_file_resume(gt_pcap_file *f, uint64_t off, uint64_t records, uint64_t frames)
+{
+    f->off = off;
+    f->records = records;
+    f->frames = frames;
 }

@@ -414,6 +414,13 @@ void gt_source_position(const gt_source *s, unsigned *file, uint64_t *offset, ui
     }
 }
 
+gt_pcap_file *gt_source_split_file(gt_source *s)
+{
+    if (s->kind != SRC_FILES || s->nfiles != 1 || s->cur != 0 || !gt_pcap_file_splittable(s->files[0]))
+        return NULL;
+    return s->files[0];
+}
+
 void gt_source_break(gt_source *s)
 {
     atomic_store_explicit(&s->broken, 1, memory_order_release);

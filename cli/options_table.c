@@ -143,8 +143,10 @@ const struct cli_opt cli_opts[] = {
       "flow (default 1)" },
     { "workers", 0, "N", K_INT, 0, 64, NULL, O(workers), CMD_ANALYZE, 0, S_CNT, "1",
       "threads for one capture (default 1; 0 = every CPU it may\n"
-      "run on): one reads and counts, the others classify; the\n"
-      "output is the same for every N" },
+      "run on): one classic pcap file is counted in N parts at\n"
+      "once; pcapng or several files: one thread reads and\n"
+      "counts, the others classify; the output is the same for\n"
+      "every N" },
     { "snaplen", 's', "BYTES", K_INT, 64, 262144, NULL, O(snaplen), CMD_LIVE, 0, S_CAP, "262144",
       "bytes captured per frame (default 262144)" },
     { "buffer", 'B', "MB", K_INT, 1, 65536, NULL, O(buffer), CMD_LIVE, 0, S_CAP, NULL,

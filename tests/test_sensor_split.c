@@ -3,8 +3,9 @@
  * what one thread counts: every bin's start, stats, per-key counters,
  * first/last times and flow starts, over all test captures read as one
  * capture (their times jump back and forth), with 2 and 4 threads, several
- * times over. Suite 'threads': the hand-over between the reader and the
- * helpers runs under ThreadSanitizer. The one-thread path is the oracle
+ * times over; and their Ethernet frames written into one classic pcap
+ * file, read in 2, 3 and 4 parts (analysis/pipeline/file_chunks.c). Suite
+ * 'threads': the hand-overs between the threads run under ThreadSanitizer. The one-thread path is the oracle
  * (checked against tshark elsewhere); the run must also count every frame
  * libpcap reads from the files (an independent count). */
 #include "bin_log.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void sink_bin(void *self, const struct gt_bin *b)
 {
@@ -105,6 +107,58 @@ int main(void)
     fprintf(stderr, "%u captures as one (%llu frames, %zu records): 2 and 4 threads as one, 3 rounds\n", n,
             (unsigned long long)want, ref.n);
     free(ref.r);
+
+    /* One classic pcap file (read in parts, one worker each): the Ethernet
+     * frames of every capture above written into one, with their own times
+     * (jumps back and forth at every file's start: the parts before read
+     * on) and with steady times (parts counted on their own and joined). */
+    for (int steady = 0; steady < 2; steady++) {
+        char one[] = "/tmp/geotap-sensor-split-XXXXXX";
+        int fd = mkstemp(one);
+        CHECK(fd >= 0);
+        close(fd);
+        pcap_t *dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_MICRO);
+        pcap_dumper_t *du = dead ? pcap_dump_open(dead, one) : NULL;
+        CHECK(du != NULL);
+        uint64_t wrote = 0;
+        for (unsigned i = 0; du && i < n; i++) {
+            char eb[PCAP_ERRBUF_SIZE];
+            pcap_t *p = pcap_open_offline(files[i], eb);
+            if (!p)
+                continue;
+            struct pcap_pkthdr *h;
+            const u_char *b;
+            while (pcap_datalink(p) == DLT_EN10MB && pcap_next_ex(p, &h, &b) == 1) {
+                struct pcap_pkthdr hh = *h;
+                if (steady) {   /* 1 ms apart from 2023-11-14 on: bins of 10 s, silences none */
+                    hh.ts.tv_sec = 1700000000 + (time_t)(wrote / 1000);
+                    hh.ts.tv_usec = (suseconds_t)(wrote % 1000) * 1000;
+                }
+                pcap_dump((u_char *)du, &hh, b);
+                wrote++;
+            }
+            pcap_close(p);
+        }
+        if (du)
+            pcap_dump_close(du);
+        if (dead)
+            pcap_close(dead);
+        const char *const onef[] = { one };
+        struct log ref1 = { 0 };
+        CHECK_EQ_U(run(onef, 1, 1, &ref1), wrote);
+        for (int round = 0; round < 2; round++)
+            for (unsigned t = 2; t <= 4; t++) {
+                struct log l = { 0 };
+                CHECK_EQ_U(run(onef, 1, t, &l), wrote);
+                CHECK_MSG(log_same(&l, &ref1), "one file%s, %u parts: other bins or counts (%zu vs %zu records)",
+                          steady ? " (steady times)" : "", t, l.n, ref1.n);
+                free(l.r);
+            }
+        fprintf(stderr, "their Ethernet frames in one file%s (%llu frames, %zu records): 2, 3 and 4 parts as one\n",
+                steady ? ", steady times" : "", (unsigned long long)wrote, ref1.n);
+        free(ref1.r);
+        unlink(one);
+    }
     for (unsigned i = 0; i < n; i++)
         free(files[i]);
     return check_result();

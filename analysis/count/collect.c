@@ -5,7 +5,7 @@
 #include <sched.h>
 #include <string.h>
 
-static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
+void engine_stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
 {
     a->packets += b->packets;
     a->bytes += b->bytes;
@@ -23,17 +23,17 @@ static void stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
         a->last_ns = b->last_ns;
 }
 
-static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
+void engine_emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
 {
     struct gt_bin bin = {
         .start = start, .width = e->o.bin_seconds, .nkeys = e->emit_nkeys,
         .counts = e->m_counts, .first_ns = e->m_first, .last_ns = e->m_last,
         .stats = *st,
     };
-    bin.stats.workers = e->o.nworkers;
+    bin.stats.workers = e->o.ordered ? 1 : e->o.nworkers;   /* ordered: joined as one worker counts */
     if (e->o.bin_seconds == 0)
         bin.start = st->first_ns > 0 ? st->first_ns / 1000000000 : 0;
-    stats_add(&e->totals, st);
+    engine_stats_add(&e->totals, st);
     e->o.on_bin(e->o.ctx, &bin);
     e->have_last = 1;
     e->last_emitted = start;
@@ -42,7 +42,7 @@ static void emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
 /* Emit the empty bins between the last emitted one and start: the first
  * ones of the gap, as many as the per-gap and the run-wide bounds allow
  * (engine.h "Gaps"), so a crafted time cannot make the output explode. */
-static void fill_gap(gt_engine *e, int64_t start)
+void engine_fill_gap(gt_engine *e, int64_t start)
 {
     int64_t w = e->o.bin_seconds;
     if (!e->have_last || w == 0 || start - e->last_emitted <= w)
@@ -59,7 +59,7 @@ static void fill_gap(gt_engine *e, int64_t start)
     memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
     memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
     for (uint64_t i = 1; i <= fill; i++)
-        emit(e, e->last_emitted + w, &zero);
+        engine_emit(e, e->last_emitted + w, &zero);
     e->zero_bins += fill;
     e->totals.gap_skipped += gap - fill;
 }
@@ -92,7 +92,7 @@ static int collect_locked(gt_engine *e)
         }
         if (next == INT64_MAX || next >= horizon)
             break;
-        fill_gap(e, next);
+        engine_fill_gap(e, next);
         struct gt_bin_stats st;
         memset(&st, 0, sizeof st);
         uint32_t nk = e->emit_nkeys;
@@ -124,12 +124,12 @@ static int collect_locked(gt_engine *e)
                     if (kc->last_ns > e->m_last[k])
                         e->m_last[k] = kc->last_ns;
                 }
-                stats_add(&st, &s->stats);
+                engine_stats_add(&st, &s->stats);
                 con++;
                 atomic_store_explicit(&w->consumed, con, memory_order_release);
             }
         }
-        emit(e, next, &st);
+        engine_emit(e, next, &st);
         e->real_bins++;
         n++;
     }

@@ -122,6 +122,13 @@ struct gt_engine {
     struct gt_counts *m_counts;
     int64_t *m_first, *m_last;
     struct gt_bin_stats totals;
+    /* Ordered collection (ordered.c): the bin held back for joining. */
+    int have_pend;
+    int64_t pend_start;
+    unsigned pend_worker;
+    struct gt_bin_stats pend_st;
+    struct spill *spill;             /* [nworkers] bins set aside (gt_engine_set_aside), or NULL */
+    size_t spilled;                  /* their bytes */
 };
 
 /* The keys of the n4 IPv4 addresses in s->b4 into s->c4: from the cache,
@@ -259,6 +266,11 @@ static inline void l2_keys(const struct gt_upstream_map *l2map, const char *ifac
     }
 }
 
+/* collect.c, for ordered.c too: add b's figures to a; emit the merged bin
+ * in m_counts/m_first/m_last; emit the zero bins before start. */
+void engine_stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b);
+void engine_emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st);
+void engine_fill_gap(gt_engine *e, int64_t start);
 /* engine.c: make lookup n the worker's (at its quiescent point, worker.c). */
 void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n);
 /* engine.c: free the retired lookups no unfinished worker can still use

@@ -22,4 +22,19 @@ struct split_ops {
  * cannot be started (nothing was read: the caller reads single-threaded). */
 int split_run(gt_source *src, gt_engine *e, unsigned helpers, const struct split_ops *ops, void *ctx);
 
+/* One classic pcap file in parts (file_chunks.c): part i of nparts, a
+ * byte range of the mapped file, is counted by worker i of e, an ordered
+ * engine (engine.h opts.ordered) of nparts workers, on a thread of its own;
+ * this thread collects, so the bins reach e's consumer here, as those of
+ * one worker counting the whole file would (the same counts and messages).
+ * Every worker is finished and the last bin flushed on return (without
+ * threads this thread reads alone). -1 when src is not one mapped classic
+ * pcap file unread (nothing done), or out of memory (said through error). */
+struct chunk_ops {
+    int (*stop)(void *ctx);                      /* polled here: nonzero to stop */
+    void (*error)(void *ctx, const char *msg);   /* as split_ops */
+    void (*frames)(void *ctx, uint64_t n);       /* frames counted so far (progress) */
+};
+int chunks_run(gt_source *src, gt_engine *e, unsigned nparts, const struct chunk_ops *ops, void *ctx);
+
 #endif

@@ -175,6 +175,10 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
         goto fail;
     }
     s->nw = gt_source_queues(s->src);
+    /* One classic pcap file on several threads: in parts, one worker each
+     * (file_split.h); a count limit needs the frames in order. */
+    if (c->files && c->file_threads > 1 && !c->count && gt_source_split_file(s->src))
+        s->parts = c->file_threads;
     s->wk = aligned_alloc(64, (sizeof *s->wk * s->nw + 63) / 64 * 64);
     if (!s->wk) {
         snprintf(err, errlen, "out of memory");
@@ -199,8 +203,8 @@ gt_sensor *gt_sensor_new(const struct gt_sensor_config *c, char *err, size_t err
     const struct gt_keys *counted = s->first->st.fine ? &s->first->st.count : &s->first->st.keys;
     struct gt_engine_opts eo = {
         .parse_flags = c->parse_flags, .bytes_l3 = c->bytes_l3, .bin_seconds = c->bin_seconds,
-        .nworkers = s->nw, .on_bin = on_bin, .ctx = s,
-        .inline_collect = gt_source_packet_clock(s->src),
+        .nworkers = s->parts ? s->parts : s->nw, .on_bin = on_bin, .ctx = s,
+        .inline_collect = gt_source_packet_clock(s->src) && !s->parts, .ordered = s->parts != 0,
         .keys = counted, .iface = c->iface, .lookup = &lk, .max_keys = s->key_cap,
     };
     if (!(s->eng = gt_engine_new(&eo))) {
@@ -373,14 +377,29 @@ static void files_count(void *ctx, const struct gt_frame *f, const struct gt_cla
     counted(k, n);
 }
 
+/* Files in parts: the frames counted so far, for the progress. */
+static void files_frames(void *ctx, uint64_t n)
+{
+    gt_sensor *s = ctx;
+    s->wk[0].frames = n;
+    atomic_store_explicit(&s->wk[0].frames_pub, n, memory_order_relaxed);
+}
+
 /* Files: one worker in this thread on packet time, collecting inline;
- * with file_threads > 1, helper threads classify (file_split.h). */
+ * with file_threads > 1, one file in parts on as many workers, or helper
+ * threads classify (file_split.h). */
 static void run_files(gt_sensor *s)
 {
     struct wk *k = &s->wk[0];
     s->last_file = (unsigned)-1;
     s->next_progress = 65536;
     static const struct split_ops ops = { files_count, files_stop, files_error };
+    static const struct chunk_ops cops = { files_stop, files_error, files_frames };
+    if (s->parts) {
+        files_stop(s);   /* the file's link-type notice, before any thread reads */
+        chunks_run(s->src, s->eng, s->parts, &cops, s);
+        return;
+    }
     if (s->c.file_threads > 1 && split_run(s->src, s->eng, s->c.file_threads - 1, &ops, s) == 0) {
         gt_worker_finish(k->w);
         return;

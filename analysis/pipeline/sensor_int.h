@@ -57,6 +57,7 @@ struct gt_sensor {
     unsigned nstats;
     struct wk *wk;
     unsigned nw;
+    unsigned parts;                   /* files: one file read in this many parts (0 = not) */
     volatile sig_atomic_t stop_sig, reload_sig;
     atomic_int stop;
     _Alignas(64) _Atomic uint64_t taken;  /* frames taken under count (only then touched) */

@@ -141,6 +141,10 @@ struct gt_engine_opts {
     uint32_t l2_base;
     /* The first lookup in full; when set it replaces cls, keys and l2*. */
     const struct gt_lookup *lookup;
+    /* Workers count consecutive parts of one stream, in worker order, and
+     * are collected with gt_engine_collect_ordered (not inline); bins say
+     * one worker (they are joined as one would have counted them). */
+    int ordered;
 };
 
 typedef struct gt_engine gt_engine;
@@ -204,6 +208,31 @@ int gt_engine_collect(gt_engine *e);
 /* After every worker finished: emit all remaining bins (waits for a
  * collect running in another thread). */
 void gt_engine_finish(gt_engine *e);
+/* Ordered engines (opts.ordered), collector side. Worker `head` counts
+ * the part of the stream after everything emitted so far: emit its closed
+ * bins, joining a bin that continues the previous part's last one (counts
+ * add; per key the first time is the earlier part's, the last the later
+ * one's, and the silence across the join counts as one worker would have
+ * seen it, bins.h gt_counts_gap). The last bin is held back until the next
+ * start is known. Returns the closed bins taken from the worker. */
+int gt_engine_collect_ordered(gt_engine *e, unsigned head);
+/* Worker i (a later part): move its closed bins aside, kept sparse (the
+ * keys with frames), while all set aside stay within budget bytes, so it
+ * goes on counting; gt_engine_collect_ordered(e, i) emits them first.
+ * Returns the bins moved. */
+int gt_engine_set_aside(gt_engine *e, unsigned i, size_t budget);
+/* Drop worker i's closed bins and those set aside (its part is counted by
+ * another worker). */
+void gt_engine_discard(gt_engine *e, unsigned i);
+/* After the last part: emit the held-back bin and free what was set aside
+ * (before gt_engine_finish). */
+void gt_engine_flush_ordered(gt_engine *e);
+/* Whether a worker starting afresh on frames f[n] (the start of the next
+ * part) reaches the same clock and open bin as w does on them (engine.h
+ * "Clock jumps"), so the part may be counted by another worker and joined:
+ * 1 yes, 0 no, -1 cannot tell yet (w's clock is ahead of all n: ask with
+ * more frames). Only w's thread may ask. */
+int gt_worker_continues(const struct gt_worker *w, const struct gt_frame *f, unsigned n);
 /* Replace the lookup while workers run (one caller at a time, not a
  * worker's thread in inline mode is fine: it never waits). Workers adopt it
  * at their next packet, burst or tick; the previous one is retired once none uses

@@ -36,6 +36,27 @@ uint64_t gt_pcap_file_offset(const gt_pcap_file *f);
 uint64_t gt_pcap_file_size(const gt_pcap_file *f);
 /* Frames returned so far. */
 uint64_t gt_pcap_file_frames(const gt_pcap_file *f);
+/* Parts. A mapped classic pcap file read on several threads: each reads
+ * the records that start in its byte range through a view (same map,
+ * filter and link type, no libpcap reader of its own). */
+/* 1 when f is mapped and nothing has been read from it yet. */
+int gt_pcap_file_splittable(const gt_pcap_file *f);
+/* The first offset in [from, to) where a chain of plausible records starts
+ * (16, or fewer that end the file exactly): a record boundary unless the
+ * data mimic one, which the caller must verify. min(to, size) when none. */
+uint64_t gt_pcap_file_resync(const gt_pcap_file *f, uint64_t from, uint64_t to);
+/* A reader of f's map at record offset off (valid while f is open; closed
+ * with gt_pcap_file_close). NULL when out of memory. */
+gt_pcap_file *gt_pcap_file_view(const gt_pcap_file *f, uint64_t off);
+/* Up to max frames of the records that start before end: their number, 0
+ * when none is left, -2 at a record the map path cannot read (the view
+ * stays at it; libpcap must decide from there). */
+int gt_pcap_file_view_burst(gt_pcap_file *v, struct gt_frame *out, unsigned max, uint64_t end);
+/* Records consumed so far (before the filter). */
+uint64_t gt_pcap_file_records(const gt_pcap_file *f);
+/* Go on at record offset off as if records records (frames of them past
+ * the filter) had been read: where views left off. */
+void gt_pcap_file_resume(gt_pcap_file *f, uint64_t off, uint64_t records, uint64_t frames);
 /* Close the file. */
 void gt_pcap_file_close(gt_pcap_file *f);
 

@@ -35,8 +35,9 @@ struct gt_sensor_config {
     /* Classification (rebuilt on reload). */
     struct gt_setup_opts setup;
     /* Counting. */
-    unsigned file_threads;          /* files: threads for one file (a reader that counts, the rest
-                                     * classify); 0 or 1 = one; the counts are the same */
+    unsigned file_threads;          /* files: threads for one file (one classic pcap file in as many
+                                     * parts; else a reader that counts, the rest classify);
+                                     * 0 or 1 = one; the counts are the same */
     unsigned parse_flags;           /* GT_PARSE_* */
     int bytes_l3;
     uint32_t bin_seconds;

@@ -68,6 +68,10 @@ uint64_t gt_source_drops(gt_source *s, unsigned q);
 void gt_source_drop_totals(const gt_source *s, uint64_t out[2]);
 /* Files: the current file's index, bytes read and size (0 when unknown). */
 void gt_source_position(const gt_source *s, unsigned *file, uint64_t *offset, uint64_t *size);
+/* Files: the one file when the source is a single mapped classic pcap
+ * file not read yet (for reading it in parts, pcap_file.h), else NULL.
+ * Reads through it move this source on too. */
+struct gt_pcap_file *gt_source_split_file(gt_source *s);
 /* Make a running or the next poll of every queue return soon (any thread,
  * not a signal handler). */
 void gt_source_break(gt_source *s);
