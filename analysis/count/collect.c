@@ -121,14 +121,14 @@ static int collect_locked(gt_engine *e)
                     nk = e->emit_nkeys = s->nkeys;
                 }
                 for (uint32_t k = 0; k < s->nkeys; k++) {
-                    const struct gt_counts *c = &s->counts[k];
-                    if (!(c->pkts_from | c->pkts_to))
+                    const struct key_cell *kc = &s->cells[k];
+                    if (!(kc->c.pkts_from | kc->c.pkts_to))
                         continue;
-                    gt_counts_add(&e->m_counts[k], c);
-                    if (!e->m_first[k] || s->first_ns[k] < e->m_first[k])
-                        e->m_first[k] = s->first_ns[k];
-                    if (s->last_ns[k] > e->m_last[k])
-                        e->m_last[k] = s->last_ns[k];
+                    gt_counts_add(&e->m_counts[k], &kc->c);
+                    if (!e->m_first[k] || kc->first_ns < e->m_first[k])
+                        e->m_first[k] = kc->first_ns;
+                    if (kc->last_ns > e->m_last[k])
+                        e->m_last[k] = kc->last_ns;
                 }
                 engine_stats_add(&st, &s->stats);
                 con++;
