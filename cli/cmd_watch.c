@@ -103,7 +103,7 @@ static void save_state(struct run *r)
 }
 
 /* Outputs, events, alerts and /metrics as the chain's sinks; 0, or 2 after a message. */
-static int setup(struct run *r, uint32_t W)
+static int setup(struct run *r, uint32_t W, int load)
 {
     const struct cli_config *c = r->c;
     const struct gt_keys *keys = gt_watch_keys(r->w);
@@ -145,7 +145,7 @@ static int setup(struct run *r, uint32_t W)
         }
         r->alerts = sk.self;
     }
-    if (c->state && gt_anomaly_load(gt_chain_anomaly(r->ch), c->state, W, err, sizeof err) < 0)
+    if (load && gt_anomaly_load(gt_chain_anomaly(r->ch), c->state, W, err, sizeof err) < 0)
         fprintf(stderr, "geotap watch: %s; starting fresh\n", err);
     if (c->listen) {
         /* room for keys added while running, as a sensor's reload has */
@@ -252,6 +252,26 @@ static void loop(struct run *r, int replay, int64_t next, int64_t last_end, uint
     }
 }
 
+/* live with --state: a restarted watcher goes on from the state's last bin,
+ * reading the stretch it missed from the store as a replay does. live's
+ * restart is a capture_gap because its packets of that stretch are gone;
+ * the sensors watch reads counted on, so nothing is missing and nothing is
+ * alerted. Further back than the lookback (or no bin in the state): from
+ * now, and the stretch between is the detector's capture_gap, as live's. */
+static int64_t resume_at(const char *state, uint32_t W, int64_t now_bin, long long lookback)
+{
+    int64_t end_ns = 0;
+    char err[1024];
+    if (gt_anomaly_state_keys(state, W, &end_ns, NULL, NULL, err, sizeof err) <= 0 || end_ns <= 0)
+        return now_bin;         /* a bad file: the load says so */
+    int64_t end = end_ns / 1000000000LL / W * W;
+    if (end >= now_bin || now_bin - end > lookback)
+        return now_bin;
+    fprintf(stderr, "geotap watch: %s: going on from its last bin, %" PRId64 " s ago (read from the store)\n",
+            state, now_bin - end);
+    return end;
+}
+
 static int watch(const struct cli_parsed *p)
 {
     const struct cli_config *c = &p->v;
@@ -272,8 +292,10 @@ static int watch(const struct cli_parsed *p)
                                 .share = c->share, .max_hold_s = (double)c->max_hold };
     double t0 = now_s();
     int64_t next = replay ? from / W * W : ((int64_t)(t0 - c->delay - lag) / W) * W;
-    int64_t last_end = replay ? (to + W - 1) / W * W : next;
     long long lookback = cli_given(p, "lookback") ? c->lookback : replay ? 0 : 86400;
+    if (!replay && c->state)
+        next = resume_at(c->state, W, next, lookback);
+    int64_t last_end = replay ? (to + W - 1) / W * W : next;
     char err[1024];
     struct run r = { .c = c };
     cli_on_signals(on_signal, (const int[]){ SIGINT, SIGTERM, SIGHUP, 0 });
@@ -282,7 +304,12 @@ static int watch(const struct cli_parsed *p)
         return 2;
     }
     r.h.last_success_s = now_s();     /* gt_watch_new read the keys from the store */
-    int status = setup(&r, W);
+    int load = c->state != NULL;
+    if (load && gt_watch_join_state(r.w, c->state, err, sizeof err) < 0) {
+        fprintf(stderr, "geotap watch: %s; starting fresh\n", err);
+        load = 0;                       /* the load would say it again */
+    }
+    int status = setup(&r, W, load);
     if (status)
         return run_free(&r, status);
     loop(&r, replay, next, last_end, W, lag, t0);

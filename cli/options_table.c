@@ -120,7 +120,8 @@ const struct cli_opt cli_opts[] = {
     { "lookback", 0, "SECONDS", K_INT, 0, YEARS100, NULL, O(lookback), CMD_WATCH, 0, S_STORE, NULL,
       "keys and sensors seen in the first bin and this long\n"
       "before it are watched from the start, later ones join\n"
-      "(default 86400 live, 0 replay)" },
+      "(default 86400 live, 0 replay); live --state goes on\n"
+      "from the state's last bin when it is this recent" },
     { "sensor-label", 0, "NAME", K_STR, 0, 0, NULL, O(sensor_label), CMD_WATCH, 0, S_STORE, "instance",
       "the label naming a sensor (default instance)" },
     { "share", 0, "F", K_REAL, 0, 0, want_share, O(share), CMD_WATCH, 0, S_STORE, "0.5",

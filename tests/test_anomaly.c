@@ -243,6 +243,75 @@ static void test_capture_gap(void)
 
 /* Poisson keys 0.02 .. 50 pkt/s that fall to 30 % for two hours (and
  * back) are not outages: no event at all; the stream before is quiet too. */
+/* Two silences around a stray: after a silence past Lthr/2 but short of
+ * Ldec, a bin holding one packet and then silence decides once the two
+ * together reach Lcarry at the rate from before (y = 6.5 + ln(1 + y), Lcarry
+ * = y / 0.3 = 29.3, solved here); two packets are a flow, not a stray, and
+ * the silence after them alone must reach Ldec = 21.7, judged on a rate
+ * between half the one from before and it: 21.7 / mu .. 43.3 / mu s. */
+static void test_stray_pair(void)
+{
+    struct gt_key kk[2];
+    struct gt_keys keys = mkkeys(2, kk);
+    struct gt_anomaly_opts o = { .fa_per_day = 0.01, .budget_keys = 250, .on_event = on_ev };
+    double y = 6.5;
+    for (int i = 0; i < 50; i++)
+        y = 6.5 + log(1 + y);
+    const double lcarry = y / 0.3, ldec = 6.5 / 0.3;
+    CHECK(fabs(lcarry - 29.3) < 0.05);
+    for (int strays = 1; strays <= 2; strays++) {
+        nev = 0;
+        gt_anomaly *a = gt_anomaly_new(&o, &keys);
+        struct sim s = { .n = 2, .w = 60, .rng = 77 };
+        set_rate(&s, 0, 0.2, T0 * NS);
+        s.k[1].regular = 1;
+        set_rate(&s, 1, 5.0, T0 * NS);
+        int64_t t = T0;
+        run(&s, a, &t, 3 * 3600 - 180);
+        double mu = gt_anomaly_expected_rate(a, 0);
+        CHECK_MSG(mu > 0.08 && mu < 0.3, "rate %.3f", mu);
+        /* key 0's last packet 19 / mu s before the stray's bin (S) */
+        int64_t S = t + 180, last = S * NS - (int64_t)(19 / mu * NS);
+        set_rate(&s, 0, 0, t * NS);
+        for (; t < S + 600; t += 60) {
+            struct gt_counts c[2] = { { 0 } };
+            int64_t first[2] = { 0 }, lastv[2] = { 0 };
+            c[1].pkts_from = 300;
+            first[1] = t * NS + NS / 10;
+            lastv[1] = (t + 59) * NS + NS / 2;
+            if (last >= t * NS && last < (t + 60) * NS) {
+                /* packets at the learned rate up to the last (no sign of a fall) */
+                c[0].pkts_from = (uint64_t)((last - t * NS) / NS * mu) + 1;
+                first[0] = t * NS + NS / 10;
+                lastv[0] = last;
+            }
+            if (t == S) {
+                c[0].pkts_from = (uint64_t)strays;
+                first[0] = S * NS + NS / 2;
+                lastv[0] = first[0] + (strays - 1) * NS / 2;
+            }
+            struct gt_bin b = { .start = t, .width = 60, .nkeys = 2, .counts = c, .first_ns = first, .last_ns = lastv };
+            b.stats.packets = b.stats.ip = c[0].pkts_from + c[1].pkts_from;
+            gt_anomaly_bin(a, &b);
+            if (count_type(GT_EV_DROP_TO_ZERO, 0))
+                break;
+        }
+        const struct gt_event *d = find(GT_EV_DROP_TO_ZERO, 0);
+        CHECK_MSG(d != NULL, "%d stray packets: no drop", strays);
+        if (d && strays == 1) {
+            /* the pair reaches Lcarry (lcarry - 19) / mu s after the stray */
+            int64_t want = S + 60 * (int64_t)ceil((0.5 + (lcarry - 19) / mu) / 60);
+            CHECK_MSG(d->detected_ns == want * NS, "one stray: detected %lld s after its bin, want %lld",
+                      (long long)(d->detected_ns / NS - S), (long long)(want - S));
+        }
+        if (d && strays == 2)
+            CHECK_MSG(d->silence_s >= ldec / mu - 1 && d->silence_s <= ldec / (0.5 * mu) + 60,
+                      "two packets: silence %.0f s < Ldec / mu = %.0f s", d->silence_s, ldec / mu);
+        CHECK_EQ_U(count_type(GT_EV_DROP_TO_ZERO, 1), 0);
+        gt_anomaly_free(a);
+    }
+}
+
 static void test_partial_drop(void)
 {
     enum { N = 60 };
@@ -384,6 +453,7 @@ int main(void)
     test_slow_keys();
     test_capture_gap();
     test_partial_drop();
+    test_stray_pair();
     test_attribution();
     test_json();
     return check_result();

@@ -42,7 +42,7 @@ int main(void)
     c[1] = (struct gt_counts){ 10, 1000, 0, 0, 0, 0 };
     c[2] = (struct gt_counts){ 5, 500, 5, 400, 2, 7000 };
     c[3] = (struct gt_counts){ 3, 300, 0, 0, 1, 4000 };
-    struct gt_bin in = { 1419264000, 60, 5, c, last, first, { 0 } }, out;
+    struct gt_bin in = { 1419264000, 60, 5, c, last, first, { 0 }, 0 }, out;
     gt_attribution_bin(t, &in, &out);
     CHECK_EQ_U(out.nkeys, 4);
     CHECK_EQ_U(out.start, 1419264000);

@@ -14,7 +14,11 @@ VictoriaMetrics carries nothing here.
                             bins' counts equal analyze of the whole capture;
                             scored against the scenario's labels, the same
                             recall and precision as analyze --events of the
-                            whole, median delay within one bin.
+                            whole, median delay within one bin. Then a
+                            restart with --state where a key silent at the
+                            restart is not in the store yet (the sensors
+                            restarted too): the learned records and events
+                            of the two runs are the uninterrupted run's.
   test_fleet.py sensor-gap  the sensor holding all flows of three countries
                             loses every frame for 20 minutes (its drop
                             counter), later is not scraped (up = 0) for 40:
@@ -36,6 +40,7 @@ VictoriaMetrics carries nothing here.
                             capture's frames (tshark + mmdblookup). Root only.
 Missing servers fail the test under CI=true, else skip it (exit 77).
 """
+import calendar
 import csv
 import json
 import os
@@ -113,10 +118,10 @@ class Servers:
         wait_http(url + '/-/ready', p, 'prometheus')
         return url
 
-    def victoria(self, tmp, prom_text):
-        data = os.path.join(tmp, 'vm')
+    def victoria(self, tmp, prom_text, name='vm'):
+        data = os.path.join(tmp, name)
         port = free_port()
-        log = open(os.path.join(tmp, 'vm.log'), 'w')
+        log = open(os.path.join(tmp, name + '.log'), 'w')
         # latencyOffset: live reads a bin seconds after it ends, not 30 s
         p = subprocess.Popen(['victoria-metrics', '-storageDataPath', data, '-retentionPeriod', '100y',
                               '-httpListenAddr', f'127.0.0.1:{port}', '-search.latencyOffset', '1s'],
@@ -181,10 +186,10 @@ def render(tmp, name, sens, *extra):
     return om, prom
 
 
-def watch(url, tmp, name, *extra):
+def watch(url, tmp, name, *extra, frm=T0, to=T0 + HOURS * 3600):
     ev, bins = os.path.join(tmp, name + '.ev'), os.path.join(tmp, name + '.csv')
     t = time.time()
-    run(GEOTAP, 'watch', '--prometheus', url, '--from', str(T0), '--to', str(T0 + HOURS * 3600),
+    run(GEOTAP, 'watch', '--prometheus', url, '--from', str(frm), '--to', str(to),
         '--events', ev, '-o', bins, *extra)
     print(f'watch {name}: {time.time() - t:.2f} s, {sum(1 for _ in open(ev))} events')
     return ev, bins
@@ -246,7 +251,7 @@ def test_replay(tmp, db, srv):
     vm = srv.victoria(tmp, prom)
     pr = srv.prometheus(tmp, om, remote_write=vm + '/api/v1/write')
     ev_p, bins_p = watch(pr, tmp, 'prometheus')
-    ev_v, bins_v = watch(vm, tmp, 'victoria')
+    ev_v, bins_v = watch(vm, tmp, 'victoria', '--state', os.path.join(tmp, 'whole.state'))
     if open(ev_p).read() != open(ev_v).read():
         fail('events differ between Prometheus and VictoriaMetrics')
     if open(bins_p).read() != open(bins_v).read():
@@ -283,7 +288,76 @@ def test_replay(tmp, db, srv):
           f'median {d[len(d) // 2]} s, range {d[0]}..{d[-1]} s, within one bin: {sum(abs(x) <= 60 for x in d)}/{len(d)}')
     if d[0] < -120 or d[-1] > 120 or abs(d[len(d) // 2]) > 60:
         fail('a drop more than two bins from analyze of the whole, or the median more than one')
+    restart(tmp, srv, sens, vm, ev_v)
     print(f'OK: {len(f)} bins rows equal to analyze, identical events from both stores')
+
+
+def state_records(path):
+    """label -> the key's learned record (kst and history) of a state file
+    (layout: analysis/detect/anomaly_state.c)."""
+    b = open(path, 'rb').read()
+    kst, hbin, hist, _, nkeys, nup = struct.unpack_from('<6I', b, 12)
+    at, out = 40 + 64 + 8 * nup, {}
+    for _ in range(nkeys):
+        label = b[at:at + 64].split(b'\0')[0].decode()
+        out[label] = b[at + 64:at + 64 + kst + hist * hbin]
+        at += 64 + kst + hist * hbin
+    return out
+
+
+def restart(tmp, srv, sens, vm, ev_whole):
+    """watch --state stopped at T1 and restarted on a store where the sensors
+    restarted at T1 too (counters from zero, each key exported from its
+    first packet on), so that a key silent in the bin at T1 is not in the
+    store when the watcher starts: it keeps what it learned (the state file's
+    keys join at start). Oracle: the uninterrupted run's events after T1 and
+    its final state, key by key."""
+    W = 60
+    pk = {}
+    for r in csv.DictReader(open(os.path.join(tmp, 'whole.csv'))):
+        t = calendar.timegm(time.strptime(r['time'], '%Y-%m-%dT%H:%M:%SZ'))
+        pk[(t, r['country'])] = int(r['packets_from']) + int(r['packets_to'])
+    seen = {}
+    for (t, c), n in sorted(pk.items()):
+        if n:
+            seen.setdefault(c, t)
+    # the first bin after 4 h where a key seen for an hour or more is silent
+    T1, X = next((t, c) for t in range(T0 + 4 * 3600, T0 + (HOURS - 1) * 3600, W)
+                 for c in sorted(seen) if seen[c] <= t - 3600 and not pk.get((t, c)))
+    state = os.path.join(tmp, 'restart.state')
+    ev1, _ = watch(vm, tmp, 'before', '--state', state, to=T1)
+    cut = []
+    for s in sens:
+        name, _, p = s.partition('=')
+        with open(p) as f, open(p + '.cut', 'w') as g:
+            rd = csv.DictReader(f)
+            wr = csv.DictWriter(g, rd.fieldnames)
+            wr.writeheader()
+            for r in rd:
+                if calendar.timegm(time.strptime(r['time'], '%Y-%m-%dT%H:%M:%SZ')) >= T1:
+                    wr.writerow(r)
+        cut.append(f'{name}={p}.cut')
+    _, prom2 = render(tmp, 'cut', cut)
+    back = min(t for (t, c), n in pk.items() if c == X and n and t >= T1)
+    if back < T1 + W:
+        fail(f'{X} has packets in the bin at {T1}')
+    vm2 = srv.victoria(tmp, prom2, 'vm2')
+    ev2, _ = watch(vm2, tmp, 'after', '--state', state, frm=T1)
+    whole, mine = state_records(os.path.join(tmp, 'whole.state')), state_records(state)
+    lx = f'{X}/0/0/0'
+    if lx not in mine or mine[lx] != whole.get(lx):
+        fail(f'{X} (silent at the restart, back {back - T1} s later): its learned record differs from the '
+             f'uninterrupted run\'s ({"missing" if lx not in mine else "other bytes"})')
+    diff = sorted(k for k in set(whole) | set(mine) if whole.get(k) != mine.get(k))
+    if diff:
+        fail(f'learned records differ from the uninterrupted run\'s: {diff}')
+    got = sorted(open(ev1).readlines() + open(ev2).readlines())
+    want = sorted(open(ev_whole).readlines())
+    if got != want:
+        fail(f'events of the two runs differ from the uninterrupted run\'s: only restarted '
+             f'{[l for l in got if l not in want][:3]}, only uninterrupted {[l for l in want if l not in got][:3]}')
+    print(f'restart at {T1 - T0} s with {X} silent (back {back - T1} s later): {len(mine)} learned records and '
+          f'{len(got)} events equal to the uninterrupted run\'s')
 
 
 def test_sensor_gap(tmp, db, srv):

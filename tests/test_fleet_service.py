@@ -27,13 +27,16 @@ Oracles:
     job "watch"): the fleet's packets per country and direction equal the
     capture's frames in the bins counted (its bins_total and last bin end),
     s0 and s1 up with no gap before s1's outage, then s1 up = 0 with US
-    held and one sensor gap; one drop_to_zero and one restored event; state
+    held and one sensor gap; one drop_to_zero and one restored event, no
+    capture_gap (the live watcher goes on from the replay's last bin, the
+    --to given: its first bins row); state
     saves while running (and the state file's mtime); after
     VictoriaMetrics is stopped, query failures counted and the last good
     read before the stop; at exit, a watch_gap event from then on; a SIGHUP
     does not end it.
 Missing servers skip (77), or fail under CI=true.
 """
+import csv
 import json
 import os
 import shutil
@@ -177,8 +180,9 @@ def run_test(tmp, srv, procs, am_bin):
     state = os.path.join(tmp, "state")
     # the detector's state, learned by a replay of the history
     t = time.time()
+    learned_to = int(time.time()) - 3
     F.run(L.GEOTAP, "watch", "--prometheus", vm, "--bin", "1", "--lag", "0", "--from", str(l0 - HIST),
-          "--to", str(int(time.time()) - 3), "--state", state, "--name", NAME)
+          "--to", str(learned_to), "--state", state, "--name", NAME)
     check(os.path.getsize(state) > 0, "watch --from/--to learned a state (%.1f s)" % (time.time() - t))
     am, notified, hook = alertmanager(tmp, am_bin, procs)
     wport = L.free_port()
@@ -272,6 +276,13 @@ def run_test(tmp, srv, procs, am_bin):
     evs = {dict(k)["type"]: v for k, v in q('geotap_fleet_events_total').items()}
     check(evs.get("drop_to_zero") == 1 and evs.get("restored") == 1,
           "events counted: one drop_to_zero and one restored (%r)" % evs)
+    # the restart from the state: read on from the replay's last bin, no gap
+    with open(os.path.join(tmp, "watch.csv")) as f:
+        first = next(csv.DictReader(f))["time"]
+    check(L.parse_time(first) == learned_to and evs.get("capture_gap", 0) == 0
+          and not [x for n in notified for x in n["alerts"] if x["labels"]["alertname"] == "capture_gap"],
+          "restarted from the state: the first bin is the replay's last end (%s, %+.0f s) and no capture_gap "
+          "event or alert (%r)" % (first, L.parse_time(first) - learned_to, evs))
     check((one(q('geotap_alerts_sent_total')) or 0) >= 2, "alert posts counted as sent")
     saves = one(q('geotap_state_saves_total{result="success"}')) or 0
     check(saves >= 2 and os.path.getmtime(state) > started, "state saved while running: %d saves, file %.1f s old"

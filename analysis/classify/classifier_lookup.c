@@ -15,43 +15,79 @@
  * queueing behind one another. */
 #define LANES 16
 
-void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
+/* IPv6 address i of a batch as a 128-bit number. (An IPv4 walk keys a
+ * 64-bit word, the address left-aligned: chunks read past bit 31 are zero.) */
+static inline gt_u128 key6(const uint8_t (*a)[16], size_t i)
 {
-    const struct gt_poptrie *pt = &c->lk.v4;
-    const unsigned sh = 32 - pt->sbits;
-    size_t i = 0;
+    uint64_t hi, lo;
+    memcpy(&hi, a[i], 8);
+    memcpy(&lo, a[i] + 8, 8);
+    return ((gt_u128)__builtin_bswap64(hi) << 64) | __builtin_bswap64(lo);
+}
+
+/* Direct-table entry of address i, for its prefetch only: IPv6 from its
+ * first two bytes (sbits <= 16 is exact; more only prefetches nearby). */
+static inline const uint32_t *direct_of(const struct gt_poptrie *pt, const uint32_t *a4, const uint8_t (*a6)[16],
+                                        size_t i, int v6)
+{
+    if (!v6)
+        return &pt->direct[a4[i] >> (32 - pt->sbits)];
+    unsigned sh = pt->sbits <= 16 ? 16 - pt->sbits : 0;
+    return &pt->direct[((unsigned)a6[i][0] << 8 | a6[i][1]) >> sh];
+}
+
+/* The batch walk of both families: v6 is a constant in each caller, so each
+ * gets its own code with only its own key width (as fast as two copies). */
+static inline __attribute__((always_inline)) void
+batch(const struct gt_poptrie *pt, const uint32_t *a4, const uint8_t (*a6)[16], uint32_t *ids, size_t n, int v6)
+{
+    const unsigned sb = pt->sbits, sh4 = 32 - sb;
     for (size_t l = 0; l < LANES && l < n; l++)
-        __builtin_prefetch(&pt->direct[addrs[l] >> sh]);
+        __builtin_prefetch(direct_of(pt, a4, a6, l, v6));
     /* the last group may be partial: a burst's few addresses are batched too */
-    for (; i < n; i += LANES) {
+    for (size_t i = 0; i < n; i += LANES) {
         const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
         const struct gt_pt_node *nd[LANES];
-        uint64_t k[LANES];
+        uint64_t k4[LANES];
+        gt_u128 k6[LANES];
         uint32_t leaf[LANES];
         uint32_t pending = 0, resolve = 0;
         for (unsigned l = 0; l < m; l++) {
             if (i + LANES + l < n)
-                __builtin_prefetch(&pt->direct[addrs[i + LANES + l] >> sh]);
-            uint32_t e = pt->direct[addrs[i + l] >> sh];
+                __builtin_prefetch(direct_of(pt, a4, a6, i + LANES + l, v6));
+            uint32_t e;
+            gt_u128 q6 = 0;
+            if (v6) {
+                q6 = key6(a6, i + l);
+                e = pt->direct[(uint32_t)(q6 >> (128 - sb))];
+            } else {
+                e = pt->direct[a4[i + l] >> sh4];
+            }
             if (e & GT_PT_LEAF) {
                 ids[i + l] = e & ~GT_PT_LEAF;
             } else {
                 nd[l] = &pt->nodes[e];
                 __builtin_prefetch(nd[l]);
-                k[l] = (uint64_t)addrs[i + l] << (32 + pt->sbits);
+                if (v6)
+                    k6[l] = q6 << sb;
+                else
+                    k4[l] = (uint64_t)a4[i + l] << (32 + sb);
                 pending |= 1u << l;
             }
         }
         while (pending) {
-            for (uint32_t m = pending; m; m &= m - 1) {
-                unsigned l = (unsigned)__builtin_ctz(m);
-                unsigned v = (unsigned)(k[l] >> 58);
-                uint64_t upto = ((uint64_t)2 << v) - 1;
+            for (uint32_t p = pending; p; p &= p - 1) {
+                unsigned l = (unsigned)__builtin_ctz(p);
+                unsigned v = v6 ? (unsigned)(k6[l] >> 122) : (unsigned)(k4[l] >> 58);
+                uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
                 const struct gt_pt_node *x = nd[l];
                 if (x->vector & ((uint64_t)1 << v)) {
                     nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
                     __builtin_prefetch(nd[l]);
-                    k[l] <<= 6;
+                    if (v6)
+                        k6[l] <<= 6;
+                    else
+                        k4[l] <<= 6;
                 } else {
                     leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
                     __builtin_prefetch(&pt->leaves[leaf[l]]);
@@ -67,59 +103,14 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
     }
 }
 
+void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
+{
+    batch(&c->lk.v4, addrs, NULL, ids, n, 0);
+}
+
 void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n)
 {
-    const struct gt_poptrie *pt = &c->lk.v6;
-    const unsigned sh = pt->sbits <= 16 ? 16 - pt->sbits : 0;   /* direct index from the first two bytes */
-    size_t i = 0;
-    for (size_t l = 0; l < LANES && l < n; l++)
-        __builtin_prefetch(&pt->direct[((unsigned)addrs[l][0] << 8 | addrs[l][1]) >> sh]);
-    for (; i < n; i += LANES) {
-        const unsigned m = n - i < LANES ? (unsigned)(n - i) : LANES;
-        const struct gt_pt_node *nd[LANES];
-        gt_u128 k[LANES];
-        uint32_t leaf[LANES];
-        uint32_t pending = 0, resolve = 0;
-        for (unsigned l = 0; l < m; l++) {
-            if (i + LANES + l < n)
-                __builtin_prefetch(&pt->direct[((unsigned)addrs[i + LANES + l][0] << 8 | addrs[i + LANES + l][1]) >> sh]);
-            uint64_t hi, lo;
-            memcpy(&hi, addrs[i + l], 8);
-            memcpy(&lo, addrs[i + l] + 8, 8);
-            gt_u128 a = ((gt_u128)__builtin_bswap64(hi) << 64) | __builtin_bswap64(lo);
-            uint32_t e = pt->direct[(uint32_t)(a >> (128 - pt->sbits))];
-            if (e & GT_PT_LEAF) {
-                ids[i + l] = e & ~GT_PT_LEAF;
-            } else {
-                nd[l] = &pt->nodes[e];
-                __builtin_prefetch(nd[l]);
-                k[l] = a << pt->sbits;
-                pending |= 1u << l;
-            }
-        }
-        while (pending) {
-            for (uint32_t m = pending; m; m &= m - 1) {
-                unsigned l = (unsigned)__builtin_ctz(m);
-                unsigned v = (unsigned)(k[l] >> 122);
-                uint64_t upto = ((uint64_t)2 << v) - 1;
-                const struct gt_pt_node *x = nd[l];
-                if (x->vector & ((uint64_t)1 << v)) {
-                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
-                    __builtin_prefetch(nd[l]);
-                    k[l] <<= 6;
-                } else {
-                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
-                    __builtin_prefetch(&pt->leaves[leaf[l]]);
-                    pending &= ~(1u << l);
-                    resolve |= 1u << l;
-                }
-            }
-        }
-        for (; resolve; resolve &= resolve - 1) {
-            unsigned l = (unsigned)__builtin_ctz(resolve);
-            ids[i + l] = pt->leaves[leaf[l]];
-        }
-    }
+    batch(&c->lk.v6, NULL, addrs, ids, n, 1);
 }
 
 uint32_t gt_classifier_nclasses(const gt_classifier *c)

@@ -23,12 +23,13 @@ void engine_stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b)
         a->last_ns = b->last_ns;
 }
 
-void engine_emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
+/* empty: a bin of the gap fill, every count and time zero (gt_bin.empty) */
+static void emit_bin(gt_engine *e, int64_t start, const struct gt_bin_stats *st, uint32_t empty)
 {
     struct gt_bin bin = {
         .start = start, .width = e->o.bin_seconds, .nkeys = e->emit_nkeys,
         .counts = e->m_counts, .first_ns = e->m_first, .last_ns = e->m_last,
-        .stats = *st,
+        .stats = *st, .empty = empty,
     };
     bin.stats.workers = e->o.ordered ? 1 : e->o.nworkers;   /* ordered: joined as one worker counts */
     if (e->o.bin_seconds == 0)
@@ -37,6 +38,11 @@ void engine_emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
     e->o.on_bin(e->o.ctx, &bin);
     e->have_last = 1;
     e->last_emitted = start;
+}
+
+void engine_emit(gt_engine *e, int64_t start, const struct gt_bin_stats *st)
+{
+    emit_bin(e, start, st, 0);
 }
 
 /* Emit the empty bins between the last emitted one and start: the first
@@ -59,7 +65,7 @@ void engine_fill_gap(gt_engine *e, int64_t start)
     memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
     memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
     for (uint64_t i = 1; i <= fill; i++)
-        engine_emit(e, e->last_emitted + w, &zero);
+        emit_bin(e, e->last_emitted + w, &zero, 1);
     e->zero_bins += fill;
     e->totals.gap_skipped += gap - fill;
 }
@@ -115,14 +121,14 @@ static int collect_locked(gt_engine *e)
                     nk = e->emit_nkeys = s->nkeys;
                 }
                 for (uint32_t k = 0; k < s->nkeys; k++) {
-                    const struct gt_counts *c = &s->counts[k];
-                    if (!(c->pkts_from | c->pkts_to))
+                    const struct key_cell *kc = &s->cells[k];
+                    if (!(kc->c.pkts_from | kc->c.pkts_to))
                         continue;
-                    gt_counts_add(&e->m_counts[k], c);
-                    if (!e->m_first[k] || s->first_ns[k] < e->m_first[k])
-                        e->m_first[k] = s->first_ns[k];
-                    if (s->last_ns[k] > e->m_last[k])
-                        e->m_last[k] = s->last_ns[k];
+                    gt_counts_add(&e->m_counts[k], &kc->c);
+                    if (!e->m_first[k] || kc->first_ns < e->m_first[k])
+                        e->m_first[k] = kc->first_ns;
+                    if (kc->last_ns > e->m_last[k])
+                        e->m_last[k] = kc->last_ns;
                 }
                 engine_stats_add(&st, &s->stats);
                 con++;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Round up to whole cache lines so no two workers' arrays share one. */
 static size_t round_line(size_t bytes)
@@ -25,19 +26,24 @@ static void *xcalloc(size_t n, size_t sz)
     return p;
 }
 
+/* A worker: mapped, not allocated and zeroed, so the pages of its address
+ * cache (most of its size) are zero until first touched: a short run pays
+ * for the few it uses, not for clearing half a megabyte. */
+static struct gt_worker *worker_alloc(void)
+{
+    void *p = mmap(NULL, sizeof(struct gt_worker), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 static void slot_free(struct slot *s)
 {
-    free(s->counts);
-    free(s->first_ns);
-    free(s->last_ns);
+    free(s->cells);
 }
 
 static int slot_alloc(struct slot *s, uint32_t nkeys)
 {
-    s->counts = xcalloc(nkeys, sizeof *s->counts);
-    s->first_ns = xcalloc(nkeys, sizeof *s->first_ns);
-    s->last_ns = xcalloc(nkeys, sizeof *s->last_ns);
-    return s->counts && s->first_ns && s->last_ns ? 0 : -1;
+    s->cells = xcalloc(nkeys, sizeof *s->cells);
+    return s->cells ? 0 : -1;
 }
 
 static void node_retire(struct lk_node *n)
@@ -82,7 +88,7 @@ void gt_engine_free(gt_engine *e)
             continue;
         for (int r = 0; r < RING; r++)
             slot_free(&e->w[i]->ring[r]);
-        free(e->w[i]);
+        munmap(e->w[i], sizeof *e->w[i]);
     }
     if (e->w)
         engine_reclaim(e, 1);
@@ -105,10 +111,12 @@ void engine_worker_adopt(struct gt_worker *w, const struct lk_node *n)
     if (w->open && lk->nkeys > w->nkeys) {
         struct slot *s = w->cur;
         size_t add = lk->nkeys - w->nkeys;
-        memset(s->counts + w->nkeys, 0, add * sizeof *s->counts);
-        memset(s->first_ns + w->nkeys, 0, add * sizeof *s->first_ns);
-        memset(s->last_ns + w->nkeys, 0, add * sizeof *s->last_ns);
+        memset(s->cells + w->nkeys, 0, add * sizeof *s->cells);
         s->nkeys = lk->nkeys;
+    }
+    if (n != w->node && w->bs.ac_filled) {
+        addr_cache_clear(&w->bs.ac);    /* its keys are the old lookup's */
+        w->bs.ac_filled = 0;
     }
     w->node = n;
     w->cls = lk->cls;
@@ -157,7 +165,7 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
     if (!e->w || !e->m_counts || !e->m_first || !e->m_last)
         goto fail;
     for (unsigned i = 0; i < e->o.nworkers; i++) {
-        struct gt_worker *w = xcalloc(1, sizeof *w);
+        struct gt_worker *w = worker_alloc();
         if (!w)
             goto fail;
         e->w[i] = w;

@@ -7,6 +7,7 @@
 #include "geotap/engine.h"
 #include "geotap/parse.h"
 #include "geotap/upstream_map.h"
+#include "addr_cache.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,24 +19,38 @@
 _Static_assert(2 * BURST <= 256, "bpos holds an address index in a byte");
 #define PF_AHEAD 8                   /* frames whose first bytes are prefetched ahead of the parse */
 #define CACHELINE 64
+#define AC_WARMUP 2048               /* frames looked up without the address cache first */
+
+/* A key's counts in one bin of one worker with the times of its first and
+ * last packet, on one cache line: counting a packet touches two lines
+ * (source's, destination's), not six. */
+struct key_cell {
+    _Alignas(CACHELINE) struct gt_counts c;
+    int64_t first_ns, last_ns;
+};
 
 /* Cache-line aligned so the collector reading a closed slot never shares a
  * line with the worker writing the open one. */
 struct slot {
     _Alignas(CACHELINE) int64_t start;
     uint32_t nkeys;                  /* keys valid in this slot (the lookup's when it closed) */
-    struct gt_counts *counts;        /* [capacity] */
-    int64_t *first_ns, *last_ns;     /* [nkeys] */
+    struct key_cell *cells;          /* [capacity] */
     struct gt_bin_stats stats;
 };
 
 /* A burst's scratch: parsed frames, their addresses per family (source,
- * destination) and the keys the batch lookups give (burst_lookup). */
+ * destination), the keys they get (burst_lookup) and the address cache
+ * that gives most of them. */
 struct burst_scratch {
     struct gt_pkt bp[BURST];
     uint32_t b4[2 * BURST], c4[2 * BURST], c6[2 * BURST];
     uint8_t b6[2 * BURST][16];
+    uint32_t mk[2 * BURST];          /* the cache misses' classes */
+    uint8_t mi[2 * BURST];           /* the cache misses' indexes in c4 or c6 */
     uint8_t bpos[BURST];             /* index of the frame's pair in b4/c4 or b6/c6 */
+    uint32_t warm;                   /* frames looked up so far, up to AC_WARMUP */
+    int ac_filled;                   /* ac holds entries (else it is all zero: nothing to clear) */
+    struct addr_cache ac;            /* its owner clears it when the lookup changes */
 };
 
 /* A published lookup and the epoch it was retired at. */
@@ -116,8 +131,70 @@ struct gt_engine {
     size_t spilled;                  /* their bytes */
 };
 
-/* Parse up to BURST frames and look up all their addresses with the batch
- * lookups (their cache misses overlap), as DPDK's l3fwd does: after it,
+/* The keys of the n4 IPv4 addresses in s->b4 into s->c4: from the cache,
+ * the misses through one batch lookup (their cache misses overlap), which
+ * then fill the cache. s->b4 is left holding the misses. */
+static inline void burst_keys4(struct burst_scratch *s, const gt_classifier *cls, const uint32_t *class_key,
+                               unsigned n4)
+{
+    unsigned nm = 0;
+    for (unsigned j = 0; j < n4; j++) {
+        /* branch-free: a miss rate of 10-20 % would mispredict often */
+        uint32_t a = s->b4[j];
+        const struct ac4 *e = ac4_slot(&s->ac, a);
+        uint32_t k1 = e->key1;
+        s->c4[j] = k1 - 1;
+        s->b4[nm] = a;                      /* nm <= j: compacts the misses in place */
+        s->mi[nm] = (uint8_t)j;
+        nm += !(e->addr == a && k1 != 0);
+    }
+    if (!nm)
+        return;
+    s->ac_filled = 1;
+    gt_classify4_batch(cls, s->b4, s->mk, nm);
+    for (unsigned x = 0; x < nm; x++) {
+        uint32_t k = class_key[s->mk[x]];
+        s->c4[s->mi[x]] = k;
+        *ac4_slot(&s->ac, s->b4[x]) = (struct ac4){ s->b4[x], k + 1 };
+    }
+}
+
+/* burst_keys4 for the n6 IPv6 addresses in s->b6, into s->c6. */
+static inline void burst_keys6(struct burst_scratch *s, const gt_classifier *cls, const uint32_t *class_key,
+                               unsigned n6)
+{
+    unsigned nm = 0;
+    for (unsigned j = 0; j < n6; j++) {
+        uint64_t hi, lo;
+        memcpy(&hi, s->b6[j], 8);
+        memcpy(&lo, s->b6[j] + 8, 8);
+        const struct ac6 *e = ac6_slot(&s->ac, hi, lo);
+        uint32_t k1 = e->key1;
+        s->c6[j] = k1 - 1;
+        memcpy(s->b6[nm], &hi, 8);
+        memcpy(s->b6[nm] + 8, &lo, 8);
+        s->mi[nm] = (uint8_t)j;
+        nm += !(e->hi == hi && e->lo == lo && k1 != 0);
+    }
+    if (!nm)
+        return;
+    s->ac_filled = 1;
+    gt_classify6_batch(cls, (const uint8_t (*)[16])s->b6, s->mk, nm);
+    for (unsigned x = 0; x < nm; x++) {
+        uint32_t k = class_key[s->mk[x]];
+        uint64_t hi, lo;
+        memcpy(&hi, s->b6[x], 8);
+        memcpy(&lo, s->b6[x] + 8, 8);
+        s->c6[s->mi[x]] = k;
+        struct ac6 *e = ac6_slot(&s->ac, hi, lo);
+        e->hi = hi;
+        e->lo = lo;
+        e->key1 = k + 1;
+    }
+}
+
+/* Parse up to BURST frames and find the keys of all their addresses
+ * (burst_keys4, burst_keys6), as DPDK's l3fwd looks up a burst: after it,
  * s->bp[i] is frame i parsed and, for an IP frame, its source and
  * destination keys (before L2 rules) are c[0], c[1] of
  * burst_keys(s, i). Nothing here depends on the bins. */
@@ -132,28 +209,40 @@ static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cl
         if (i + PF_AHEAD < n)
             __builtin_prefetch(f[i + PF_AHEAD].data);
         struct gt_pkt *p = &s->bp[i];
-        gt_parse(dlt, f[i].data, f[i].caplen, flags, p);
+        gt_parse_inline(dlt, f[i].data, f[i].caplen, flags, p);
         if (p->kind != GT_PKT_IP)
             continue;
+        /* the cache entries early: the probes in burst_keys4/6 then hit L1 */
         if (p->family == 4) {
             s->bpos[i] = (uint8_t)n4;
             s->b4[n4++] = p->src.v4;
             s->b4[n4++] = p->dst.v4;
+            __builtin_prefetch(ac4_slot(&s->ac, p->src.v4));
+            __builtin_prefetch(ac4_slot(&s->ac, p->dst.v4));
         } else {
             s->bpos[i] = (uint8_t)n6;
             memcpy(s->b6[n6++], p->src.v6, 16);
             memcpy(s->b6[n6++], p->dst.v6, 16);
+            __builtin_prefetch(ac6_slot_of(&s->ac, p->src.v6));
+            __builtin_prefetch(ac6_slot_of(&s->ac, p->dst.v6));
         }
     }
-    if (n4)
+    if (__builtin_expect(s->warm < AC_WARMUP, 0)) {
+        /* a short run: the batch lookups alone, so it does not fault in
+         * cache pages it would use for a few hundred addresses */
+        s->warm += n;
         gt_classify4_batch(cls, s->b4, s->c4, n4);
-    if (n6)
         gt_classify6_batch(cls, (const uint8_t (*)[16])s->b6, s->c6, n6);
-    /* class -> key for all at once: independent loads whose misses overlap */
-    for (unsigned j = 0; j < n4; j++)
-        s->c4[j] = class_key[s->c4[j]];
-    for (unsigned j = 0; j < n6; j++)
-        s->c6[j] = class_key[s->c6[j]];
+        for (unsigned j = 0; j < n4; j++)
+            s->c4[j] = class_key[s->c4[j]];
+        for (unsigned j = 0; j < n6; j++)
+            s->c6[j] = class_key[s->c6[j]];
+        return;
+    }
+    if (n4)
+        burst_keys4(s, cls, class_key, n4);
+    if (n6)
+        burst_keys6(s, cls, class_key, n6);
 }
 
 /* The source and destination keys burst_lookup found for IP frame i. */

@@ -93,13 +93,13 @@ static void take(gt_engine *e, unsigned head, const struct slot *s, const struct
     grow(e, s ? s->nkeys : b->nkeys);
     if (s) {
         for (uint32_t k = 0; k < s->nkeys; k++) {
-            const struct gt_counts *c = &s->counts[k];
-            if (!(c->pkts_from | c->pkts_to))
+            const struct key_cell *kc = &s->cells[k];
+            if (!(kc->c.pkts_from | kc->c.pkts_to))
                 continue;
             if (join)
-                join_key(e, k, c, s->first_ns[k], s->last_ns[k]);
+                join_key(e, k, &kc->c, kc->first_ns, kc->last_ns);
             else
-                merge_key(e, k, c, s->first_ns[k], s->last_ns[k]);
+                merge_key(e, k, &kc->c, kc->first_ns, kc->last_ns);
         }
     } else {
         for (uint32_t i = 0; i < b->n; i++) {
@@ -151,7 +151,7 @@ int gt_engine_set_aside(gt_engine *e, unsigned i, size_t budget)
         const struct slot *s = &w->ring[con % RING];
         uint32_t used = 0;
         for (uint32_t k = 0; k < s->nkeys; k++)
-            used += (s->counts[k].pkts_from | s->counts[k].pkts_to) != 0;
+            used += (s->cells[k].c.pkts_from | s->cells[k].c.pkts_to) != 0;
         size_t sz = sizeof(struct spill_bin) + used * sizeof(struct spill_key);
         struct spill_bin *b = e->spilled + sz <= budget ? malloc(sz) : NULL;
         if (!b)
@@ -162,8 +162,8 @@ int gt_engine_set_aside(gt_engine *e, unsigned i, size_t budget)
         b->stats = s->stats;
         b->n = 0;
         for (uint32_t k = 0; k < s->nkeys; k++)
-            if (s->counts[k].pkts_from | s->counts[k].pkts_to)
-                b->key[b->n++] = (struct spill_key){ k, s->counts[k], s->first_ns[k], s->last_ns[k] };
+            if (s->cells[k].c.pkts_from | s->cells[k].c.pkts_to)
+                b->key[b->n++] = (struct spill_key){ k, s->cells[k].c, s->cells[k].first_ns, s->cells[k].last_ns };
         if (sp->tail && sp->head)
             sp->tail->next = b;
         else

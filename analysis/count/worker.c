@@ -50,9 +50,7 @@ static void worker_open(struct gt_worker *w, int64_t start)
             sched_yield();
     }
     struct slot *s = &w->ring[w->seq % RING];
-    memset(s->counts, 0, w->nkeys * sizeof *s->counts);
-    memset(s->first_ns, 0, w->nkeys * sizeof *s->first_ns);
-    memset(s->last_ns, 0, w->nkeys * sizeof *s->last_ns);
+    memset(s->cells, 0, w->nkeys * sizeof *s->cells);
     s->nkeys = w->nkeys;
     memset(&s->stats, 0, sizeof s->stats);
     s->stats.drops = w->pending_drops;
@@ -204,21 +202,27 @@ static inline int count_kind(struct slot *s, unsigned kind)
     }
 }
 
-/* Count an IP frame of `bytes` whose addresses have keys ks, kd. */
+/* Count an IP frame of `bytes` at ts_ns whose addresses have keys ks, kd
+ * into a bin's cells. */
+static inline void count_cells(struct key_cell *restrict kc, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
+{
+    struct key_cell *a = &kc[ks], *b = &kc[kd];
+    a->c.pkts_from++;
+    a->c.bytes_from += bytes;
+    b->c.pkts_to++;
+    b->c.bytes_to += bytes;
+    gt_counts_gap(&a->c, a->last_ns, ts_ns);
+    if (kd != ks)
+        gt_counts_gap(&b->c, b->last_ns, ts_ns);
+    if (!a->first_ns) a->first_ns = ts_ns;
+    if (!b->first_ns) b->first_ns = ts_ns;
+    a->last_ns = ts_ns;
+    b->last_ns = ts_ns;
+}
+
 static inline void count_keys(struct slot *s, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
 {
-    struct gt_counts *c = s->counts;
-    c[ks].pkts_from++;
-    c[ks].bytes_from += bytes;
-    c[kd].pkts_to++;
-    c[kd].bytes_to += bytes;
-    gt_counts_gap(&c[ks], s->last_ns[ks], ts_ns);
-    if (kd != ks)
-        gt_counts_gap(&c[kd], s->last_ns[kd], ts_ns);
-    if (!s->first_ns[ks]) s->first_ns[ks] = ts_ns;
-    if (!s->first_ns[kd]) s->first_ns[kd] = ts_ns;
-    s->last_ns[ks] = ts_ns;
-    s->last_ns[kd] = ts_ns;
+    count_cells(s->cells, ts_ns, bytes, ks, kd);
 }
 
 /* Count an IP frame whose addresses have keys ks, kd (before L2 rules). */
@@ -250,6 +254,49 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
     count_ip(w, s, ts_ns, wirelen, &p, w->class_key[cs], w->class_key[cd]);
 }
 
+/* Count frames f[0..n) of a burst whose times all lie in the open bin's
+ * fast window, the clock's latest time too, so every frame takes
+ * worker_clock's common path and the same bin: the clock and the bin stats
+ * are updated once for the burst, with the values the per-frame path would
+ * leave (times > 0: first_ns is then the minimum). l2 is w->l2map != NULL,
+ * a constant in each caller. */
+static inline __attribute__((always_inline)) void
+count_in_window(struct gt_worker *w, const struct burst_scratch *bs, const struct gt_frame *f, unsigned n,
+                int64_t mn, int64_t mx, int l2)
+{
+    struct slot *s = w->cur;
+    /* locals: the counter stores cannot alias them, so nothing is reloaded
+     * per frame, and no per-frame total goes through memory */
+    struct key_cell *restrict kc = s->cells;
+    const int l3 = w->bytes_l3;
+    uint64_t bytes = 0, ip = 0;
+    for (unsigned i = 0; i < n; i++) {
+        const struct gt_pkt *p = &bs->bp[i];
+        uint32_t wl = f[i].wirelen;
+        bytes += wl;
+        if (__builtin_expect(p->kind != GT_PKT_IP, 0)) {
+            count_kind(s, p->kind);
+            continue;
+        }
+        ip++;
+        const uint32_t *k = burst_keys(bs, i);
+        uint32_t ks = k[0], kd = k[1];
+        if (l2)
+            l2_keys(w->l2map, w->iface, w->l2_row, w->l2_key, w->l2_base, w->keys, p, &ks, &kd);
+        count_cells(kc, f[i].ts_ns, l3 ? p->l3_len : wl, ks, kd);
+    }
+    w->jump_n = 0;
+    if (mx > w->recent_ns)
+        w->recent_ns = mx;
+    s->stats.packets += n;
+    s->stats.bytes += bytes;
+    s->stats.ip += ip;
+    if (!s->stats.first_ns || mn < s->stats.first_ns)
+        s->stats.first_ns = mn;
+    if (mx > s->stats.last_ns)
+        s->stats.last_ns = mx;
+}
+
 /* Up to BURST frames: parse and look up all (burst_lookup), then count in
  * frame order exactly as gt_worker_packet does (bins advance per frame:
  * the same counts). */
@@ -257,6 +304,25 @@ static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, 
 {
     struct burst_scratch *bs = &w->bs;
     burst_lookup(bs, w->cls, w->class_key, w->parse_flags, dlt, f, n);
+    int64_t mn = INT64_MAX, mx = INT64_MIN;
+    for (unsigned i = 0; i < n; i++) {
+        int64_t t = f[i].ts_ns;
+        mn = t < mn ? t : mn;
+        mx = t > mx ? t : mx;
+    }
+    /* The whole burst in the open bin, and it and the clock's latest time
+     * within the jump threshold of one another (so within it of every
+     * later time the clock holds): no frame can be a jump, a bad time or
+     * open a bin. */
+    int64_t lo = mn < w->recent_ns ? mn : w->recent_ns, hi = mx > w->recent_ns ? mx : w->recent_ns;
+    if (__builtin_expect(w->open && w->have_recent && w->cur->start == w->fast_start && mn > 0 &&
+                         mn >= w->fast_lo && mx < w->fast_hi && sat_sub(hi, lo) <= w->jump_ns, 1)) {
+        if (w->l2map)
+            count_in_window(w, bs, f, n, mn, mx, 1);
+        else
+            count_in_window(w, bs, f, n, mn, mx, 0);
+        return;
+    }
     for (unsigned i = 0; i < n; i++) {
         const struct gt_pkt *p = &bs->bp[i];
         int64_t ts = f[i].ts_ns;

@@ -37,7 +37,9 @@ gt_anomaly *gt_anomaly_new(const struct gt_anomaly_opts *opts, const struct gt_k
     a->nkeys = keys->nkeys;
     a->k = calloc(a->nkeys ? a->nkeys : 1, sizeof *a->k);
     a->hist = calloc((size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS, sizeof *a->hist);
-    if (!a->k || !a->hist) {
+    a->act = calloc(a->nkeys ? a->nkeys : 1, sizeof *a->act);
+    a->up_zero = 1;
+    if (!a->k || !a->hist || !a->act) {
         gt_anomaly_free(a);
         return NULL;
     }
@@ -69,6 +71,7 @@ void gt_anomaly_free(gt_anomaly *a)
         return;
     free(a->k);
     free(a->hist);
+    free(a->act);
     free(a->up_rate);
     free(a->up_tot);
     free(a);
@@ -107,6 +110,11 @@ int gt_anomaly_keys_grew(gt_anomaly *a)
     if (!h)
         return -1;
     a->hist = h;
+    uint32_t *act = realloc(a->act, (size_t)n * sizeof *act);
+    if (!act)
+        return -1;
+    a->act = act;
+    a->act_ok = 0;
     memset(a->k + old, 0, (size_t)(n - old) * sizeof *a->k);
     memset(a->hist + (size_t)old * HIST_BINS, 0, (size_t)(n - old) * HIST_BINS * sizeof *a->hist);
     for (uint32_t i = old; i < n; i++) {
@@ -123,12 +131,14 @@ void gt_anomaly_ignore_key(gt_anomaly *a, uint32_t key)
 {
     if (key < a->nkeys)
         a->k[key].ignored = 1;
+    a->act_ok = 0;
 }
 
 void gt_anomaly_hold_key(gt_anomaly *a, uint32_t key)
 {
     if (key < a->nkeys)
         a->k[key].held = 1;
+    a->act_ok = 0;              /* an empty bin must visit it too (history_step clears it) */
 }
 
 int gt_anomaly_set_upstream(gt_anomaly *a, uint32_t key, uint32_t upstream)
@@ -147,8 +157,12 @@ void gt_anomaly_upstream_counts(gt_anomaly *a, const uint64_t *pkts, uint32_t n)
 {
     if (up_grow(a, n) < 0)
         return;
-    for (uint32_t u = 0; u < a->nup; u++)
+    int zero = 1;
+    for (uint32_t u = 0; u < a->nup; u++) {
         a->up_tot[u] = u < n ? pkts[u] : 0;
+        zero &= !a->up_tot[u];
+    }
+    a->up_zero = zero;
     a->up_given = 1;
 }
 
@@ -199,6 +213,7 @@ void gt_anom_forget(gt_anomaly *a)
     }
     memset(a->hist, 0, (size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS * sizeof *a->hist);
     a->hpos = 0;
+    a->act_ok = 0;
     if (a->up_rate)
         memset(a->up_rate, 0, a->nup * sizeof *a->up_rate);
     a->up_given = 0;

@@ -21,7 +21,16 @@ struct binctx {
     int have_up_tot;            /* per-upstream totals known for this bin */
     int64_t live_from, live_to; /* where the capture was alive in the bin */
     int full_live;
+    const uint32_t *ids;        /* keys to visit (NULL = 0..n-1): an empty bin visits a->act */
+    uint32_t nids;
 };
+
+/* The j-th key to visit, or UINT32_MAX past this bin's keys. */
+static uint32_t key_at(const struct binctx *x, uint32_t j)
+{
+    uint32_t i = x->ids ? x->ids[j] : j;
+    return i < x->n ? i : UINT32_MAX;
+}
 
 /* One key in one bin. */
 struct keyctx {
@@ -49,7 +58,10 @@ static uint64_t key_count(const struct gt_bin *b, uint32_t i)
 
 static void capture_totals(gt_anomaly *a, const struct gt_bin *b, struct binctx *x)
 {
-    for (uint32_t i = 0; i < x->n; i++) {
+    for (uint32_t j = 0; j < x->nids; j++) {
+        uint32_t i = key_at(x, j);
+        if (i == UINT32_MAX)
+            continue;
         uint64_t cnt = key_count(b, i);
         if (cnt) {
             x->total += cnt;
@@ -70,11 +82,14 @@ static void capture_totals(gt_anomaly *a, const struct gt_bin *b, struct binctx 
 
 static void upstream_totals(gt_anomaly *a, const struct gt_bin *b, struct binctx *x)
 {
-    if (a->have_up && !a->up_given && a->up_from_keys) {
+    if (a->have_up && !a->up_given && a->up_from_keys && !(b->empty && a->up_zero)) {
         memset(a->up_tot, 0, a->nup * sizeof *a->up_tot);
-        for (uint32_t i = 0; i < x->n; i++)
-            if (a->k[i].upstream < a->nup)
+        a->up_zero = 1;
+        for (uint32_t i = 0; i < x->n && !b->empty; i++)
+            if (a->k[i].upstream < a->nup && key_count(b, i)) {
                 a->up_tot[a->k[i].upstream] += key_count(b, i);
+                a->up_zero = 0;
+            }
     }
     x->have_up_tot = a->have_up && (a->up_given || a->up_from_keys);
     a->up_given = 0;
@@ -272,7 +287,9 @@ static void key_packets(gt_anomaly *a, const struct gt_bin *b, const struct binc
     k->lam = r * kc->eff;
     /* (a silence past Lthr that was not declared, while warming up or
      * holding after a restoration, carries nothing) */
-    k->carry = suspect && lam_before < a->ldec ? lam_before : 0;
+    /* (nor one ended by more than a stray's packets: a flow that began
+     * after it is the traffic going on, at a lower rate perhaps, but on) */
+    k->carry = suspect && lam_before < a->ldec && kc->cnt <= STRAY_MAX ? lam_before : 0;
     k->r_full = r_before;
     k->lam_full = r_before * kc->eff;
     if (suspect) {
@@ -410,7 +427,10 @@ static void key_step(gt_anomaly *a, const struct gt_bin *b, const struct binctx 
  * or the key was not fully up in are marked, not counted. */
 static void history_step(gt_anomaly *a, const struct gt_bin *b, const struct binctx *x)
 {
-    for (uint32_t i = 0; i < x->n; i++) {
+    for (uint32_t j = 0; j < x->nids; j++) {
+        uint32_t i = key_at(x, j);
+        if (i == UINT32_MAX)
+            continue;
         uint64_t cnt = key_count(b, i);
         int skip = !x->full_live || a->k[i].was_down || a->k[i].held;
         a->k[i].was_down = 0;
@@ -429,7 +449,7 @@ static void history_step(gt_anomaly *a, const struct gt_bin *b, const struct bin
 /* Upstream levels: learned on fully live bins where they carried traffic. */
 static void upstream_learn(gt_anomaly *a, const struct binctx *x)
 {
-    if (!x->have_up_tot || !x->full_live)
+    if (!x->have_up_tot || !x->full_live || a->up_zero)
         return;
     for (uint32_t u = 1; u < a->nup; u++) {
         if (!a->up_tot[u])
@@ -437,6 +457,26 @@ static void upstream_learn(gt_anomaly *a, const struct binctx *x)
         double v = (double)a->up_tot[u] / x->w;
         a->up_rate[u] = a->up_rate[u] > 0 ? a->up_rate[u] + 0.2 * (v - a->up_rate[u]) : v;
     }
+}
+
+/* A bin without packets changes only the keys seen before and not
+ * ignored (and clears the holds): every step visits just them, in key order, so that a stretch of
+ * empty bins costs the key table once and then its seen keys per bin. The
+ * ring slots of the others stay as they were: a key's ring is read only
+ * back to its first learned bin (recent_bound stops at hist_s). */
+static void empty_bin_keys(gt_anomaly *a, struct binctx *x)
+{
+    if (!a->act_ok) {
+        a->nact = 0;
+        for (uint32_t i = 0; i < a->nkeys; i++) {
+            const struct kst *k = &a->k[i];
+            if ((!k->ignored && (k->last_ns || k->hist_s > 0)) || k->held)
+                a->act[a->nact++] = i;
+        }
+        a->act_ok = 1;
+    }
+    x->ids = a->act;
+    x->nids = a->nact;
 }
 
 void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
@@ -468,11 +508,20 @@ void gt_anomaly_bin(void *ctx, const struct gt_bin *b)
     x.prev_end = a->last_end;
     a->last_end = x.e_ns;
 
+    x.nids = x.n;
+    if (b->empty)
+        empty_bin_keys(a, &x);
+    else
+        a->act_ok = 0;          /* keys may start being seen */
+
     capture_totals(a, b, &x);
     upstream_totals(a, b, &x);
     capture_gap_step(a, b, &x);
-    for (uint32_t i = 0; i < x.n; i++)
-        key_step(a, b, &x, i);
+    for (uint32_t j = 0; j < x.nids; j++) {
+        uint32_t i = key_at(&x, j);
+        if (i != UINT32_MAX)
+            key_step(a, b, &x, i);
+    }
     history_step(a, b, &x);
     upstream_learn(a, &x);
 }

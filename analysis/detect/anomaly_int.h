@@ -22,6 +22,7 @@
 #define DAY_S 86400.0
 #define SUSPECT_FLOOR 0.5       /* after an improbable silence, judged on at least this share of the rate before */
 #define CARRY_MARGIN 10.0      /* two silences around a stray decide at Lthr + this at least */
+#define STRAY_MAX 1             /* a bin of at most this many packets between two silences can be a stray */
 #define RESID_FRAC 0.3          /* a partial drop's residual share of the rate ... */
 #define RESID_L 6.5             /* ... at which a drop's silence must be this improbable (e^-6.5) */
 #define RESET_L 5.0             /* silence after a candidate return that abandons it */
@@ -99,11 +100,17 @@ struct gt_anomaly {
     struct kst *k;
     struct hbin *hist;          /* [nkeys][HIST_BINS] recent counts, ring */
     uint32_t hpos;              /* ring slot of the current bin */
+    /* Keys a bin without packets can change (seen, not ignored), for the
+     * stretches of empty bins the engine fills into a silence: built at the
+     * first of them, dropped by any other bin. */
+    uint32_t *act, nact;
+    int act_ok;
     /* upstreams */
     uint32_t nup;               /* size of the arrays below */
     double *up_rate;            /* learned packets/s per upstream */
     uint64_t *up_tot;           /* this bin's totals */
     int up_given;               /* totals passed for the next bin */
+    int up_zero;                /* up_tot is all zero */
     int up_from_keys;           /* keys have the upstream dimension */
     int have_up;                /* any key has an upstream */
     /* capture */

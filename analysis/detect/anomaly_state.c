@@ -141,6 +141,7 @@ static void reset(gt_anomaly *a)
         a->k[i].ignored = ign;
     }
     memset(a->hist, 0, (size_t)(a->nkeys ? a->nkeys : 1) * HIST_BINS * sizeof *a->hist);
+    a->act_ok = 0;
     for (uint32_t u = 0; u < a->nup; u++)
         a->up_rate[u] = 0;
     a->cap_last = a->gap_start = a->last_end = a->gap_end = 0;
@@ -236,22 +237,80 @@ static int load_pass(gt_anomaly *a, FILE *f, const char *path, uint32_t width, i
     return 0;
 }
 
-int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen)
+/* The state file to read, or NULL with *rc: 0 none (a first run), -1 with err. */
+static FILE *open_state(const char *path, int *rc, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return -1;
+        *rc = errno == ENOENT ? 0 : -1;
+        if (*rc)
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     }
-    int rc = load_pass(a, f, path, width, 0, err, errlen);
+    return f;
+}
+
+int gt_anomaly_load(gt_anomaly *a, const char *path, uint32_t width, char *err, size_t errlen)
+{
+    int rc;
+    FILE *f = open_state(path, &rc, err, errlen);
+    if (!f)
+        return rc;
+    rc = load_pass(a, f, path, width, 0, err, errlen);
     if (rc == 0) {
         rewind(f);
         reset(a);
         rc = load_pass(a, f, path, width, 1, err, errlen);
         if (rc < 0)
             reset(a);           /* the file changed under us: start fresh */
+    }
+    fclose(f);
+    return rc < 0 ? -1 : 1;
+}
+
+/* A label of key_label back into its key; -1 for "#id" (no key table). */
+static int parse_label(const char *label, struct gt_key *k)
+{
+    const char *sl = strchr(label, '/');
+    memset(k, 0, sizeof *k);
+    if (!sl || sl - label > 2)
+        return -1;
+    memcpy(k->cc, label, (size_t)(sl - label));
+    unsigned asn, up, home;
+    if (sscanf(sl + 1, "%u/%u/%u", &asn, &up, &home) != 3 || home > 1)
+        return -1;
+    k->asn = asn;
+    k->upstream = up;
+    k->home = (uint8_t)home;
+    return 0;
+}
+
+int gt_anomaly_state_keys(const char *path, uint32_t width, int64_t *last_end_ns,
+                          int (*fn)(void *ctx, const struct gt_key *k), void *ctx, char *err, size_t errlen)
+{
+    int rc;
+    FILE *f = open_state(path, &rc, err, errlen);
+    if (!f)
+        return rc;
+    /* the whole file checked first (a detector is not needed for that), so
+     * a bad one names no keys */
+    rc = load_pass(NULL, f, path, width, 0, err, errlen);
+    uint64_t h = 0;
+    struct header hd = { .version = 0 };
+    struct cap_state cs = { .cap_last = 0 };
+    rewind(f);
+    if (rc == 0 && (!get(f, &h, &hd, sizeof hd) || !get(f, &h, &cs, sizeof cs) ||
+                    !get(f, &h, NULL, (size_t)hd.nup * sizeof(double))))
+        rc = fail(err, errlen, path, "truncated");
+    if (rc == 0 && last_end_ns)
+        *last_end_ns = cs.last_end;
+    for (uint32_t i = 0; rc == 0 && fn && i < hd.nkeys; i++) {
+        char label[LABEL_MAX];
+        struct gt_key k;
+        if (!get(f, &h, label, sizeof label) || !get(f, &h, NULL, sizeof(struct kst) + HIST_BINS * sizeof(struct hbin)))
+            rc = fail(err, errlen, path, "truncated");
+        label[LABEL_MAX - 1] = 0;
+        if (rc == 0 && parse_label(label, &k) == 0 && fn(ctx, &k) != 0)
+            rc = fail(err, errlen, path, "out of memory");
     }
     fclose(f);
     return rc < 0 ? -1 : 1;

@@ -15,6 +15,7 @@ struct gt_attribution {
     uint64_t *cum;                      /* [fine] packets so far */
     uint32_t *key_up;                   /* [coarse] upstream set for the key */
     uint64_t *best;                     /* [coarse] scratch: cum of the key's best upstream */
+    int zero;                           /* the projected bin and up_pkts are all zero */
 };
 
 int gt_key_is_unknown(const struct gt_keys *keys, uint32_t k)
@@ -53,7 +54,7 @@ gt_attribution *gt_attribution_new(const struct gt_keys *fine, const struct gt_k
     if (!t)
         return NULL;
     *t = (struct gt_attribution){ .fine = fine, .coarse = coarse, .proj = proj, .own_up = own_up,
-                                  .n_up = n_upstreams, .a = a };
+                                  .n_up = n_upstreams, .a = a, .zero = 1 };
     size_t nk = (size_t)coarse->nkeys + 1, nc = (size_t)fine->nkeys + 1;
     t->p_counts = calloc(nk, sizeof *t->p_counts);
     t->p_first = calloc(nk, sizeof *t->p_first);
@@ -72,13 +73,18 @@ gt_attribution *gt_attribution_new(const struct gt_keys *fine, const struct gt_k
 void gt_attribution_bin(gt_attribution *t, const struct gt_bin *in, struct gt_bin *out)
 {
     uint32_t nk = t->coarse->nkeys;
+    /* A bin without packets projects to zeros, and no key's best upstream
+     * changes (cum did not move): in a stretch of them, nothing to redo. */
+    if (in->empty && t->zero)
+        goto done;
+    t->zero = in->empty;
     memset(t->p_counts, 0, nk * sizeof *t->p_counts);
     memset(t->p_first, 0, nk * sizeof *t->p_first);
     memset(t->p_last, 0, nk * sizeof *t->p_last);
     memset(t->up_pkts, 0, t->n_up * sizeof *t->up_pkts);
     memset(t->best, 0, nk * sizeof *t->best);
     uint32_t n = in->nkeys < t->fine->nkeys ? in->nkeys : t->fine->nkeys;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n && !in->empty; i++) {
         const struct gt_counts *ci = &in->counts[i];
         uint32_t k = t->proj[i];
         uint64_t pk = ci->pkts_from + ci->pkts_to;
@@ -104,6 +110,7 @@ void gt_attribution_bin(gt_attribution *t, const struct gt_bin *in, struct gt_bi
         }
     }
     t->up_pkts[0] = 0;
+done:
     gt_anomaly_upstream_counts(t->a, t->up_pkts, t->n_up);
     *out = *in;
     out->nkeys = nk;

@@ -1,57 +1,18 @@
-/* geotap watch: fleet-wide bins from a Prometheus-compatible store, with
- * per-sensor health (include/geotap/fleet_watch.h). One code path for live
- * and replay: every stretch of bins is read with query_range, step = width. */
+/* geotap watch: fleet-wide bins from a Prometheus-compatible store
+ * (include/geotap/fleet_watch.h); the sensors' health and holds are in
+ * watch_health.c. One code path for live and replay: every stretch of bins
+ * is read with query_range, step = width. */
 #include "geotap/fleet_watch.h"
 #include "geotap/attribution.h"
 #include "geotap/events.h"
 #include "geotap/output.h"
+#include "watch_int.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHUNK 240               /* bins per query */
-#define NS 1000000000LL
-#define SHARE_BINS 240.0        /* bins with traffic a sensor's share of a key averages over */
-#define SHARE_MIN_STARTS 20.0   /* flow starts (decayed) a key's shares need; packets below that */
-#define DROP_RATIO 0.01         /* a sensor losing this share of its frames is in a gap (the detector's default) */
-
-struct sensor {
-    char name[128];
-    double *pk, *st;            /* [kcap] its packets and flow starts of the key, decayed as tot */
-    int held;                   /* bins still held (in a gap, and the bin after) */
-    uint32_t down_bins;         /* of the current gap */
-    int released;               /* in a gap past max_hold_s: holds nothing until back */
-    int64_t gap_start;          /* ns; 0 = not in a gap */
-    int64_t gap_end;
-    const char *why;            /* "down" (up = 0) or "capture drops" */
-    int up;                     /* up in the last bin read (for /metrics) */
-    uint64_t gaps;              /* sensor_gap events so far */
-};
-
-struct gt_watch {
-    struct gt_watch_opts o;
-    gt_prom *p;
-    struct gt_keyset ks;
-    char by[64];
-    const char *labels[4];      /* the key's label names, then the sensor's */
-    unsigned nl;
-    struct sensor *s;
-    size_t nsen, scap;          /* sensors, and the room of the per-sensor arrays */
-    uint32_t kcap;              /* room of the per-key arrays */
-    double *tot, *tst;          /* [kcap] the fleet's packets and flow starts of the key,
-                                 * decayed over SHARE_BINS bins with traffic */
-    uint32_t budget;            /* keys of the sensors' tables (geotap_keys), 0 = unknown */
-    FILE *ev;
-    /* one chunk of bins: [CHUNK][kcap] */
-    struct gt_counts *c;
-    int64_t *fn, *ln;
-    double *spk, *sst;          /* [CHUNK][scap][kcap] per-sensor packets and flow starts */
-    uint8_t *sdown;             /* [CHUNK][scap] */
-    uint64_t *sfr, *sdr;        /* [CHUNK][scap] frames and capture drops */
-};
 
 const struct gt_keys *gt_watch_keys(const gt_watch *w) { return &w->ks.keys; }
 void gt_watch_set_events(gt_watch *w, FILE *f) { w->ev = f; }
@@ -138,6 +99,28 @@ static int learn_series(gt_watch *w, const struct gt_prom_series *s)
     }
     w->nsen++;
     return 0;
+}
+
+/* A key of the state file as watch would have made it from its labels
+ * (by this --by: no upstream, the dimensions asked only): it joins. */
+static int join_key(void *ctx, const struct gt_key *k)
+{
+    gt_watch *w = ctx;
+    unsigned d = w->o.dims;
+    int cc = k->cc[0] >= 'A' && k->cc[0] <= 'Z' && k->cc[1] >= 'A' && k->cc[1] <= 'Z';
+    int mine = k->home ? !k->cc[0] && !k->asn && !k->upstream
+                       : !k->upstream && ((d & GT_DIM_COUNTRY) ? cc : !k->cc[0]) && ((d & GT_DIM_ASN) || !k->asn);
+    return mine && gt_keyset_id(&w->ks, k) < 0 ? -1 : 0;
+}
+
+int gt_watch_join_state(gt_watch *w, const char *path, char *err, size_t errlen)
+{
+    int rc = gt_anomaly_state_keys(path, w->o.width, NULL, join_key, w, err, errlen);
+    if (rc > 0 && fit(w) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return rc;
 }
 
 gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, int64_t lookback,
@@ -260,7 +243,7 @@ static long bin_of(const gt_watch *w, int64_t a, uint32_t nb, double t)
  * (none within the hold before it); a series back from a stretch unscraped
  * adds nothing in its first bin back: what it counted unseen cannot be put
  * in its bins, and all of it in one bin would read as a burst (its keys are
- * held through the stretch, see health). */
+ * held through the stretch, see watch_health.c). */
 static void delta(const gt_watch *w, char *buf, size_t n, const char *m)
 {
     uint32_t W = w->o.width;
@@ -405,124 +388,6 @@ void gt_watch_gap_event(const gt_watch *w, FILE *f, int64_t start_ns, int64_t en
     fflush(f);
 }
 
-/* The sensor's share of the key: of its flow starts (the independent
- * arrivals its silences are judged on; one large flow does not make a
- * sensor the key's carrier), as the lower Wilson bound (z = 1) so that a
- * few starts of a quiet key do not make it look carried; of its packets
- * while too few starts are known. */
-static double share(const gt_watch *w, const struct sensor *s, uint32_t k)
-{
-    double n = w->tst[k];
-    if (n < SHARE_MIN_STARTS)
-        return w->tot[k] > 0 ? s->pk[k] / w->tot[k] : 0;
-    double p = s->st[k] / n;
-    return (p + 0.5 / n - sqrt(p * (1 - p) / n + 0.25 / (n * n))) / (1 + 1 / n);
-}
-
-static int carries(const gt_watch *w, const struct sensor *s, uint32_t k)
-{
-    return share(w, s, k) >= w->o.share && !gt_key_is_unknown(&w->ks.keys, k);
-}
-
-/* One sensor_gap line when a sensor's held stretch ends (or at the end). */
-static void sensor_gap_event(gt_watch *w, struct sensor *s)
-{
-    char a[40], b[40], lab[64];
-    if (w->ev) {
-        gt_rfc3339_ns(a, sizeof a, s->gap_start);
-        gt_rfc3339_ns(b, sizeof b, s->gap_end);
-        fprintf(w->ev, "{\"type\":\"sensor_gap\",\"sensor\":");
-        gt_json_string(w->ev, s->name);
-        fprintf(w->ev, ",\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":%.3f,\"reason\":\"%s\",\"held\":[", a, b,
-                (double)(s->gap_end - s->gap_start) / NS, s->why ? s->why : "down");
-        int first = 1;
-        for (uint32_t k = 0; k < w->ks.keys.nkeys; k++)
-            if (carries(w, s, k)) {
-                gt_key_label(&w->ks.keys, NULL, k, w->o.dims & GT_DIM_COUNTRY ? GT_DIM_COUNTRY : GT_DIM_ASN,
-                             lab, sizeof lab);
-                if (!first)
-                    fputc(',', w->ev);
-                gt_json_string(w->ev, lab);
-                first = 0;
-            }
-        fputs("]}\n", w->ev);
-        fflush(w->ev);
-    }
-    s->gap_start = 0;
-    s->gaps++;
-}
-
-void gt_watch_finish(gt_watch *w)
-{
-    for (size_t i = 0; i < w->nsen; i++)
-        if (w->s[i].gap_start)
-            sensor_gap_event(w, &w->s[i]);
-}
-
-/* Sensor health of bin b: a sensor not scraped (up = 0) or whose capture
- * lost frames is in a gap; the keys it usually carries most of are held in
- * the detector for the gap and the bin after it (nothing else is: the
- * other keys are judged as usual). Shares are learned from bins where no
- * sensor is held. Returns the capture drops of the sensors not in a gap
- * (those in one are accounted for by the holds). */
-static uint64_t health(gt_watch *w, gt_anomaly *det, uint32_t b, int64_t start)
-{
-    uint32_t nk = w->ks.keys.nkeys, kc = w->kcap;
-    int any = 0;
-    uint64_t drops = 0;
-    for (size_t i = 0; i < w->nsen; i++) {
-        struct sensor *s = &w->s[i];
-        size_t bs = (size_t)b * w->scap + i;
-        int down = w->sdown[bs];
-        uint64_t dr = w->sdr[bs], fr = w->sfr[bs];
-        int lossy = dr > 0 && (double)dr >= DROP_RATIO * (double)(fr + dr);
-        s->up = !down;
-        if (down || lossy) {
-            s->held = 2;        /* this bin and the one after it is back */
-            if (!s->gap_start && !s->released) {
-                s->gap_start = start * NS;
-                s->why = down ? "down" : "capture drops";
-            }
-            s->gap_end = (start + w->o.width) * NS;
-            /* gone for good (or long): report it, and stop holding its keys
-             * (its shares then fade as the others carry them) */
-            if (!s->released && ++s->down_bins * (double)w->o.width > w->o.max_hold_s) {
-                sensor_gap_event(w, s);
-                s->released = 1;
-            }
-        } else {
-            drops += dr;
-            s->down_bins = 0;
-            s->released = 0;
-            if (s->held && --s->held == 0 && s->gap_start)
-                sensor_gap_event(w, s);
-        }
-        if (!s->held || s->released)
-            continue;
-        any = 1;
-        for (uint32_t k = 0; det && k < nk; k++)
-            if (carries(w, s, k))
-                gt_anomaly_hold_key(det, k);
-    }
-    if (any)
-        return drops;
-    const double keep = 1 - 1 / SHARE_BINS;
-    for (uint32_t k = 0; k < nk; k++) {
-        const struct gt_counts *c = &w->c[(size_t)b * kc + k];
-        double tot = (double)(c->pkts_from + c->pkts_to);
-        if (tot <= 0)
-            continue;           /* a key silent (or down) teaches nothing */
-        w->tot[k] = w->tot[k] * keep + tot;
-        w->tst[k] = w->tst[k] * keep + c->starts;
-        for (size_t i = 0; i < w->nsen; i++) {
-            size_t j = ((size_t)b * w->scap + i) * kc + k;
-            w->s[i].pk[k] = w->s[i].pk[k] * keep + w->spk[j];
-            w->s[i].st[k] = w->s[i].st[k] * keep + w->sst[j];
-        }
-    }
-    return drops;
-}
-
 int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *err, size_t errlen)
 {
     uint32_t W = w->o.width;
@@ -565,7 +430,7 @@ int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *e
                 up += !w->sdown[(size_t)b * w->scap + i];
                 frames += w->sfr[(size_t)b * w->scap + i];
             }
-            bin.stats.drops = health(w, det, b, bin.start);
+            bin.stats.drops = watch_sensor_health(w, det, b, bin.start);
             bin.stats.packets = frames > total ? frames : total;
             /* each flow is seen by one sensor: idle time adds up per sensor, as per worker */
             bin.stats.workers = up ? up : 1;
@@ -574,17 +439,4 @@ int gt_watch_run(gt_watch *w, gt_chain *chain, int64_t from, int64_t to, char *e
         a += (int64_t)nb * W;
     }
     return 0;
-}
-
-size_t gt_watch_nsensors(const gt_watch *w) { return w->nsen; }
-
-void gt_watch_sensor_info(const gt_watch *w, size_t i, struct gt_watch_sensor_info *out)
-{
-    const struct sensor *s = &w->s[i];
-    memset(out, 0, sizeof *out);
-    out->name = s->name;
-    out->up = s->up;
-    out->gaps = s->gaps;
-    for (uint32_t k = 0; s->held && !s->released && k < w->ks.keys.nkeys; k++)
-        out->held_keys += carries(w, s, k);
 }

@@ -198,7 +198,7 @@ void gt_output_bin(void *output, const struct gt_bin *bin)
     if (!o->bins++)
         o->first_bin = bin->start;
     o->last_bin = bin->start;
-    for (uint32_t k = 0; k < n; k++) {
+    for (uint32_t k = 0; k < n && !bin->empty; k++) {
         const struct gt_counts *c = &bin->counts[k];
         if (c->pkts_from | c->pkts_to) {
             o->seen[k] = 1;

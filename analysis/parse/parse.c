@@ -551,22 +551,11 @@ static int link_layer(struct ctx *c, int dlt, const uint8_t *f, uint32_t n, uint
 
 int gt_parse(int dlt, const uint8_t *frame, uint32_t caplen, unsigned flags, struct gt_pkt *out)
 {
-    /* Fast path for the common case, untagged Ethernet + option-less IPv4
-     * (same result as the general path below): one length check, no calls. */
-    if (dlt == GT_DLT_EN10MB && caplen >= 34 && frame[12] == 0x08 && frame[13] == 0x00 &&
-        frame[14] == 0x45 && rd16(frame + 16) >= 20 &&
-        (!(flags & GT_PARSE_DECAP) || frame[23] == 6)) {
-        out->kind = GT_PKT_IP;
-        out->family = 4;
-        out->has_vlan = 0;
-        out->has_mac = 1;
-        out->vlan = 0;
-        memcpy(out->src_mac, frame + 6, 6);
-        out->l3_len = rd16(frame + 16);
-        out->src.v4 = rd32(frame + 26);
-        out->dst.v4 = rd32(frame + 30);
-        return GT_PKT_IP;
-    }
+    return gt_parse_inline(dlt, frame, caplen, flags, out);
+}
+
+int gt_parse_general(int dlt, const uint8_t *frame, uint32_t caplen, unsigned flags, struct gt_pkt *out)
+{
     struct ctx c = { out, flags, 0, 0 };
     out->kind = GT_PKT_NONIP;
     out->family = 0;

@@ -28,7 +28,8 @@ gt_attribution *gt_attribution_new(const struct gt_keys *fine, const struct gt_k
                                    const uint32_t *proj, const uint32_t *own_up, uint32_t n_upstreams,
                                    gt_anomaly *a);
 /* Project bin `in` (fine keys) into *out (coarse keys; valid until the next
- * call) and hand the detector its upstream inputs for that bin. */
+ * call) and hand the detector its upstream inputs for that bin (an empty
+ * bin after an empty one: nothing to project, O(upstreams)). */
 void gt_attribution_bin(gt_attribution *t, const struct gt_bin *in, struct gt_bin *out);
 /* What the detector was last given: the upstream of each written key
  * ([coarse->nkeys], 0 = none) and each upstream's packets in the last bin. */

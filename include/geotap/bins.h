@@ -69,6 +69,9 @@ struct gt_bin {
     const int64_t *last_ns;          /* [nkeys] last packet of the key in this bin, ns since epoch; 0 = none */
     const int64_t *first_ns;         /* [nkeys] first packet of the key in this bin; 0 = none */
     struct gt_bin_stats stats;
+    /* 1: every count, first and last time is zero (a bin the engine fills
+     * into a silence), so a consumer may skip the arrays; 0: look. */
+    uint32_t empty;
 };
 
 /* A consumer of closed bins, called in time order, once per bin. */

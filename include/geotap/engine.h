@@ -168,8 +168,11 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 /* Count n frames of link type dlt: the same counts as gt_worker_packet on
  * each in turn, faster (the burst is parsed first, then all its addresses
- * looked up together with the trie reads overlapped, then counted); the
- * worker adopts a new lookup, if there is one, before the first. */
+ * looked up: in a per-worker exact-match address -> key cache of 512 KiB,
+ * used from the worker's 2049th frame on and cleared when the lookup
+ * changes, and the misses together with the trie reads overlapped; then
+ * counted); the worker adopts a new lookup, if there is one, before the
+ * first. */
 void gt_worker_burst(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n);
 /* One ordered stream on several cores (a capture file): gt_worker_burst in
  * two halves. The classify half (parse, batch lookups, L2 rules) runs on
@@ -182,7 +185,8 @@ typedef struct gt_classify gt_classify;
  * fails while any stage exists. Each stage is used by one thread at a
  * time. NULL when out of memory. */
 gt_classify *gt_classify_new(gt_engine *e);
-/* Classify n frames of link type dlt into out[n] (the count half's input). */
+/* Classify n frames of link type dlt into out[n] (the count half's input);
+ * the stage has an address cache of its own, as a worker does. */
 void gt_classify_burst(gt_classify *c, int dlt, const struct gt_frame *f, unsigned n, struct gt_classified *out);
 /* Free the stage (unpins the lookup once no stage is left). */
 void gt_classify_free(gt_classify *c);

@@ -55,6 +55,11 @@ typedef struct gt_watch gt_watch;
  * NULL with err. */
 gt_watch *gt_watch_new(const struct gt_watch_opts *o, int64_t from, int64_t to, int64_t lookback,
                        char *err, size_t errlen);
+/* The keys of a state file (gt_anomaly_state_keys) join now, before the
+ * detector is made: a restarted watcher keeps what it learned of a key its
+ * first bin does not show (silent, or its series not yet back in the store),
+ * where the load would drop it. 1 joined, 0 no file, -1 with err. */
+int gt_watch_join_state(gt_watch *w, const char *path, char *err, size_t errlen);
 /* The keys sharing the detector's false-alarm budget: the largest key table
  * of the sensors (their geotap_keys), as analyze and each sensor share it;
  * the keys seen when the sensors do not export it. */
