@@ -2,7 +2,7 @@
  * by jansson (include/geotap/fleet_watch.h). */
 #include "geotap/fleet_watch.h"
 
-#include <curl/curl.h>
+#include "../output/netlib.h"
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -44,6 +44,8 @@ gt_prom *gt_prom_new(const char *base, double timeout_s, char *err, size_t errle
         snprintf(err, errlen, "'%s': want an http:// or https:// URL", base);
         return NULL;
     }
+    if (gt_curl_load(err, errlen) != 0)
+        return NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     gt_prom *p = calloc(1, sizeof *p);
     if (!p || !(p->base = strdup(base)) || !(p->curl = curl_easy_init())) {

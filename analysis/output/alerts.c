@@ -6,7 +6,7 @@
 #include "geotap/clock.h"
 #include "geotap/output.h"
 
-#include <curl/curl.h>
+#include "netlib.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -98,6 +98,8 @@ gt_alerts *gt_alerts_new(const struct gt_alerts_opts *o, char *err, size_t errle
                  GT_ALERTS_MAX_RECEIVERS);
         return NULL;
     }
+    if (gt_curl_load(err, errlen) != 0)
+        return NULL;
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
         snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(curl_init_rc));

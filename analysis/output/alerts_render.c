@@ -5,7 +5,7 @@
 #include "geotap/alerts.h"
 #include "geotap/output.h"
 
-#include <curl/curl.h>
+#include "netlib.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +110,8 @@ char *gt_alert_labels(const struct gt_keys *keys, gt_upstream_name_fn un, void *
 char *gt_alert_post_url(const char *url, int alertmanager, char *err, size_t errlen)
 {
     const char *what = alertmanager ? "Alertmanager URL" : "webhook URL";
+    if (gt_curl_load(err, errlen) != 0)
+        return NULL;
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *out = NULL;
     if (!u) {

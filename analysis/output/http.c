@@ -6,11 +6,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "netlib.h"
 
 struct gt_http {
     struct MHD_Daemon *d;
@@ -157,6 +158,8 @@ struct gt_http *gt_http_start(const char *addr, struct gt_report *r, struct gt_m
         snprintf(err, errlen, "'%s': want HOST:PORT, [IPV6]:PORT or PORT", addr);
         return NULL;
     }
+    if (gt_mhd_load(err, errlen) != 0)
+        return NULL;
     struct gt_http *h = calloc(1, sizeof *h);
     if (!h) {
         snprintf(err, errlen, "out of memory");
