@@ -7,6 +7,7 @@
  * classifier is the real GeoLite2 country + ASN data (through the test
  * cache) with a home network; keys by country, and by country and ASN. */
 #include "bin_log.h"
+#include "captures.h"
 #include "check.h"
 #include "classifier_oracle.h"
 #include "geotap/classifier_cache.h"
@@ -16,7 +17,6 @@
 #include "geotap/parse.h"
 #include "../bench/trace_mem.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,16 +130,12 @@ int main(void)
 
     /* every shared capture */
     snprintf(dir, sizeof dir, "%s/pcap", sh ? sh : "tests/data");
-    DIR *d = opendir(dir);
-    CHECK_MSG(d != NULL, "%s: cannot open", dir);
-    struct dirent *de;
+    size_t ncap;
+    char **paths = captures_list(dir, &ncap);
+    CHECK_MSG(paths != NULL, "%s: cannot open", dir);
     int files = 0;
-    while (d && (de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (!(l > 5 && !strcmp(de->d_name + l - 5, ".pcap")) && !(l > 7 && !strcmp(de->d_name + l - 7, ".pcapng")))
-            continue;
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    for (size_t c = 0; c < ncap; c++) {
+        const char *path = paths[c], *name = strrchr(path, '/') + 1;
         struct trace_mem t;
         if (trace_mem_load(&t, path, 0, "test_engine_burst") != 0)
             continue;                   /* a capture libpcap cannot read is not this test's */
@@ -147,14 +143,13 @@ int main(void)
         for (size_t i = 0; i < t.n; i++)
             f[i] = (struct gt_frame){ t.pkts[i].ts_ns, t.pkts[i].data, t.pkts[i].caplen, t.pkts[i].wirelen };
         if (gt_parse_dlt_supported(t.dlt)) {
-            compare(de->d_name, f, t.n, t.dlt);
+            compare(name, f, t.n, t.dlt);
             files++;
         }
         free(f);
         trace_mem_free(&t);
     }
-    if (d)
-        closedir(d);
+    captures_free(paths);
     CHECK_MSG(files >= 20, "only %d shared captures compared", files);
 
     /* IMIX: 64/576/1500-byte frames (7:4:1), 10 % IPv6, some VLAN-tagged,

@@ -4,6 +4,7 @@
  * Usage: test_parse_bench [-r REPS] DIR|FILE...   (default REPS 50)
  * Prints ns/packet for outer-header and decap parsing; exits 1 on mismatch. */
 #include "geotap/parse.h"
+#include "captures.h"
 
 #include <dirent.h>
 #include <pcap/pcap.h>
@@ -50,34 +51,17 @@ static void load_file(const char *path)
     pcap_close(pc);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void load(const char *path)
 {
-    DIR *dir = opendir(path);
-    if (!dir) {
+    size_t n;
+    char **paths = captures_list(path, &n);
+    if (!paths) {
         load_file(path);
         return;
     }
-    char *names[4096];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) && n < 4096) {
-        size_t l = strlen(e->d_name);
-        if ((l > 5 && !strcmp(e->d_name + l - 5, ".pcap")) || (l > 7 && !strcmp(e->d_name + l - 7, ".pcapng")))
-            names[n++] = strdup(e->d_name);
-    }
-    closedir(dir);
-    qsort(names, n, sizeof names[0], cmp_name);
-    for (size_t i = 0; i < n; i++) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, names[i]);
-        load_file(full);
-        free(names[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        load_file(paths[i]);
+    captures_free(paths);
 }
 
 static int same(const struct gt_pkt *a, const struct gt_pkt *b)

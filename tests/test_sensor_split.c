@@ -9,10 +9,10 @@
  * (checked against tshark elsewhere); the run must also count every frame
  * libpcap reads from the files (an independent count). */
 #include "bin_log.h"
+#include "captures.h"
 #include "check.h"
 #include "geotap/sensor.h"
 
-#include <dirent.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,29 +57,20 @@ static uint64_t run(const char *const *files, unsigned n, unsigned threads, stru
     return st.totals.packets;
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int main(void)
 {
     const char *sh = getenv("GEOTAP_SHARED");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/pcap", sh ? sh : "tests/data");
-    char *files[512];
+    size_t ncap;
+    char **paths = captures_list(dir, &ncap);
+    CHECK_MSG(paths != NULL, "%s: cannot open", dir);
+    char **files = malloc((ncap + 1) * sizeof *files);
     unsigned n = 0;
     uint64_t want = 0;
-    DIR *d = opendir(dir);
-    CHECK_MSG(d != NULL, "%s: cannot open", dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)) && n < 512) {
-        size_t l = strlen(de->d_name);
-        if (!(l > 5 && !strcmp(de->d_name + l - 5, ".pcap")) && !(l > 7 && !strcmp(de->d_name + l - 7, ".pcapng")))
-            continue;
-        char path[8192], eb[PCAP_ERRBUF_SIZE];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        pcap_t *p = pcap_open_offline(path, eb);
+    for (size_t c = 0; c < ncap; c++) {
+        char eb[PCAP_ERRBUF_SIZE];
+        pcap_t *p = pcap_open_offline(paths[c], eb);
         if (!p)
             continue;   /* what libpcap cannot open is not this test's */
         struct pcap_pkthdr *h;
@@ -87,11 +78,8 @@ int main(void)
         while (pcap_next_ex(p, &h, &b) == 1)
             want++;
         pcap_close(p);
-        files[n++] = strdup(path);
+        files[n++] = paths[c];      /* in name order already */
     }
-    if (d)
-        closedir(d);
-    qsort(files, n, sizeof *files, by_name);
     CHECK_MSG(n >= 100, "only %u captures", n);
 
     struct log ref = { 0 };
@@ -159,7 +147,7 @@ int main(void)
         free(ref1.r);
         unlink(one);
     }
-    for (unsigned i = 0; i < n; i++)
-        free(files[i]);
+    free(files);            /* its strings are paths' */
+    captures_free(paths);
     return check_result();
 }

@@ -9,6 +9,7 @@
  * falls back to libpcap in mid-file). Classic pcaps must arrive in bursts
  * of more than one frame. */
 #include "bin_log.h"
+#include "captures.h"
 #include "check.h"
 #include "classifier_oracle.h"
 #include "geotap/classifier_cache.h"
@@ -19,7 +20,6 @@
 #include "geotap/pcap_file.h"
 #include "geotap/source.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,15 +116,11 @@ static void compare(const char *path, int classic)
 
 static void compare_dir(const char *dir)
 {
-    DIR *d = opendir(dir);
-    CHECK_MSG(d != NULL, "%s: cannot open", dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (!(l > 5 && !strcmp(de->d_name + l - 5, ".pcap")) && !(l > 7 && !strcmp(de->d_name + l - 7, ".pcapng")))
-            continue;
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    size_t n;
+    char **paths = captures_list(dir, &n);
+    CHECK_MSG(paths != NULL, "%s: cannot open", dir);
+    for (size_t i = 0; i < n; i++) {
+        const char *path = paths[i];
         /* classic pcap by its magic (some .pcap files are pcapng) */
         uint32_t m = 0;
         FILE *f = fopen(path, "rb");
@@ -135,8 +131,7 @@ static void compare_dir(const char *dir)
         }
         compare(path, m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1);
     }
-    if (d)
-        closedir(d);
+    captures_free(paths);
 }
 
 static void put32(FILE *f, uint32_t v)
