@@ -61,9 +61,7 @@ void engine_fill_gap(gt_engine *e, int64_t start)
         fill = budget;
     struct gt_bin_stats zero;
     memset(&zero, 0, sizeof zero);
-    memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
-    memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
-    memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
+    engine_merge_zero(e, 0, e->emit_nkeys);
     for (uint64_t i = 1; i <= fill; i++)
         emit_bin(e, e->last_emitted + w, &zero, 1);
     e->zero_bins += fill;
@@ -101,10 +99,7 @@ static int collect_locked(gt_engine *e)
         engine_fill_gap(e, next);
         struct gt_bin_stats st;
         memset(&st, 0, sizeof st);
-        uint32_t nk = e->emit_nkeys;
-        memset(e->m_counts, 0, nk * sizeof *e->m_counts);
-        memset(e->m_first, 0, nk * sizeof *e->m_first);
-        memset(e->m_last, 0, nk * sizeof *e->m_last);
+        engine_merge_zero(e, 0, e->emit_nkeys);
         for (unsigned i = 0; i < e->o.nworkers; i++) {
             struct gt_worker *w = e->w[i];
             uint64_t pub = atomic_load_explicit(&w->published, memory_order_acquire);
@@ -113,22 +108,12 @@ static int collect_locked(gt_engine *e)
              * (late packets never reopen; ticks may republish): merge all. */
             while (con < pub && w->ring[con % RING].start == next) {
                 const struct slot *s = &w->ring[con % RING];
-                if (s->nkeys > nk) {
-                    /* A lookup with more keys was adopted: the bin grows. */
-                    memset(e->m_counts + nk, 0, (s->nkeys - nk) * sizeof *e->m_counts);
-                    memset(e->m_first + nk, 0, (s->nkeys - nk) * sizeof *e->m_first);
-                    memset(e->m_last + nk, 0, (s->nkeys - nk) * sizeof *e->m_last);
-                    nk = e->emit_nkeys = s->nkeys;
-                }
+                engine_merge_grow(e, s->nkeys);
                 for (uint32_t k = 0; k < s->nkeys; k++) {
                     const struct key_cell *kc = &s->cells[k];
                     if (!(kc->c.pkts_from | kc->c.pkts_to))
                         continue;
-                    gt_counts_add(&e->m_counts[k], &kc->c);
-                    if (!e->m_first[k] || kc->first_ns < e->m_first[k])
-                        e->m_first[k] = kc->first_ns;
-                    if (kc->last_ns > e->m_last[k])
-                        e->m_last[k] = kc->last_ns;
+                    engine_merge_key(e, k, &kc->c, kc->first_ns, kc->last_ns);
                 }
                 engine_stats_add(&st, &s->stats);
                 con++;

@@ -266,6 +266,37 @@ static inline void l2_keys(const struct gt_upstream_map *l2map, const char *ifac
     }
 }
 
+/* The merge arrays (m_counts, m_first, m_last), shared by collect.c and
+ * ordered.c. Keys [from, to) zeroed: */
+static inline void engine_merge_zero(gt_engine *e, uint32_t from, uint32_t to)
+{
+    memset(e->m_counts + from, 0, (to - from) * sizeof *e->m_counts);
+    memset(e->m_first + from, 0, (to - from) * sizeof *e->m_first);
+    memset(e->m_last + from, 0, (to - from) * sizeof *e->m_last);
+}
+
+/* Room for a bin of nkeys keys (a lookup with more keys was adopted): the
+ * bin grows, its new keys zero. */
+static inline void engine_merge_grow(gt_engine *e, uint32_t nkeys)
+{
+    if (nkeys <= e->emit_nkeys)
+        return;
+    engine_merge_zero(e, e->emit_nkeys, nkeys);
+    e->emit_nkeys = nkeys;
+}
+
+/* Key k of another slot of the bin being merged, as parallel parts add:
+ * counts summed, the earliest first time, the latest last. */
+static inline void engine_merge_key(gt_engine *e, uint32_t k, const struct gt_counts *c, int64_t first,
+                                    int64_t last)
+{
+    gt_counts_add(&e->m_counts[k], c);
+    if (!e->m_first[k] || first < e->m_first[k])
+        e->m_first[k] = first;
+    if (last > e->m_last[k])
+        e->m_last[k] = last;
+}
+
 /* collect.c, for ordered.c too: add b's figures to a; emit the merged bin
  * in m_counts/m_first/m_last; emit the zero bins before start. */
 void engine_stats_add(struct gt_bin_stats *a, const struct gt_bin_stats *b);

@@ -38,18 +38,6 @@ static inline void join_key(gt_engine *e, uint32_t k, const struct gt_counts *c,
         e->m_last[k] = last;
 }
 
-/* One key of another slot of the same start from the same worker (a worker
- * never reopens a bin, but ticks may republish one), as collect.c merges;
- * into zeroes, a copy. */
-static inline void merge_key(gt_engine *e, uint32_t k, const struct gt_counts *c, int64_t first, int64_t last)
-{
-    gt_counts_add(&e->m_counts[k], c);
-    if (!e->m_first[k] || first < e->m_first[k])
-        e->m_first[k] = first;
-    if (last > e->m_last[k])
-        e->m_last[k] = last;
-}
-
 static void emit_pending(gt_engine *e)
 {
     if (!e->have_pend)
@@ -57,18 +45,6 @@ static void emit_pending(gt_engine *e)
     engine_emit(e, e->pend_start, &e->pend_st);
     e->real_bins++;
     e->have_pend = 0;
-}
-
-/* Make room in the merge arrays for a bin with more keys (a new lookup). */
-static void grow(gt_engine *e, uint32_t nkeys)
-{
-    uint32_t nk = e->emit_nkeys;
-    if (nkeys <= nk)
-        return;
-    memset(e->m_counts + nk, 0, (nkeys - nk) * sizeof *e->m_counts);
-    memset(e->m_first + nk, 0, (nkeys - nk) * sizeof *e->m_first);
-    memset(e->m_last + nk, 0, (nkeys - nk) * sizeof *e->m_last);
-    e->emit_nkeys = nkeys;
 }
 
 /* Worker head's next closed bin (dense slot s, or sparse b): joined into
@@ -83,14 +59,12 @@ static void take(gt_engine *e, unsigned head, const struct slot *s, const struct
          * the one before it is out, so the gap budget agrees. */
         emit_pending(e);
         engine_fill_gap(e, start);
-        memset(e->m_counts, 0, e->emit_nkeys * sizeof *e->m_counts);
-        memset(e->m_first, 0, e->emit_nkeys * sizeof *e->m_first);
-        memset(e->m_last, 0, e->emit_nkeys * sizeof *e->m_last);
+        engine_merge_zero(e, 0, e->emit_nkeys);
         memset(&e->pend_st, 0, sizeof e->pend_st);
         e->have_pend = 1;
         e->pend_start = start;
     }
-    grow(e, s ? s->nkeys : b->nkeys);
+    engine_merge_grow(e, s ? s->nkeys : b->nkeys);
     if (s) {
         for (uint32_t k = 0; k < s->nkeys; k++) {
             const struct key_cell *kc = &s->cells[k];
@@ -98,8 +72,8 @@ static void take(gt_engine *e, unsigned head, const struct slot *s, const struct
                 continue;
             if (join)
                 join_key(e, k, &kc->c, kc->first_ns, kc->last_ns);
-            else
-                merge_key(e, k, &kc->c, kc->first_ns, kc->last_ns);
+            else    /* the same worker's slot of the same start (ticks may republish one), or the first */
+                engine_merge_key(e, k, &kc->c, kc->first_ns, kc->last_ns);
         }
     } else {
         for (uint32_t i = 0; i < b->n; i++) {
@@ -107,7 +81,7 @@ static void take(gt_engine *e, unsigned head, const struct slot *s, const struct
             if (join)
                 join_key(e, x->k, &x->c, x->first, x->last);
             else
-                merge_key(e, x->k, &x->c, x->first, x->last);
+                engine_merge_key(e, x->k, &x->c, x->first, x->last);
         }
     }
     engine_stats_add(&e->pend_st, st);
