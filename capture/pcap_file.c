@@ -287,20 +287,34 @@ int gt_pcap_file_next(gt_pcap_file *f, int64_t *ts_ns, const uint8_t **data,
     return next_libpcap(f, ts_ns, data, caplen, wirelen);
 }
 
+/* Up to max frames of the mapped records that start before end; *irregular
+ * set when it stopped at a record the map path cannot read (f stays at
+ * it), cleared at end or max. The map lives until the file is closed or
+ * libpcap takes over, so every frame points into it (zero copy). */
+static unsigned map_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max, uint64_t end, int *irregular)
+{
+    unsigned n = 0;
+    *irregular = 0;
+    while (n < max) {
+        struct gt_frame *o = &out[n];
+        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, end);
+        if (rc != 1) {
+            *irregular = rc != 0;
+            break;
+        }
+        n++;
+    }
+    return n;
+}
+
 int gt_pcap_file_burst(gt_pcap_file *f, struct gt_frame *out, unsigned max)
 {
     unsigned n = 0;
-    /* The map lives until the file is closed or libpcap takes over, so
-     * every frame of the burst points into it (zero copy). */
-    while (f->map && n < max) {
-        struct gt_frame *o = &out[n];
-        int rc = map_next(f, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, f->size);
-        if (rc == 1)
-            n++;
-        else if (rc == 0)
+    if (f->map) {
+        int irregular;
+        n = map_burst(f, out, max, f->size, &irregular);
+        if (!irregular)
             return (int)n;
-        else
-            break;
     }
     if (n || max == 0)
         return (int)n;   /* the fall-back (which unmaps) waits for the next call */
@@ -396,18 +410,9 @@ gt_pcap_file *gt_pcap_file_view(const gt_pcap_file *f, uint64_t off)
 
 int gt_pcap_file_view_burst(gt_pcap_file *v, struct gt_frame *out, unsigned max, uint64_t end)
 {
-    unsigned n = 0;
-    while (n < max) {
-        struct gt_frame *o = &out[n];
-        int rc = map_next(v, &o->ts_ns, &o->data, &o->caplen, &o->wirelen, end);
-        if (rc == 1)
-            n++;
-        else if (rc == 0)
-            break;
-        else
-            return n ? (int)n : -2;   /* irregular: the view stays at its record */
-    }
-    return (int)n;
+    int irregular;
+    unsigned n = map_burst(v, out, max, end, &irregular);
+    return irregular && !n ? -2 : (int)n;   /* irregular: the view stays at its record */
 }
 
 uint64_t gt_pcap_file_records(const gt_pcap_file *f)
