@@ -44,8 +44,7 @@ static void sensor_gap_event(gt_watch *w, struct sensor *s)
         int first = 1;
         for (uint32_t k = 0; k < w->ks.keys.nkeys; k++)
             if (carries(w, s, k)) {
-                gt_key_label(&w->ks.keys, NULL, k, w->o.dims & GT_DIM_COUNTRY ? GT_DIM_COUNTRY : GT_DIM_ASN,
-                             lab, sizeof lab);
+                gt_key_render(&w->ks.keys, NULL, k, 0, lab, sizeof lab);   /* as the events name keys */
                 if (!first)
                     fputc(',', w->ev);
                 gt_json_string(w->ev, lab);
