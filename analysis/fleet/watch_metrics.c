@@ -19,9 +19,6 @@ struct gt_watch_metrics {
     _Atomic uint64_t *words;
 };
 
-static uint64_t wrd(double d) { uint64_t w; memcpy(&w, &d, sizeof w); return w; }
-static double dbl(uint64_t w) { double d; memcpy(&d, &w, sizeof d); return d; }
-
 struct gt_watch_metrics *gt_watch_metrics_new(size_t max_sensors)
 {
     struct gt_watch_metrics *m = calloc(1, sizeof *m);
@@ -62,7 +59,7 @@ void gt_watch_metrics_publish(struct gt_watch_metrics *m, const gt_watch *w, con
     b[H_AL_SENT] = h->alerts_sent;
     b[H_AL_FAILED] = h->alerts_failed;
     b[H_AL_DROPPED] = h->alerts_dropped;
-    b[H_LAST_OK] = wrd(h->last_success_s);
+    b[H_LAST_OK] = gt_seqlock_word(h->last_success_s);
     for (size_t i = 0; i < n; i++) {
         struct gt_watch_sensor_info si;
         uint64_t *r = b + HDR + i * SW;
@@ -123,6 +120,6 @@ void gt_watch_metrics_render(void *ctx, FILE *f)
     fprintf(f, "geotap_state_saves_total{result=\"success\"} %" PRIu64 "\n", v[H_SAVES]);
     fprintf(f, "geotap_state_saves_total{result=\"failure\"} %" PRIu64 "\n", v[H_SAVE_ERR]);
     gt_metrics_family(f, "geotap_watch_last_success_timestamp_seconds");
-    fprintf(f, "geotap_watch_last_success_timestamp_seconds %.3f\n", dbl(v[H_LAST_OK]));
+    fprintf(f, "geotap_watch_last_success_timestamp_seconds %.3f\n", gt_seqlock_double(v[H_LAST_OK]));
     free(v);
 }

@@ -222,13 +222,13 @@ static void on_bin(void *self, const struct gt_bin *b)
         d[2] += c->pkts_to;
         d[3] += c->bytes_to;
         d[4] += c->starts;
-        r[own ? K_IDLE : O_IDLE] = wrd(dbl(r[own ? K_IDLE : O_IDLE]) + c->idle_ms / 1000.0 / workers);
+        r[own ? K_IDLE : O_IDLE] = gt_seqlock_word(gt_seqlock_double(r[own ? K_IDLE : O_IDLE]) + c->idle_ms / 1000.0 / workers);
         if (b->last_ns && b->last_ns[k] > (int64_t)r[K_LAST])
             r[K_LAST] = (uint64_t)b->last_ns[k];
         memcpy(r + K_ID, key, sizeof *key);
         uint64_t fl = (r[K_FLAGS] | F_SEEN | (own ? F_OWN : F_OTHER)) & ~(uint64_t)(F_DOWN | F_UNMEAS);
         if (m->o.anomaly) {
-            r[K_RATE] = wrd(gt_anomaly_expected_rate(m->o.anomaly, k));
+            r[K_RATE] = gt_seqlock_word(gt_anomaly_expected_rate(m->o.anomaly, k));
             if (gt_anomaly_key_down(m->o.anomaly, k))
                 fl |= F_DOWN;
         }

@@ -41,8 +41,4 @@ struct gt_metrics {
     _Atomic uint64_t *words;        /* [HDR + cap * KW] */
 };
 
-/* A double kept in a record word (the seqlock copies words). */
-static inline double dbl(uint64_t w) { double d; memcpy(&d, &w, sizeof d); return d; }
-static inline uint64_t wrd(double d) { uint64_t w; memcpy(&w, &d, sizeof w); return w; }
-
 #endif

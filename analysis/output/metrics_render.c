@@ -117,7 +117,7 @@ static void counter_rows(FILE *f, const struct view *v, const char *name, int co
             continue;
         series(f, v, name, k, 0, dir);
         if (is_dbl)
-            fprintf(f, "%.3f\n", dbl(r[col]));
+            fprintf(f, "%.3f\n", gt_seqlock_double(r[col]));
         else
             fprintf(f, "%" PRIu64 "\n", r[col]);
     }
@@ -129,7 +129,7 @@ static void counter_rows(FILE *f, const struct view *v, const char *name, int co
         for (; j < v->ngrp && same_grp(v, v->grp[i], v->grp[j]); j++) {
             const uint64_t *r = v->k + (size_t)v->grp[j] * KW;
             sum += r[ocol];
-            dsum += dbl(r[ocol]);
+            dsum += gt_seqlock_double(r[ocol]);
         }
         series(f, v, name, v->grp[i], 1, dir);
         if (is_dbl)
@@ -148,7 +148,7 @@ static void gauge_rows(FILE *f, const struct view *v, const char *name, int what
             continue;
         series(f, v, name, k, 0, NULL);
         if (what == K_RATE)
-            fprintf(f, "%.6g\n", dbl(r[K_RATE]));
+            fprintf(f, "%.6g\n", gt_seqlock_double(r[K_RATE]));
         else if (what == K_LAST)
             fprintf(f, "%.3f\n", r[K_LAST] / 1e9);
         else if (what == F_DOWN)

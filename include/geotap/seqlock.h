@@ -74,4 +74,19 @@ static inline int gt_seqlock_same(struct gt_seqlock *l, uint64_t seq)
     return atomic_load_explicit(&l->seq, memory_order_relaxed) == seq;
 }
 
+/* A double as a word to publish, and back (its bits, unchanged). */
+static inline uint64_t gt_seqlock_word(double d)
+{
+    uint64_t w;
+    memcpy(&w, &d, sizeof w);
+    return w;
+}
+
+static inline double gt_seqlock_double(uint64_t w)
+{
+    double d;
+    memcpy(&d, &w, sizeof d);
+    return d;
+}
+
 #endif
