@@ -460,8 +460,9 @@ static void upstream_learn(gt_anomaly *a, const struct binctx *x)
 }
 
 /* A bin without packets changes only the keys seen before and not
- * ignored (and clears the holds): every step visits just them, in key order, so that a stretch of
- * empty bins costs the key table once and then its seen keys per bin. The
+ * ignored, and clears the holds: every step visits just those (and the
+ * held ones), in key order, so that a stretch of empty bins costs the key
+ * table once and then its seen keys per bin. The
  * ring slots of the others stay as they were: a key's ring is read only
  * back to its first learned bin (recent_bound stops at hist_s). */
 static void empty_bin_keys(gt_anomaly *a, struct binctx *x)
