@@ -44,9 +44,8 @@ gt_prom *gt_prom_new(const char *base, double timeout_s, char *err, size_t errle
         snprintf(err, errlen, "'%s': want an http:// or https:// URL", base);
         return NULL;
     }
-    if (gt_curl_load(err, errlen) != 0)
+    if (gt_curl_load(err, errlen) != 0)    /* loads and initialises it, once */
         return NULL;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     gt_prom *p = calloc(1, sizeof *p);
     if (!p || !(p->base = strdup(base)) || !(p->curl = curl_easy_init())) {
         gt_prom_free(p);

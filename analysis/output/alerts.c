@@ -62,10 +62,6 @@ struct gt_alerts {
     atomic_int stopping;        /* read by the thread between and inside requests */
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 static void count(_Atomic uint64_t *c, uint64_t n) { atomic_fetch_add_explicit(c, n, memory_order_relaxed); }
 
 static void item_free(struct item *it)
@@ -98,13 +94,8 @@ gt_alerts *gt_alerts_new(const struct gt_alerts_opts *o, char *err, size_t errle
                  GT_ALERTS_MAX_RECEIVERS);
         return NULL;
     }
-    if (gt_curl_load(err, errlen) != 0)
+    if (gt_curl_load(err, errlen) != 0)    /* loads and initialises it, once */
         return NULL;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK) {
-        snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(curl_init_rc));
-        return NULL;
-    }
     gt_alerts *a = calloc(1, sizeof *a);
     if (!a) {
         snprintf(err, errlen, "out of memory");

@@ -59,8 +59,10 @@ _Static_assert(sizeof gt_curl == sizeof curl_names / sizeof *curl_names * sizeof
 _Static_assert(sizeof gt_mhd == sizeof mhd_names / sizeof *mhd_names * sizeof(void (*)(void)),
                "mhd_names matches struct gt_mhd_api");
 
+/* Loads the library into table once; then init(err, errlen), if given,
+ * must return 0 for it to count as loaded. */
 static int load(int *loaded, void *table, size_t size, const char *what, const char *const *sonames,
-                const char *const *names, char *err, size_t errlen)
+                const char *const *names, int (*init)(char *, size_t), char *err, size_t errlen)
 {
     int rc = 0;
     pthread_mutex_lock(&lock);
@@ -73,23 +75,36 @@ static int load(int *loaded, void *table, size_t size, const char *what, const c
         } else {
             /* object to function pointers: POSIX guarantees dlsym's results convert */
             memcpy(table, slots, size);
-            *loaded = 1;
+            *loaded = !init || init(err, errlen) == 0;
+            rc = *loaded ? 0 : -1;
         }
     }
     pthread_mutex_unlock(&lock);
     return rc;
 }
 
+/* libcurl's global set-up, which its documentation wants once before any
+ * handle and while no other thread uses it: here, under the lock. */
+static int curl_init(char *err, size_t errlen)
+{
+    CURLcode rc = gt_curl.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "libcurl: %s", gt_curl.easy_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 int gt_curl_load(char *err, size_t errlen)
 {
     static int loaded;
     static const char *const so[] = {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so", NULL};
-    return load(&loaded, &gt_curl, sizeof gt_curl, "libcurl", so, curl_names, err, errlen);
+    return load(&loaded, &gt_curl, sizeof gt_curl, "libcurl", so, curl_names, curl_init, err, errlen);
 }
 
 int gt_mhd_load(char *err, size_t errlen)
 {
     static int loaded;
     static const char *const so[] = {"libmicrohttpd.so.12", "libmicrohttpd.so", NULL};
-    return load(&loaded, &gt_mhd, sizeof gt_mhd, "libmicrohttpd", so, mhd_names, err, errlen);
+    return load(&loaded, &gt_mhd, sizeof gt_mhd, "libmicrohttpd", so, mhd_names, NULL, err, errlen);
 }

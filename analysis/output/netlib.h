@@ -48,7 +48,8 @@ struct gt_mhd_api {
 extern struct gt_curl_api gt_curl;
 extern struct gt_mhd_api gt_mhd;
 
-/* Loads libcurl once (thread-safe). 0, or -1 with "cannot load libcurl: ..." in err. */
+/* Loads libcurl and runs its global set-up, once (thread-safe). 0, or -1
+ * with "cannot load libcurl: ..." or "libcurl: ..." in err. */
 int gt_curl_load(char *err, size_t errlen);
 /* Loads libmicrohttpd once (thread-safe). 0, or -1 with the reason in err. */
 int gt_mhd_load(char *err, size_t errlen);
@@ -56,7 +57,6 @@ int gt_mhd_load(char *err, size_t errlen);
 #ifndef GT_NETLIB_IMPL
 #undef curl_easy_setopt    /* curl.h's own pass-through macros */
 #undef curl_easy_getinfo
-#define curl_global_init (*gt_curl.global_init)
 #define curl_easy_init (*gt_curl.easy_init)
 #define curl_easy_setopt (*gt_curl.easy_setopt)
 #define curl_easy_perform (*gt_curl.easy_perform)
