@@ -14,11 +14,15 @@
 
 /* Sizes: on run_bench's trace (100k Zipf flows) 2^12/2^10 entries miss 32 %
  * of its IPv4 / 29 % of its IPv6 addresses, 2^13/2^11 26 %/24 %, 2^15/2^13
- * 16 %/11 % (4 % more packets per CPU second than 2^14/2^12 in paired
- * bench_engine runs), 2^16/2^14 11 %/7 %; past that the gain flattens
- * while L2 fills. */
-#define AC4_BITS 15                  /* 32768 IPv4 entries, 256 KiB */
-#define AC6_BITS 13                  /* 8192 IPv6 entries, 256 KiB */
+ * 16 %/11 %, 2^16/2^14 11 %/7 %. A miss costs a trie walk of dependent
+ * reads (an IPv6 one 3-9 levels), so fewer misses beat an L2-sized table
+ * (L2 is 512 KiB here): in paired bench_engine runs 2^17/2^15 (2 MiB) gave
+ * 6.9 % more packets per CPU second than 2^15/2^13 with one worker, 8.3 %
+ * with two (both caches then in the shared L3); 2^16/2^14 4.4 %, 2^18/2^16
+ * no more than 2^17/2^15. Pages are touched only when used (a worker is
+ * mapped, and a short run fills none). */
+#define AC4_BITS 17                  /* 131072 IPv4 entries, 1 MiB */
+#define AC6_BITS 15                  /* 32768 IPv6 entries, 1 MiB */
 
 struct ac4 {
     uint32_t addr;                   /* host order */

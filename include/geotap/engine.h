@@ -168,7 +168,7 @@ void gt_worker_packet(struct gt_worker *w, int dlt, int64_t ts_ns,
                       const uint8_t *data, uint32_t caplen, uint32_t wirelen);
 /* Count n frames of link type dlt: the same counts as gt_worker_packet on
  * each in turn, faster (the burst is parsed first, then all its addresses
- * looked up: in a per-worker exact-match address -> key cache of 512 KiB,
+ * looked up: in a per-worker exact-match address -> key cache of 2 MiB,
  * used from the worker's 2049th frame on and cleared when the lookup
  * changes, and the misses together with the trie reads overlapped; then
  * counted); the worker adopts a new lookup, if there is one, before the
