@@ -64,28 +64,35 @@ int gt_parse_general(int dlt, const uint8_t *frame, uint32_t caplen, unsigned fl
 
 static inline uint32_t gt_parse_rd16_(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
 
-/* gt_parse, same result, with the common cases inline (no call): untagged
- * Ethernet with option-less IPv4, or with IPv6 when not decapsulating.
- * For the packet path's burst loop; gt_parse is this out of line. */
+/* gt_parse, same result, with the common cases inline (no call): Ethernet,
+ * untagged or with one 802.1Q tag (a trunk tap tags every frame), with
+ * option-less IPv4, or with IPv6 when not decapsulating. For the packet
+ * path's burst loop; gt_parse is this out of line. */
 static inline int gt_parse_inline(int dlt, const uint8_t *frame, uint32_t caplen, unsigned flags,
                                   struct gt_pkt *out)
 {
-    if (dlt != GT_DLT_EN10MB)
+    if (dlt != GT_DLT_EN10MB || caplen < 34)
         return gt_parse_general(dlt, frame, caplen, flags, out);
-    if (caplen >= 34 && frame[12] == 0x08 && frame[13] == 0x00 && frame[14] == 0x45 &&
-        gt_parse_rd16_(frame + 16) >= 20 && (!(flags & GT_PARSE_DECAP) || frame[23] == 6)) {
+    uint32_t o = 14, et = gt_parse_rd16_(frame + 12), tag = 0;
+    if (et == 0x8100) {
+        tag = gt_parse_rd16_(frame + 14);
+        et = gt_parse_rd16_(frame + 16);
+        o = 18;
+    }
+    const uint8_t *ip = frame + o;
+    if (et == 0x0800 && caplen >= o + 20 && ip[0] == 0x45 && gt_parse_rd16_(ip + 2) >= 20 &&
+        (!(flags & GT_PARSE_DECAP) || ip[9] == 6)) {
         uint32_t s, d;
-        memcpy(&s, frame + 26, 4);
-        memcpy(&d, frame + 30, 4);
-        out->l3_len = gt_parse_rd16_(frame + 16);
+        memcpy(&s, ip + 12, 4);
+        memcpy(&d, ip + 16, 4);
+        out->l3_len = gt_parse_rd16_(ip + 2);
         out->src.v4 = __builtin_bswap32(s);
         out->dst.v4 = __builtin_bswap32(d);
         out->family = 4;
-    } else if (caplen >= 54 && frame[12] == 0x86 && frame[13] == 0xdd && (frame[14] >> 4) == 6 &&
-               !(flags & GT_PARSE_DECAP)) {
-        out->l3_len = 40 + gt_parse_rd16_(frame + 18);
-        memcpy(out->src.v6, frame + 22, 16);
-        memcpy(out->dst.v6, frame + 38, 16);
+    } else if (et == 0x86dd && caplen >= o + 40 && (ip[0] >> 4) == 6 && !(flags & GT_PARSE_DECAP)) {
+        out->l3_len = 40 + gt_parse_rd16_(ip + 4);
+        memcpy(out->src.v6, ip + 8, 16);
+        memcpy(out->dst.v6, ip + 24, 16);
         out->family = 6;
     } else {
         return gt_parse_general(dlt, frame, caplen, flags, out);
@@ -93,9 +100,9 @@ static inline int gt_parse_inline(int dlt, const uint8_t *frame, uint32_t caplen
     out->kind = GT_PKT_IP;
     if (flags & GT_PARSE_NO_L2)
         return GT_PKT_IP;    /* four stores and a load fewer per frame */
-    out->has_vlan = 0;
+    out->has_vlan = o == 18;
     out->has_mac = 1;
-    out->vlan = 0;
+    out->vlan = (uint16_t)(tag & 0x0fff);
     memcpy(out->src_mac, frame + 6, 6);
     return GT_PKT_IP;
 }
