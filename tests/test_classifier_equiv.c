@@ -250,6 +250,17 @@ int main(void)
             compare_cached(gt_classify4(cl, b4[i]), id4[i], "cached batch", b4[i], NULL);
             compare_cached(gt_classify6(cl, b6[i]), id6[i], "cached batch", 0, b6[i]);
         }
+        /* both families in one walk, stepped as the engine steps it (every
+         * 16th round: the first chunk's all at once) */
+        struct gt_classify_walk wk;
+        gt_classify_walk_start(&wk, cl, b4, id4, m, (const uint8_t (*)[16])b6, id6, m);
+        for (int st = 0; st < 3 && done > 0; st++)
+            gt_classify_walk_step(&wk);
+        gt_classify_walk_finish(&wk);
+        for (size_t i = 0; i < m; i++) {
+            compare_cached(gt_classify4(cl, b4[i]), id4[i], "stepped walk", b4[i], NULL);
+            compare_cached(gt_classify6(cl, b6[i]), id6[i], "stepped walk", 0, b6[i]);
+        }
         gt_classify4_batch(cl, b4, id4, m);
         gt_classify6_batch(cl, (const uint8_t (*)[16])b6, id6, m);
         for (size_t i = 0; i < m; i++) {

@@ -103,6 +103,122 @@ batch(const struct gt_poptrie *pt, const uint32_t *a4, const uint8_t (*a6)[16], 
     }
 }
 
+/* gt_classify_walk: rolling lanes. Each lane walks one address, one trie
+ * level per step; a lane that reaches its leaf takes the next address at
+ * once, so GT_WALK_LANES walks stay in flight however unequal their depths
+ * (an IPv6 walk is 3-8 levels, an IPv4 one 0-2: the IPv6 addresses go
+ * first). Both families share the lanes: an IPv4 key is its address at the
+ * top of 128 bits (chunks past bit 31 read zero), so one step serves both.
+ * Leaves are prefetched when found and read at finish. */
+
+/* Direct-table entry of walk address j, for its prefetch. */
+static inline const uint32_t *walk_direct(const struct gt_classify_walk *w, size_t j)
+{
+    return j < w->n6 ? direct_of(w->p6, NULL, w->a6, j, 1) : direct_of(w->p4, w->a4, NULL, j - w->n6, 0);
+}
+
+/* Give lane l the next address that needs a walk (those the direct table
+ * resolves are written at once); clears the lane when none is left. */
+static inline void walk_take(struct gt_classify_walk *w, unsigned l)
+{
+    while (w->next < w->n) {
+        size_t j = w->next++;
+        if (j + 2 * GT_WALK_LANES < w->n)
+            __builtin_prefetch(walk_direct(w, j + 2 * GT_WALK_LANES));
+        const struct gt_poptrie *pt;
+        gt_u128 k;
+        uint32_t *out;
+        if (j < w->n6) {
+            pt = w->p6;
+            k = key6(w->a6, j);
+            out = &w->ids6[j];
+        } else {
+            pt = w->p4;
+            k = (gt_u128)w->a4[j - w->n6] << 96;
+            out = &w->ids4[j - w->n6];
+        }
+        uint32_t e = pt->direct[(uint32_t)(k >> (128 - pt->sbits))];
+        if (e & GT_PT_LEAF) {
+            *out = e & ~GT_PT_LEAF;
+            continue;
+        }
+        struct gt_walk_lane *r = &w->lane[l];
+        r->pt = pt;
+        r->nd = &pt->nodes[e];
+        __builtin_prefetch(r->nd);
+        r->k = k << pt->sbits;
+        r->out = out;
+        return;
+    }
+    w->active &= ~(1u << l);
+}
+
+static void walk_resolve(struct gt_classify_walk *w)
+{
+    for (unsigned q = 0; q < w->nrq; q++)
+        *w->rq_out[q] = *w->rq_leaf[q];
+    w->nrq = 0;
+}
+
+void gt_classify_walk_start(struct gt_classify_walk *w, const gt_classifier *c, const uint32_t *a4, uint32_t *ids4,
+                            size_t n4, const uint8_t (*a6)[16], uint32_t *ids6, size_t n6)
+{
+    w->p4 = &c->lk.v4;
+    w->p6 = &c->lk.v6;
+    w->a4 = a4;
+    w->a6 = a6;
+    w->ids4 = ids4;
+    w->ids6 = ids6;
+    w->n6 = n6;
+    w->n = n4 + n6;
+    w->next = 0;
+    w->nrq = 0;
+    for (size_t j = 0; j < w->n && j < 2 * GT_WALK_LANES; j++)
+        __builtin_prefetch(walk_direct(w, j));
+    w->active = (1u << GT_WALK_LANES) - 1;
+    for (unsigned l = 0; l < GT_WALK_LANES; l++)
+        walk_take(w, l);
+}
+
+void gt_classify_walk_step(struct gt_classify_walk *w)
+{
+    for (uint32_t p = w->active; p; p &= p - 1) {
+        unsigned l = (unsigned)__builtin_ctz(p);
+        struct gt_walk_lane *r = &w->lane[l];
+        const struct gt_pt_node *x = r->nd;
+        unsigned v = (unsigned)(r->k >> 122);
+        uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
+        if (x->vector & ((uint64_t)1 << v)) {
+            r->nd = &r->pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
+            __builtin_prefetch(r->nd);
+            r->k <<= 6;
+            continue;
+        }
+        const uint32_t *lf = &r->pt->leaves[x->base0 + gt_popcnt64(x->leafvec & upto) - 1];
+        __builtin_prefetch(lf);
+        if (w->nrq == GT_WALK_RQ)
+            walk_resolve(w);
+        w->rq_leaf[w->nrq] = lf;
+        w->rq_out[w->nrq++] = r->out;
+        walk_take(w, l);
+    }
+}
+
+void gt_classify_walk_finish(struct gt_classify_walk *w)
+{
+    while (w->active)
+        gt_classify_walk_step(w);
+    walk_resolve(w);
+}
+
+void gt_classify_batch(const gt_classifier *c, const uint32_t *a4, uint32_t *ids4, size_t n4,
+                       const uint8_t (*a6)[16], uint32_t *ids6, size_t n6)
+{
+    struct gt_classify_walk w;
+    gt_classify_walk_start(&w, c, a4, ids4, n4, a6, ids6, n6);
+    gt_classify_walk_finish(&w);
+}
+
 void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
 {
     batch(&c->lk.v4, addrs, NULL, ids, n, 0);

@@ -75,6 +75,42 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
 /* Classify n IPv6 addresses (16 network-order bytes each) at once. */
 void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n);
 
+/* Classify n4 IPv4 and n6 IPv6 addresses at once, their trie walks
+ * overlapping (ids4[i] for a4[i], ids6[i] for a6[i]). */
+void gt_classify_batch(const gt_classifier *c, const uint32_t *a4, uint32_t *ids4, size_t n4,
+                       const uint8_t (*a6)[16], uint32_t *ids6, size_t n6);
+
+/* gt_classify_batch in steps, so that a caller can do other work while the
+ * walks' cache misses are in flight (the engine counts the previous burst):
+ * start, step now and then, finish. The arrays must stay put until finish,
+ * and so must the classifier. State only: never touch its fields. */
+#define GT_WALK_LANES 16
+#define GT_WALK_RQ 64
+struct gt_classify_walk {
+    const struct gt_poptrie *p4, *p6;
+    const uint32_t *a4;
+    const uint8_t (*a6)[16];
+    uint32_t *ids4, *ids6;
+    size_t n6, n, next;
+    uint32_t active;                 /* lanes with a walk in flight */
+    unsigned nrq;
+    struct gt_walk_lane {
+        const struct gt_poptrie *pt;
+        const struct gt_pt_node *nd;
+        gt_u128 k;
+        uint32_t *out;
+    } lane[GT_WALK_LANES];
+    const uint32_t *rq_leaf[GT_WALK_RQ];   /* leaves found, read at finish */
+    uint32_t *rq_out[GT_WALK_RQ];
+};
+/* Begin the walks of gt_classify_batch(c, a4, ids4, n4, a6, ids6, n6). */
+void gt_classify_walk_start(struct gt_classify_walk *w, const gt_classifier *c, const uint32_t *a4, uint32_t *ids4,
+                            size_t n4, const uint8_t (*a6)[16], uint32_t *ids6, size_t n6);
+/* One trie level of every walk in flight (no-op when none is). */
+void gt_classify_walk_step(struct gt_classify_walk *w);
+/* Complete every walk: all ids are written after it. */
+void gt_classify_walk_finish(struct gt_classify_walk *w);
+
 /* Number of classes; ids are 0 .. n-1. */
 uint32_t gt_classifier_nclasses(const gt_classifier *c);
 /* Attributes of class id. */
