@@ -211,14 +211,6 @@ void gt_classify_walk_finish(struct gt_classify_walk *w)
     walk_resolve(w);
 }
 
-void gt_classify_batch(const gt_classifier *c, const uint32_t *a4, uint32_t *ids4, size_t n4,
-                       const uint8_t (*a6)[16], uint32_t *ids6, size_t n6)
-{
-    struct gt_classify_walk w;
-    gt_classify_walk_start(&w, c, a4, ids4, n4, a6, ids6, n6);
-    gt_classify_walk_finish(&w);
-}
-
 void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t *ids, size_t n)
 {
     batch(&c->lk.v4, addrs, NULL, ids, n, 0);

@@ -75,15 +75,12 @@ void gt_classify4_batch(const gt_classifier *c, const uint32_t *addrs, uint32_t 
 /* Classify n IPv6 addresses (16 network-order bytes each) at once. */
 void gt_classify6_batch(const gt_classifier *c, const uint8_t (*addrs)[16], uint32_t *ids, size_t n);
 
-/* Classify n4 IPv4 and n6 IPv6 addresses at once, their trie walks
- * overlapping (ids4[i] for a4[i], ids6[i] for a6[i]). */
-void gt_classify_batch(const gt_classifier *c, const uint32_t *a4, uint32_t *ids4, size_t n4,
-                       const uint8_t (*a6)[16], uint32_t *ids6, size_t n6);
-
-/* gt_classify_batch in steps, so that a caller can do other work while the
- * walks' cache misses are in flight (the engine counts the previous burst):
- * start, step now and then, finish. The arrays must stay put until finish,
- * and so must the classifier. State only: never touch its fields. */
+/* Classify n4 IPv4 and n6 IPv6 addresses at once, in steps, so that a
+ * caller can do other work while the walks' cache misses are in flight
+ * (the engine probes its IPv4 addresses while the IPv6 ones walk): start,
+ * step now and then, finish; ids4[i] for a4[i], ids6[i] for a6[i]. The
+ * arrays must stay put until finish, and so must the classifier. State
+ * only: never touch its fields. */
 #define GT_WALK_LANES 16
 #define GT_WALK_RQ 64
 struct gt_classify_walk {
@@ -103,7 +100,7 @@ struct gt_classify_walk {
     const uint32_t *rq_leaf[GT_WALK_RQ];   /* leaves found, read at finish */
     uint32_t *rq_out[GT_WALK_RQ];
 };
-/* Begin the walks of gt_classify_batch(c, a4, ids4, n4, a6, ids6, n6). */
+/* Begin the walks of a4[0..n4) and a6[0..n6). */
 void gt_classify_walk_start(struct gt_classify_walk *w, const gt_classifier *c, const uint32_t *a4, uint32_t *ids4,
                             size_t n4, const uint8_t (*a6)[16], uint32_t *ids6, size_t n6);
 /* One trie level of every walk in flight (no-op when none is). */
