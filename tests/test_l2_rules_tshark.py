@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-frame upstream rules (--upstream-map mac / vlan) against tshark.
 
-For each test capture with 802.1Q-tagged IP frames: the most common source
+For five test captures with 802.1Q-tagged IP frames: the most common source
 MAC of its IP frames gets a `mac` rule, and (a second run) its most common
 outermost VLAN ID a `vlan` rule. With --by upstream and no home nets both
 addresses of a matching frame take the rule's upstream, so that upstream's
@@ -9,7 +9,7 @@ packets_from and packets_to must each equal tshark's count of IP frames
 with that source MAC (or outer VLAN ID), and its bytes their frame.len sum.
 A capture is compared only where geotap and tshark agree on its number of
 IP frames (they may disagree on damaged headers, which other tests cover);
-at least 8 must. This is the engine's L2 path, where the parse keeps the
+at least 8 of the 10 runs must. This is the engine's L2 path, where the parse keeps the
 MAC and VLAN fields it skips when no L2 rule is loaded."""
 import csv
 import os
@@ -23,8 +23,10 @@ from checks import check, finish, skip  # noqa: E402
 
 GEOTAP = os.environ["GEOTAP_BIN"]
 PCAPS = os.path.join(os.environ["GEOTAP_SRC"], "tests", "data", "pcap")
-CAPTURES = ["capwap_data.pcapng", "cpha.pcap", "discord_mid_flow.pcap", "gtp_prime.pcapng", "ipv6_in_gtp.pcap",
-            "mongodb.pcap", "rdp2.pcap", "smtp-starttls.pcap", "soap.pcap", "vrrp3.pcapng"]
+# the five test captures with the most VLAN-tagged IP frames (of the ten
+# that have any): enough to tell a rule's frames from the rest, at 2 s a
+# capture under ASan
+CAPTURES = ["capwap_data.pcapng", "discord_mid_flow.pcap", "mongodb.pcap", "rdp2.pcap", "smtp-starttls.pcap"]
 
 
 def tshark_ip_frames(path):
