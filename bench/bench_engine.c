@@ -96,8 +96,9 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
     /* Each worker's packets, round-robin, as contiguous frame arrays, and
      * their bytes copied into memory of the worker's own, as a fanout
      * hands each worker its own ring: workers reading every other frame of
-     * one buffer would each pull in the other's lines too (in paired runs
-     * two workers gave 1.72-1.75x one that way, 1.90-1.92x with copies). */
+     * one buffer would each pull in the other's lines too (in 5 quiet
+     * alternating runs two workers gave 1.37-1.60x one that way, median
+     * 1.53x, and 1.73-1.84x with copies, median 1.79x). */
     struct gt_frame *lists = malloc(t.n * sizeof *lists);
     struct job *jobs = calloc(workers, sizeof *jobs);
     pthread_t *th = calloc(workers, sizeof *th);

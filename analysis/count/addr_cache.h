@@ -1,8 +1,7 @@
 /* A burst's address -> key cache (burst_lookup, engine_impl.h): exact
  * match, direct-mapped, one per burst scratch. Traffic repeats addresses
  * (flows of Zipf-like popularity), and a hit is one load and a compare
- * instead of a trie walk plus the class -> key load, all of it in a table
- * small enough for L2. Entries hold exactly what the lookup it was filled
+ * instead of a trie walk plus the class -> key load. Entries hold exactly what the lookup it was filled
  * under gives, so the counts are those of the lookups themselves; the
  * owner clears it (addr_cache_clear) whenever the lookup changes. All
  * zero is empty. Not a public header. */
@@ -16,11 +15,11 @@
  * of its IPv4 / 29 % of its IPv6 addresses, 2^13/2^11 26 %/24 %, 2^15/2^13
  * 16 %/11 %, 2^16/2^14 11 %/7 %. A miss costs a trie walk of dependent
  * reads (an IPv6 one 3-9 levels), so fewer misses beat an L2-sized table
- * (L2 is 512 KiB here): in paired bench_engine runs 2^17/2^15 (2 MiB) gave
- * 6.9 % more packets per CPU second than 2^15/2^13 with one worker, 8.3 %
- * with two (both caches then in the shared L3); 2^16/2^14 4.4 %, 2^18/2^16
- * no more than 2^17/2^15. Pages are touched only when used (a worker is
- * mapped, and a short run fills none). */
+ * (L2 is 512 KiB here): in quiet paired bench_engine runs 2^17/2^15
+ * (2 MiB) gave 7 % more packets per CPU second than 2^15/2^13 with one
+ * worker and 1.5 % more than 2^16/2^14; with two workers (both caches then
+ * in the shared L3) the three sizes were within 2 %. Pages are touched
+ * only when used (a worker is mapped, and a short run fills none). */
 #define AC4_BITS 17                  /* 131072 IPv4 entries, 1 MiB */
 #define AC6_BITS 15                  /* 32768 IPv6 entries, 1 MiB */
 
