@@ -211,14 +211,19 @@ static inline void fill6(struct burst_scratch *s, const uint32_t *class_key, uns
 }
 
 /* Parse up to BURST frames and find the keys of all their addresses
- * (probe6 and its walk, burst_keys4), as DPDK's l3fwd looks up a burst: after it,
+ * (probe6 and its walk, burst_keys4), as DPDK's l3fwd looks up a burst;
+ * l2map is the lookup's L2 rules (NULL: none, and no L2 fields parsed). After it,
  * s->bp[i] is frame i parsed and, for an IP frame, its source and
  * destination keys (before L2 rules) are c[0], c[1] of
  * burst_keys(s, i); s->mn, s->mx the earliest and latest frame times.
  * Nothing here depends on the bins. */
 static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cls, const uint32_t *class_key,
-                                unsigned flags, int dlt, const struct gt_frame *f, unsigned n)
+                                const struct gt_upstream_map *l2map, unsigned flags, int dlt,
+                                const struct gt_frame *f, unsigned n)
 {
+    /* no L2 rules: the parse may skip the MAC and VLAN fields */
+    if (!l2map)
+        flags |= GT_PARSE_NO_L2;
     unsigned n4 = 0, n6 = 0;
     int64_t mn = INT64_MAX, mx = INT64_MIN;
     /* frame headers a few frames ahead: a DRAM miss outlasts several parses */
@@ -234,7 +239,7 @@ static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cl
         gt_parse_inline(dlt, f[i].data, f[i].caplen, flags, p);
         if (p->kind != GT_PKT_IP)
             continue;
-        /* the cache entries early: the probes in burst_keys4/6 then hit L1 */
+        /* the cache entries early: the probes (probe6, burst_keys4) then hit L1 */
         if (p->family == 4) {
             s->bpos[i] = (uint16_t)n4;
             s->b4[n4++] = p->src.v4;

@@ -42,7 +42,7 @@ void gt_classify_burst(gt_classify *c, int dlt, const struct gt_frame *f, unsign
     struct burst_scratch *bs = &c->bs;
     for (unsigned base = 0; base < n; base += BURST) {
         unsigned m = n - base < BURST ? n - base : BURST;
-        burst_lookup(bs, lk->cls, lk->class_key, c->parse_flags, dlt, f + base, m);
+        burst_lookup(bs, lk->cls, lk->class_key, lk->l2map, c->parse_flags, dlt, f + base, m);
         for (unsigned i = 0; i < m; i++) {
             const struct gt_pkt *p = &bs->bp[i];
             struct gt_classified *o = &out[base + i];

@@ -303,8 +303,7 @@ count_in_window(struct gt_worker *w, const struct burst_scratch *bs, const struc
 static void burst_chunk(struct gt_worker *w, int dlt, const struct gt_frame *f, unsigned n)
 {
     struct burst_scratch *bs = &w->bs;
-    /* no L2 rules: the parse may skip the MAC and VLAN fields */
-    burst_lookup(bs, w->cls, w->class_key, w->parse_flags | (w->l2map ? 0 : GT_PARSE_NO_L2), dlt, f, n);
+    burst_lookup(bs, w->cls, w->class_key, w->l2map, w->parse_flags, dlt, f, n);
     int64_t mn = bs->mn, mx = bs->mx;
     /* The whole burst in the open bin, and it and the clock's latest time
      * within the jump threshold of one another (so within it of every
