@@ -79,17 +79,17 @@ batch(const struct gt_poptrie *pt, const uint32_t *a4, const uint8_t (*a6)[16], 
             for (uint32_t p = pending; p; p &= p - 1) {
                 unsigned l = (unsigned)__builtin_ctz(p);
                 unsigned v = v6 ? (unsigned)(k6[l] >> 122) : (unsigned)(k4[l] >> 58);
-                uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
+                uint64_t upto = gt_pt_upto(v);
                 const struct gt_pt_node *x = nd[l];
-                if (x->vector & ((uint64_t)1 << v)) {
-                    nd[l] = &pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
+                if (gt_pt_is_node(x, v)) {
+                    nd[l] = &pt->nodes[gt_pt_child(x, upto)];
                     __builtin_prefetch(nd[l]);
                     if (v6)
                         k6[l] <<= 6;
                     else
                         k4[l] <<= 6;
                 } else {
-                    leaf[l] = x->base0 + gt_popcnt64(x->leafvec & upto) - 1;
+                    leaf[l] = gt_pt_leaf(x, upto);
                     __builtin_prefetch(&pt->leaves[leaf[l]]);
                     pending &= ~(1u << l);
                     resolve |= 1u << l;
@@ -187,14 +187,14 @@ void gt_classify_walk_step(struct gt_classify_walk *w)
         struct gt_walk_lane *r = &w->lane[l];
         const struct gt_pt_node *x = r->nd;
         unsigned v = (unsigned)(r->k >> 122);
-        uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
-        if (x->vector & ((uint64_t)1 << v)) {
-            r->nd = &r->pt->nodes[x->base1 + gt_popcnt64(x->vector & upto) - 1];
+        uint64_t upto = gt_pt_upto(v);
+        if (gt_pt_is_node(x, v)) {
+            r->nd = &r->pt->nodes[gt_pt_child(x, upto)];
             __builtin_prefetch(r->nd);
             r->k <<= 6;
             continue;
         }
-        const uint32_t *lf = &r->pt->leaves[x->base0 + gt_popcnt64(x->leafvec & upto) - 1];
+        const uint32_t *lf = &r->pt->leaves[gt_pt_leaf(x, upto)];
         __builtin_prefetch(lf);
         if (w->nrq == GT_WALK_RQ)
             walk_resolve(w);

@@ -52,6 +52,32 @@ static inline uint32_t gt_popcnt64(uint64_t x)
 #endif
 }
 
+/* One level of a walk at node n, v the key's next 6-bit chunk and upto
+ * gt_pt_upto(v): whether child v is an internal node; then its index in
+ * nodes[] (gt_pt_child) or that of its leaf in leaves[] (gt_pt_leaf).
+ * Every walk (the lookups below, the classifier's batches and stepped
+ * walks) takes its levels here; upto is computed once, before the branch,
+ * which is the code the compiler made before these helpers. */
+static inline uint64_t gt_pt_upto(unsigned v)
+{
+    return ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
+}
+
+static inline int gt_pt_is_node(const struct gt_pt_node *n, unsigned v)
+{
+    return (n->vector & ((uint64_t)1 << v)) != 0;
+}
+
+static inline uint32_t gt_pt_child(const struct gt_pt_node *n, uint64_t upto)
+{
+    return n->base1 + gt_popcnt64(n->vector & upto) - 1;
+}
+
+static inline uint32_t gt_pt_leaf(const struct gt_pt_node *n, uint64_t upto)
+{
+    return n->base0 + gt_popcnt64(n->leafvec & upto) - 1;
+}
+
 static inline uint32_t gt_poptrie_lookup4(const struct gt_poptrie *pt, uint32_t a)
 {
     uint32_t e = pt->direct[a >> (32 - pt->sbits)];
@@ -62,10 +88,10 @@ static inline uint32_t gt_poptrie_lookup4(const struct gt_poptrie *pt, uint32_t 
     uint64_t k = (uint64_t)a << (32 + pt->sbits);
     for (;;) {
         unsigned v = (unsigned)(k >> 58);
-        uint64_t upto = ((uint64_t)2 << v) - 1;      /* bits 0..v (v = 63 wraps to all) */
-        if (!(n->vector & ((uint64_t)1 << v)))
-            return pt->leaves[n->base0 + gt_popcnt64(n->leafvec & upto) - 1];
-        n = &pt->nodes[n->base1 + gt_popcnt64(n->vector & upto) - 1];
+        uint64_t upto = gt_pt_upto(v);
+        if (!gt_pt_is_node(n, v))
+            return pt->leaves[gt_pt_leaf(n, upto)];
+        n = &pt->nodes[gt_pt_child(n, upto)];
         k <<= 6;
     }
 }
@@ -79,10 +105,10 @@ static inline uint32_t gt_poptrie_lookup6(const struct gt_poptrie *pt, gt_u128 a
     gt_u128 k = a << pt->sbits;
     for (;;) {
         unsigned v = (unsigned)(k >> 122);
-        uint64_t upto = ((uint64_t)2 << v) - 1;
-        if (!(n->vector & ((uint64_t)1 << v)))
-            return pt->leaves[n->base0 + gt_popcnt64(n->leafvec & upto) - 1];
-        n = &pt->nodes[n->base1 + gt_popcnt64(n->vector & upto) - 1];
+        uint64_t upto = gt_pt_upto(v);
+        if (!gt_pt_is_node(n, v))
+            return pt->leaves[gt_pt_leaf(n, upto)];
+        n = &pt->nodes[gt_pt_child(n, upto)];
         k <<= 6;
     }
 }
