@@ -3,8 +3,12 @@
  * (flows of Zipf-like popularity), and a hit is one load and a compare
  * instead of a trie walk plus the class -> key load. Entries hold exactly what the lookup it was filled
  * under gives, so the counts are those of the lookups themselves; the
- * owner clears it (addr_cache_clear) whenever the lookup changes. All
- * zero is empty. Not a public header. */
+ * owner clears it (addr_cache_clear) whenever the lookup changes.
+ * Invariant: a slot holds an address that maps to it (an entry) or one
+ * that does not (empty): all zero but in slot 0, to which address 0 (::)
+ * maps and which holds 1 when empty (addr_cache_init). So a probe is one
+ * compare of the address, with no "empty" flag to test, and a new cache
+ * is zero pages but one. Not a public header. */
 #ifndef GT_ADDR_CACHE_H
 #define GT_ADDR_CACHE_H
 
@@ -25,12 +29,12 @@
 
 struct ac4 {
     uint32_t addr;                   /* host order */
-    uint32_t key1;                   /* key + 1; 0 = empty */
+    uint32_t key;
 };
 
 struct ac6 {
     uint64_t hi, lo;                 /* the address's bytes as stored (network order) */
-    uint32_t key1;                   /* key + 1; 0 = empty */
+    uint32_t key;
     uint32_t pad_[3];                /* 32 bytes: an entry never straddles a line */
 };
 
@@ -39,9 +43,17 @@ struct addr_cache {
     struct ac6 v6[1u << AC6_BITS];
 };
 
+/* A zeroed cache made empty (the invariant above): 1 does not map to slot 0. */
+static inline void addr_cache_init(struct addr_cache *c)
+{
+    c->v4[0].addr = 1;
+    c->v6[0].hi = 1;
+}
+
 static inline void addr_cache_clear(struct addr_cache *c)
 {
     memset(c, 0, sizeof *c);
+    addr_cache_init(c);
 }
 
 static inline struct ac4 *ac4_slot(struct addr_cache *c, uint32_t a)

@@ -27,7 +27,8 @@ static void *xcalloc(size_t n, size_t sz)
 }
 
 /* A worker: mapped, not allocated and zeroed, so the pages of its address
- * cache (most of its size) are zero until first touched: a short run pays
+ * cache (most of its size) are zero until first touched (addr_cache_init
+ * writes one page of each family's table): a short run pays
  * for the few it uses, not for clearing half a megabyte. */
 static struct gt_worker *worker_alloc(void)
 {
@@ -170,6 +171,7 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
             goto fail;
         e->w[i] = w;
         w->e = e;
+        addr_cache_init(&w->bs.ac);
         engine_worker_adopt(w, n);
         w->iface = opts->iface;
         w->width = opts->bin_seconds;

@@ -148,17 +148,19 @@ static inline void burst_keys4(struct burst_scratch *s, const gt_classifier *cls
                                unsigned n4, struct gt_classify_walk *w6)
 {
     unsigned nm = 0;
-    for (unsigned j = 0; j < n4; j++) {
-        if (w6 && j % STEP6 == STEP6 - 1)
+    for (unsigned j0 = 0; j0 < n4; j0 += STEP6) {
+        if (w6 && j0)
             gt_classify_walk_step(w6);
-        /* branch-free: a miss rate of 10-20 % would mispredict often */
-        uint32_t a = s->b4[j];
-        const struct ac4 *e = ac4_slot(&s->ac, a);
-        uint32_t k1 = e->key1;
-        s->ck[j] = k1 - 1;
-        s->b4[nm] = a;                      /* nm <= j: compacts the misses in place */
-        s->mi4[nm] = (uint8_t)j;
-        nm += !(e->addr == a && k1 != 0);
+        unsigned end = n4 - j0 < STEP6 ? n4 : j0 + STEP6;
+        for (unsigned j = j0; j < end; j++) {
+            /* branch-free: a miss rate of 10-20 % would mispredict often */
+            uint32_t a = s->b4[j];
+            const struct ac4 *e = ac4_slot(&s->ac, a);
+            s->ck[j] = e->key;
+            s->b4[nm] = a;                      /* nm <= j: compacts the misses in place */
+            s->mi4[nm] = (uint8_t)j;
+            nm += e->addr != a;
+        }
     }
     if (!nm)
         return;
@@ -169,7 +171,7 @@ static inline void burst_keys4(struct burst_scratch *s, const gt_classifier *cls
     for (unsigned x = 0; x < nm; x++) {
         uint32_t k = class_key[s->mk4[x]];
         s->ck[s->mi4[x]] = k;
-        *ac4_slot(&s->ac, s->b4[x]) = (struct ac4){ s->b4[x], k + 1 };
+        *ac4_slot(&s->ac, s->b4[x]) = (struct ac4){ s->b4[x], k };
     }
 }
 
@@ -184,12 +186,11 @@ static inline unsigned probe6(struct burst_scratch *s, unsigned n6)
         memcpy(&hi, s->b6[j], 8);
         memcpy(&lo, s->b6[j] + 8, 8);
         const struct ac6 *e = ac6_slot(&s->ac, hi, lo);
-        uint32_t k1 = e->key1;
-        s->ck[C6 + j] = k1 - 1;
+        s->ck[C6 + j] = e->key;
         memcpy(s->b6[nm], &hi, 8);
         memcpy(s->b6[nm] + 8, &lo, 8);
         s->mi6[nm] = (uint8_t)j;
-        nm += !(e->hi == hi && e->lo == lo && k1 != 0);
+        nm += ((e->hi ^ hi) | (e->lo ^ lo)) != 0;
     }
     return nm;
 }
@@ -206,7 +207,7 @@ static inline void fill6(struct burst_scratch *s, const uint32_t *class_key, uns
         struct ac6 *e = ac6_slot(&s->ac, hi, lo);
         e->hi = hi;
         e->lo = lo;
-        e->key1 = k + 1;
+        e->key = k;
     }
 }
 

@@ -24,6 +24,7 @@ gt_classify *gt_classify_new(gt_engine *e)
     gt_classify *c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED)
         return NULL;
+    addr_cache_init(&c->bs.ac);
     c->e = e;
     c->iface = e->o.iface;
     c->parse_flags = e->o.parse_flags;

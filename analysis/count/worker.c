@@ -202,22 +202,44 @@ static inline int count_kind(struct slot *s, unsigned kind)
     }
 }
 
+/* A key's first packet in the bin (last == 0) or its first after a silence
+ * (last < ts_ns - GT_FLOW_GAP_NS): the rare half of count_cell. first_ns
+ * is 0 only while last_ns is (both are set together, to the same times),
+ * so testing last_ns alone finds the first packet. */
+static __attribute__((noinline)) void cell_edge(struct key_cell *c, int64_t last, int64_t ts_ns)
+{
+    if (last == 0) {
+        if (!c->first_ns)
+            c->first_ns = ts_ns;
+        return;
+    }
+    gt_counts_gap(&c->c, last, ts_ns);
+}
+
+/* A key's packet at ts_ns into its cell, the key's silences before it
+ * too; lim is ts_ns - GT_FLOW_GAP_NS (saturated), one compare on the
+ * common path instead of bins.h's arithmetic (this loop's busiest part). */
+static inline void count_cell(struct key_cell *c, int64_t ts_ns, int64_t lim)
+{
+    int64_t last = c->last_ns;
+    if (__builtin_expect(last == 0 || last < lim, 0))
+        cell_edge(c, last, ts_ns);
+    c->last_ns = ts_ns;
+}
+
 /* Count an IP frame of `bytes` at ts_ns whose addresses have keys ks, kd
- * into a bin's cells. */
+ * into a bin's cells (the same cell twice when ks == kd: its second visit
+ * sees last_ns == ts_ns, no silence). */
 static inline void count_cells(struct key_cell *restrict kc, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
 {
     struct key_cell *a = &kc[ks], *b = &kc[kd];
+    int64_t lim = ts_ns < INT64_MIN + GT_FLOW_GAP_NS ? INT64_MIN : ts_ns - GT_FLOW_GAP_NS;
     a->c.pkts_from++;
     a->c.bytes_from += bytes;
     b->c.pkts_to++;
     b->c.bytes_to += bytes;
-    gt_counts_gap(&a->c, a->last_ns, ts_ns);
-    if (kd != ks)
-        gt_counts_gap(&b->c, b->last_ns, ts_ns);
-    if (!a->first_ns) a->first_ns = ts_ns;
-    if (!b->first_ns) b->first_ns = ts_ns;
-    a->last_ns = ts_ns;
-    b->last_ns = ts_ns;
+    count_cell(a, ts_ns, lim);
+    count_cell(b, ts_ns, lim);
 }
 
 static inline void count_keys(struct slot *s, int64_t ts_ns, uint64_t bytes, uint32_t ks, uint32_t kd)
