@@ -29,7 +29,7 @@ static void *xcalloc(size_t n, size_t sz)
 /* A worker: mapped, not allocated and zeroed, so the pages of its address
  * cache (most of its size) are zero until first touched (addr_cache_init
  * writes one page of each family's table): a short run pays
- * for the few it uses, not for clearing half a megabyte. */
+ * for the few it uses, not for clearing 2 MiB. */
 static struct gt_worker *worker_alloc(void)
 {
     void *p = mmap(NULL, sizeof(struct gt_worker), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
