@@ -2,9 +2,9 @@
  * engine.h): creation, gt_engine_set_lookup, reclaiming retired lookups. */
 #include "engine_impl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* Round up to whole cache lines so no two workers' arrays share one. */
 static size_t round_line(size_t bytes)
@@ -26,14 +26,16 @@ static void *xcalloc(size_t n, size_t sz)
     return p;
 }
 
-/* A worker: mapped, not allocated and zeroed, so the pages of its address
- * cache (most of its size) are zero until first touched (addr_cache_init
- * writes one page of each family's table): a short run pays
- * for the few it uses, not for clearing 2 MiB. */
+/* A worker: mapped by ac_map, not allocated and zeroed: its address cache
+ * (most of its size) is one huge page, faulted in only when the cache is
+ * first used, after AC_WARMUP frames; a short run never pays for clearing
+ * 2 MiB. */
+_Static_assert(offsetof(struct gt_worker, bs) == 0 && offsetof(struct burst_scratch, ac) == 0,
+               "the address cache starts the worker's mapping");
+
 static struct gt_worker *worker_alloc(void)
 {
-    void *p = mmap(NULL, sizeof(struct gt_worker), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return ac_map(sizeof(struct gt_worker));
 }
 
 static void slot_free(struct slot *s)
@@ -89,7 +91,7 @@ void gt_engine_free(gt_engine *e)
             continue;
         for (int r = 0; r < RING; r++)
             slot_free(&e->w[i]->ring[r]);
-        munmap(e->w[i], sizeof *e->w[i]);
+        ac_unmap(e->w[i], sizeof *e->w[i]);
     }
     if (e->w)
         engine_reclaim(e, 1);
@@ -171,7 +173,6 @@ gt_engine *gt_engine_new(const struct gt_engine_opts *opts)
             goto fail;
         e->w[i] = w;
         w->e = e;
-        addr_cache_init(&w->bs.ac);
         engine_worker_adopt(w, n);
         w->iface = opts->iface;
         w->width = opts->bin_seconds;

@@ -43,6 +43,9 @@ struct slot {
  * destination), the keys they get (burst_lookup) and the address cache
  * that gives most of them. */
 struct burst_scratch {
+    /* First, and 2 MiB: at the start of its owner's ac_map region it is
+     * that region's whole first huge page (addr_cache.h). */
+    struct addr_cache ac;            /* its owner clears it when the lookup changes */
     struct gt_pkt bp[BURST];
     uint32_t b4[2 * BURST];
     uint32_t ck[4 * BURST];          /* the keys: IPv4 addresses' from 0, IPv6 ones' from C6 */
@@ -54,8 +57,9 @@ struct burst_scratch {
     int64_t mn, mx;                  /* the burst's earliest and latest frame times */
     uint32_t warm;                   /* frames looked up so far, up to AC_WARMUP */
     int ac_filled;                   /* ac holds entries (else it is all zero: nothing to clear) */
-    struct addr_cache ac;            /* its owner clears it when the lookup changes */
 };
+
+_Static_assert(sizeof(struct addr_cache) == AC_MAP_ALIGN, "the address cache is ac_map's huge page");
 
 /* A published lookup and the epoch it was retired at. */
 struct lk_node {
@@ -65,6 +69,7 @@ struct lk_node {
 };
 
 struct gt_worker {
+    struct burst_scratch bs;         /* gt_worker_burst's; first: see burst_scratch */
     /* Written by the worker only. */
     gt_engine *e;
     const struct lk_node *node;      /* the lookup in use */
@@ -93,7 +98,6 @@ struct gt_worker {
     unsigned jump_n;                 /* jumps in a row near jump_at */
     uint64_t seq;                    /* closed bins so far (== published) */
     struct slot ring[RING];
-    struct burst_scratch bs;         /* gt_worker_burst's */
     /* Times [fast_lo, fast_hi) fall in the open bin of start fast_start:
      * count_frame skips worker_advance's division for them. */
     int64_t fast_lo, fast_hi, fast_start;
@@ -259,8 +263,11 @@ static inline void burst_lookup(struct burst_scratch *s, const gt_classifier *cl
     s->mx = mx;
     if (__builtin_expect(s->warm < AC_WARMUP, 0)) {
         /* a short run: the batch lookups alone, so it does not fault in
-         * cache pages it would use for a few hundred addresses */
+         * the cache's huge page for a few hundred addresses; the cache is
+         * made empty (its one written slot) only when first used */
         s->warm += n;
+        if (s->warm >= AC_WARMUP)
+            addr_cache_init(&s->ac);
         gt_classify4_batch(cls, s->b4, s->ck, n4);
         gt_classify6_batch(cls, (const uint8_t (*)[16])s->b6, s->ck + C6, n6);
         for (unsigned j = 0; j < n4; j++)

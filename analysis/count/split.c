@@ -5,26 +5,26 @@
  * quiescent point of its own. */
 #include "engine_impl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 struct gt_classify {
+    struct burst_scratch bs;         /* first: see burst_scratch */
     gt_engine *e;
     struct gt_lookup lk;             /* a copy: the stage reads nothing shared but the lookup */
     const char *iface;
     unsigned parse_flags;
     int bytes_l3;
-    struct burst_scratch bs;
 };
+
+_Static_assert(offsetof(struct gt_classify, bs) == 0, "the address cache starts the stage's mapping");
 
 gt_classify *gt_classify_new(gt_engine *e)
 {
-    /* mapped, as a worker is: the address cache's pages stay untouched
-     * zero pages until used (a short capture uses none) */
-    gt_classify *c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (c == MAP_FAILED)
+    /* mapped, as a worker is (engine.c worker_alloc) */
+    gt_classify *c = ac_map(sizeof *c);
+    if (!c)
         return NULL;
-    addr_cache_init(&c->bs.ac);
     c->e = e;
     c->iface = e->o.iface;
     c->parse_flags = e->o.parse_flags;
@@ -67,5 +67,5 @@ void gt_classify_free(gt_classify *c)
     pthread_mutex_lock(&c->e->retire_mu);
     c->e->pinned--;
     pthread_mutex_unlock(&c->e->retire_mu);
-    munmap(c, sizeof *c);
+    ac_unmap(c, sizeof *c);
 }
