@@ -1,38 +1,30 @@
 /* Poptrie construction from a sorted segment list (see poptrie.h). */
 #include "geotap/poptrie.h"
+#include "geotap/hugemap.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#define HUGE_SZ ((size_t)2 << 20)
 
-/* Read-mostly tables: anonymous mappings, 2 MB aligned and advised for
- * transparent huge pages when big enough (fewer TLB misses on random lookups). */
+/* Read-mostly tables: anonymous mappings, on huge pages (hugemap.h) when
+ * big enough. */
 static void *table_alloc(size_t *size)
 {
     size_t sz = (*size + 4095) & ~(size_t)4095;
     if (!sz)
         sz = 4096;
-    if (sz < HUGE_SZ) {
+    if (sz < GT_HUGE_SZ) {
         void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return NULL;
         *size = sz;
         return p;
     }
-    sz = (sz + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
-    char *p = mmap(NULL, sz + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    sz = gt_huge_len(sz);
+    void *a = gt_huge_map(sz, sz);
+    if (!a)
         return NULL;
-    char *a = (char *)(((uintptr_t)p + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
-    if (a > p)
-        munmap(p, (size_t)(a - p));
-    if (a + sz < p + sz + HUGE_SZ)
-        munmap(a + sz, (size_t)(p + sz + HUGE_SZ - (a + sz)));
-#ifdef MADV_HUGEPAGE
-    madvise(a, sz, MADV_HUGEPAGE);
-#endif
     *size = sz;
     return a;
 }

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
+#include "geotap/hugemap.h"
 
 /* Sizes: on run_bench's trace (100k Zipf flows) 2^12/2^10 entries miss 32 %
  * of its IPv4 / 29 % of its IPv6 addresses, 2^13/2^11 26 %/24 %, 2^15/2^13
@@ -79,45 +79,22 @@ static inline struct ac6 *ac6_slot_of(struct addr_cache *c, const uint8_t *a)
 }
 
 /* Memory for a structure that begins with an address cache (a worker, a
- * classify stage): zeroed, 2 MiB-aligned, with a transparent huge page
- * asked for its first 2 MiB, which is the cache. Why: the cache is probed
- * at random, so on 4 KiB pages it is 512 first-touch faults inside the
- * packet loop (two workers' faults contend for the process's page tables)
- * and a TLB miss on most probes; on a huge page it is one fault and one
- * TLB entry. Pages are still touched only when used. NULL when out of
- * memory. */
-#define AC_MAP_ALIGN ((size_t)2 << 20)
-
-static inline size_t ac_map_len(size_t size)
-{
-    return (size + AC_MAP_ALIGN - 1) & ~(AC_MAP_ALIGN - 1);
-}
-
+ * classify stage): zeroed, with a transparent huge page asked for its
+ * first 2 MiB, which is the cache (hugemap.h). Why: probed at random, on
+ * 4 KiB pages the cache is 512 first-touch faults inside the packet loop
+ * (two workers' faults contend for the process's page tables) and a TLB
+ * miss on most probes; on a huge page it is one fault and one TLB entry.
+ * Only the cache's page: the rest is touched at creation, where zeroing
+ * 2 MiB would be waste. NULL when out of memory. */
 static inline void *ac_map(size_t size)
 {
-    size_t len = ac_map_len(size);
-    uint8_t *p = mmap(NULL, len + AC_MAP_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    /* trim to an aligned region: a huge page needs one */
-    uint8_t *a = (uint8_t *)(((uintptr_t)p + AC_MAP_ALIGN - 1) & ~(uintptr_t)(AC_MAP_ALIGN - 1));
-    if (a > p)
-        munmap(p, (size_t)(a - p));
-    if (a + len < p + len + AC_MAP_ALIGN)
-        munmap(a + len, (size_t)(p + len + AC_MAP_ALIGN - (a + len)));
-#ifdef MADV_HUGEPAGE
-    /* advice only: without THP, 4 KiB pages. Only the cache's page: the
-     * rest is touched at creation, where zeroing 2 MiB would be waste. */
-    madvise(a, AC_MAP_ALIGN, MADV_HUGEPAGE);
-#endif
-    return a;
+    return gt_huge_map(size, sizeof(struct addr_cache));
 }
 
 /* Unmap what ac_map(size) returned. */
 static inline void ac_unmap(void *p, size_t size)
 {
-    if (p)
-        munmap(p, ac_map_len(size));
+    gt_huge_unmap(p, size);
 }
 
 #endif

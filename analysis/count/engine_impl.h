@@ -59,7 +59,7 @@ struct burst_scratch {
     int ac_filled;                   /* ac holds entries (else it is all zero: nothing to clear) */
 };
 
-_Static_assert(sizeof(struct addr_cache) == AC_MAP_ALIGN, "the address cache is ac_map's huge page");
+_Static_assert(sizeof(struct addr_cache) == GT_HUGE_SZ, "the address cache is ac_map's huge page");
 
 /* A published lookup and the epoch it was retired at. */
 struct lk_node {
