@@ -4,11 +4,12 @@
  * instead of a trie walk plus the class -> key load. Entries hold exactly what the lookup it was filled
  * under gives, so the counts are those of the lookups themselves; the
  * owner clears it (addr_cache_clear) whenever the lookup changes.
- * Invariant: a slot holds an address that maps to it (an entry) or one
- * that does not (empty): all zero but in slot 0, to which address 0 (::)
- * maps and which holds 1 when empty (addr_cache_init). So a probe is one
- * compare of the address, with no "empty" flag to test, and a new cache
- * is zero pages but one. Not a public header. */
+ * Invariant, from addr_cache_init on (burst_lookup runs it when its
+ * warm-up ends, the first probe after it): a slot holds an address that
+ * maps to it (an entry) or one that does not (empty): all zero but in
+ * slot 0, to which address 0 (::) maps and which holds 1 when empty. So a
+ * probe is one compare of the address, with no "empty" flag to test, and
+ * a cache never used is untouched zero pages. Not a public header. */
 #ifndef GT_ADDR_CACHE_H
 #define GT_ADDR_CACHE_H
 
