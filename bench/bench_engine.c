@@ -235,6 +235,53 @@ static void sort_d(double *r, unsigned n)
         }
 }
 
+/* One side of a pair of single passes: frames per burst (0: per frame), workers. */
+struct side {
+    unsigned burst, workers;
+};
+
+/* The medians and extremes of n pairs' rate ratios (b over a), and each side's best. */
+struct pairs {
+    double med, min, max, cpu_med;
+    double best[2], cpu_best[2];
+};
+
+/* n alternating pairs of single passes of sides a and b: slow drifts of a
+ * shared machine hit both sides of a pair alike. 0, or 1 (a run failed). */
+static int run_pairs(const gt_classifier *cls, const struct gt_keys *keys, const struct trace_mem *t, unsigned bin,
+                     unsigned n, struct side a, struct side b, struct pairs *out)
+{
+    double *r = calloc(n, sizeof *r), *rc = calloc(n, sizeof *rc);
+    int bad = !r || !rc;
+    memset(out, 0, sizeof *out);
+    quiet_ = 1;
+    for (unsigned i = 0; i < n && !bad; i++) {
+        burst_ = a.burst;
+        bad = run_workers(cls, keys, t, a.workers, 1, bin);
+        double pa = last_pps_, ca = last_cpu_pps_;
+        burst_ = b.burst;
+        bad |= run_workers(cls, keys, t, b.workers, 1, bin);
+        r[i] = last_pps_ / pa;
+        rc[i] = last_cpu_pps_ / ca;
+        if (pa > out->best[0]) out->best[0] = pa;
+        if (ca > out->cpu_best[0]) out->cpu_best[0] = ca;
+        if (last_pps_ > out->best[1]) out->best[1] = last_pps_;
+        if (last_cpu_pps_ > out->cpu_best[1]) out->cpu_best[1] = last_cpu_pps_;
+    }
+    quiet_ = 0;
+    if (!bad) {
+        sort_d(r, n);
+        sort_d(rc, n);
+        out->med = r[n / 2];
+        out->min = r[0];
+        out->max = r[n - 1];
+        out->cpu_med = rc[n / 2];
+    }
+    free(r);
+    free(rc);
+    return bad ? 1 : 0;
+}
+
 static void usage(FILE *to)
 {
     fprintf(to, "usage: bench_engine FILE.pcap [--workers N[,N...]] [--passes N] [--bin SECONDS]\n"
@@ -397,59 +444,26 @@ int main(int argc, char **argv)
     }
     if (cmp_burst && !plain) {
         /* Per frame and in bursts, alternating single passes (1 worker). */
-        double *r = calloc(cmp_burst, sizeof *r), *rc_ = calloc(cmp_burst, sizeof *rc_), bf = 0, bb = 0;
-        double bfc = 0, bbc = 0;
         unsigned b = burst ? burst : 32;
-        if (!r || !rc_)
-            return 1;
-        quiet_ = 1;
-        for (unsigned i = 0; i < cmp_burst && rc == 0; i++) {
-            burst_ = 0;
-            rc = run_workers(cls, &keys, &t, 1, 1, bin);
-            double a = last_pps_, ac = last_cpu_pps_;
-            burst_ = b;
-            rc |= run_workers(cls, &keys, &t, 1, 1, bin);
-            r[i] = last_pps_ / a;
-            rc_[i] = last_cpu_pps_ / ac;
-            if (ac > bfc) bfc = ac;
-            if (last_cpu_pps_ > bbc) bbc = last_cpu_pps_;
-            if (a > bf) bf = a;
-            if (last_pps_ > bb) bb = last_pps_;
-        }
-        sort_d(r, cmp_burst);
-        sort_d(rc_, cmp_burst);
-        printf("burst_pairs pairs=%u burst=%u ratio_median=%.4f ratio_min=%.4f ratio_max=%.4f best_frame=%.0f best_burst=%.0f"
-               " cpu_ratio_median=%.4f cpu_best_frame=%.0f cpu_best_burst=%.0f\n",
-               cmp_burst, b, r[cmp_burst / 2], r[0], r[cmp_burst - 1], bf, bb, rc_[cmp_burst / 2], bfc, bbc);
-        free(r);
-        free(rc_);
-        quiet_ = 0;
+        struct pairs pr;
+        rc = run_pairs(cls, &keys, &t, bin, cmp_burst, (struct side){0, 1}, (struct side){b, 1}, &pr);
+        if (rc == 0)
+            printf("burst_pairs pairs=%u burst=%u ratio_median=%.4f ratio_min=%.4f ratio_max=%.4f best_frame=%.0f"
+                   " best_burst=%.0f cpu_ratio_median=%.4f cpu_best_frame=%.0f cpu_best_burst=%.0f\n",
+                   cmp_burst, b, pr.med, pr.min, pr.max, pr.best[0], pr.best[1], pr.cpu_med, pr.cpu_best[0],
+                   pr.cpu_best[1]);
         nworkers = 0;
     }
     if (cmp_workers && !plain && !cmp_burst) {
         /* 1 and 2 workers in bursts, alternating single passes: one run of
          * each on a noisy machine is luck; the median pair decides. */
-        double *r = calloc(cmp_workers, sizeof *r), b1 = 0, b2 = 0, c1 = 0, c2 = 0;
-        if (!r)
-            return 1;
-        burst_ = burst ? burst : 64;
-        quiet_ = 1;
-        for (unsigned i = 0; i < cmp_workers && rc == 0; i++) {
-            rc = run_workers(cls, &keys, &t, 1, 1, bin);
-            double a = last_pps_, ac = last_cpu_pps_;
-            rc |= run_workers(cls, &keys, &t, 2, 1, bin);
-            r[i] = last_pps_ / a;
-            if (a > b1) b1 = a;
-            if (ac > c1) c1 = ac;
-            if (last_pps_ > b2) b2 = last_pps_;
-            if (last_cpu_pps_ > c2) c2 = last_cpu_pps_;
-        }
-        sort_d(r, cmp_workers);
-        printf("worker_pairs pairs=%u burst=%u ratio_median=%.4f ratio_min=%.4f ratio_max=%.4f best_1=%.0f best_2=%.0f"
-               " cpu_best_1=%.0f cpu_best_2=%.0f\n",
-               cmp_workers, burst_, r[cmp_workers / 2], r[0], r[cmp_workers - 1], b1, b2, c1, c2);
-        free(r);
-        quiet_ = 0;
+        unsigned b = burst ? burst : 64;
+        struct pairs pr;
+        rc = run_pairs(cls, &keys, &t, bin, cmp_workers, (struct side){b, 1}, (struct side){b, 2}, &pr);
+        if (rc == 0)
+            printf("worker_pairs pairs=%u burst=%u ratio_median=%.4f ratio_min=%.4f ratio_max=%.4f best_1=%.0f"
+                   " best_2=%.0f cpu_best_1=%.0f cpu_best_2=%.0f\n",
+                   cmp_workers, b, pr.med, pr.min, pr.max, pr.best[0], pr.best[1], pr.cpu_best[0], pr.cpu_best[1]);
         nworkers = 0;
     }
     burst_ = burst;
