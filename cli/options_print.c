@@ -3,6 +3,7 @@
 #include "cli/options.h"
 #include "gt_config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The usage hides what this build cannot do; the example file (all) not. */
@@ -62,6 +63,17 @@ void cli_usage(FILE *f, unsigned cmd, const char *head, const char *tail)
 }
 
 /* One "key: value   # origin" line. */
+/* The shortest %g form that reads back to the same double: 0.01 stays
+ * "0.01", while 0.0123456789 or 7.7e72+0.5 keep every digit they need. */
+static void print_real(char *buf, size_t len, double x)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
 static void config_line(FILE *f, const char *key, const char *val, const char *origin)
 {
     char kv[4200];
@@ -92,7 +104,7 @@ void cli_print_config(FILE *f, const struct cli_parsed *p)
             config_line(f, o->name, og->set || o->def ? val : NULL, og->set || o->def ? org : "default: not set");
             break;
         case K_REAL:
-            snprintf(val, sizeof val, "%g", *(const double *)fp);
+            print_real(val, sizeof val, *(const double *)fp);
             config_line(f, o->name, og->set || o->def ? val : NULL, og->set || o->def ? org : "default: not set");
             break;
         case K_STR: {
