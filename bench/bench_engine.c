@@ -20,6 +20,7 @@
 #include <time.h>
 #include "geotap/datadir.h"
 #include "geotap/clock.h"
+#include "geotap/cpus.h"
 #include "geotap/classifier.h"
 #include "geotap/classifier_cache.h"
 #include "geotap/engine.h"
@@ -140,12 +141,7 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
     }
 
     /* The CPUs this process may run on, for pinning the workers. */
-    cpu_set_t allowed;
-    int cpus[CPU_SETSIZE], ncpu = 0;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
-        for (int c = 0; c < CPU_SETSIZE; c++)
-            if (CPU_ISSET(c, &allowed))
-                cpus[ncpu++] = c;
+    int cpus[CPU_SETSIZE], ncpu = gt_allowed_cpus(cpus);
     double best = 0, best_cpu = 0;
     struct gt_bin_stats tot = {0};
     struct sink sink = {0};

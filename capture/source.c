@@ -1,6 +1,7 @@
 /* Packet sources behind one interface (source.h): capture files, libpcap
  * live handles and DPDK ports, each with its own drop rule and threads. */
 #include "geotap/source.h"
+#include "geotap/cpus.h"
 #include "geotap/live_pcap.h"
 #include "geotap/pcap_file.h"
 #include "gt_config.h"
@@ -448,12 +449,7 @@ unsigned gt_source_launch(gt_source *s, int (*loop)(void *), void *const *args)
         return 0;
     /* Pin worker i to the i-th CPU we may run on, when there is one each:
      * cheap, and keeps each worker's ring and counters warm. */
-    cpu_set_t allowed;
-    int cpus[CPU_SETSIZE], ncpu = 0;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
-        for (int c = 0; c < CPU_SETSIZE; c++)
-            if (CPU_ISSET(c, &allowed))
-                cpus[ncpu++] = c;
+    int cpus[CPU_SETSIZE], ncpu = gt_allowed_cpus(cpus);
     for (; s->started < s->nq; s->started++) {
         struct launch *l = malloc(sizeof *l);
         if (!l)
