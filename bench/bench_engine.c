@@ -175,8 +175,9 @@ static int run_workers(const gt_classifier *cls, const struct gt_keys *keys, con
                 jobs[w].go = &go;
                 /* Pinned as gt_source_launch pins live workers: unpinned,
                  * the second thread often started on the first one's CPU
-                 * and waited 1-4 ms for the balancer (--compare-workers 9
-                 * medians 1.67x and 1.66x unpinned, 1.88x and 1.85x pinned). */
+                 * and waited up to 4.5 ms for the balancer
+                 * (--compare-workers 9 medians 1.67x and 1.66x unpinned,
+                 * 1.88x and 1.85x pinned). */
                 pthread_attr_t at;
                 pthread_attr_init(&at);
                 if (ncpu >= (int)workers) {
